@@ -1,0 +1,59 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Config } from './config.ts'
+import database from './plugins/database.ts'
+import problems from './plugins/problems.ts'
+import openapi from './plugins/openapi.ts'
+import repositories from './plugins/repositories.ts'
+import metaRoutes from './routes/meta.ts'
+import facilitiesRoutes from './routes/facilities.ts'
+import servicesRoutes from './routes/services.ts'
+import vocabulariesRoutes from './routes/vocabularies.ts'
+import organisationsRoutes from './routes/organisations.ts'
+import contactsRoutes from './routes/contacts.ts'
+import agreementsRoutes from './routes/agreements.ts'
+import eventsRoutes from './routes/events.ts'
+
+export interface AppOptions {
+  config: Pick<Config, 'DATABASE_PATH' | 'LOG_LEVEL'>
+  // Seed an empty database with the real directory (true except in tests that build their own data).
+  seed?: boolean
+  logger?: FastifyServerOptions['logger']
+}
+
+export function loggerOptions (level: string): FastifyServerOptions['logger'] {
+  return {
+    level,
+    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' },
+    serializers: {
+      // No client addresses or headers in logs: they are personal data and may hold secrets.
+      req: (req) => ({ method: req.method, url: req.url, id: req.id }),
+      res: (res) => ({ statusCode: res.statusCode })
+    }
+  }
+}
+
+export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? loggerOptions(options.config.LOG_LEVEL),
+    ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
+    bodyLimit: 1024 * 1024,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 }
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  await app.register(problems)
+  await app.register(database, { path: options.config.DATABASE_PATH, seed: options.seed ?? true })
+  await app.register(repositories)
+  await app.register(openapi)
+
+  await app.register(metaRoutes)
+  await app.register(facilitiesRoutes)
+  await app.register(servicesRoutes)
+  await app.register(vocabulariesRoutes)
+  await app.register(organisationsRoutes)
+  await app.register(contactsRoutes)
+  await app.register(agreementsRoutes)
+  await app.register(eventsRoutes)
+
+  return app
+}

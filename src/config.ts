@@ -1,0 +1,49 @@
+import { Type, type Static, type TUnsafe } from 'typebox'
+import { Value } from 'typebox/value'
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+export const ConfigSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  DATABASE_PATH: Type.String({ minLength: 1, default: 'data/partner-directory.db' }),
+  LOG_LEVEL: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info' }) as unknown as TUnsafe<typeof LOG_LEVELS[number]>
+})
+
+export type Config = Static<typeof ConfigSchema>
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+const settingNames = Object.keys(ConfigSchema.properties) as (keyof Config)[]
+
+export function loadConfig (env: Record<string, string | undefined> = process.env): Config {
+  const raw: Record<string, unknown> = {}
+  for (const name of settingNames) {
+    const value = env[name]
+    if (value !== undefined && value !== '') raw[name] = value
+  }
+  if (raw.PORT !== undefined) {
+    const text = String(raw.PORT)
+    raw.PORT = /^\d+$/.test(text) ? Number(text) : text
+  }
+  const withDefaults = Value.Default(ConfigSchema, raw)
+  if (!Value.Check(ConfigSchema, withDefaults)) {
+    const problems = [...Value.Errors(ConfigSchema, withDefaults)].map((error) => {
+      const name = error.instancePath.replace(/^\//, '')
+      return `${name}=${JSON.stringify(raw[name])} is invalid: ${describe(name as keyof Config)}`
+    })
+    throw new ConfigError(`Invalid configuration: ${[...new Set(problems)].join('; ')}`)
+  }
+  return withDefaults as Config
+}
+
+function describe (name: keyof Config): string {
+  switch (name) {
+    case 'PORT': return 'expected an integer from 0 to 65535'
+    case 'HOST': return 'expected a host name or address'
+    case 'DATABASE_PATH': return 'expected a file path or :memory:'
+    case 'LOG_LEVEL': return `expected one of ${LOG_LEVELS.join(', ')}`
+  }
+}

@@ -1,0 +1,243 @@
+import { sqliteTable, text, real, integer, primaryKey, index, uniqueIndex } from 'drizzle-orm/sqlite-core'
+
+export interface SourceRef {
+  url: string
+  title: string
+  facts: string[]
+}
+
+export interface DeclaredCount {
+  value: number
+  note: string
+  sources: SourceRef[]
+}
+
+export interface AgreementOutcome {
+  date: string
+  summary: string
+  sources: SourceRef[]
+}
+
+const timestamps = {
+  createdAt: text('created_at').notNull(),
+  updatedAt: text('updated_at').notNull(),
+  deletedAt: text('deleted_at')
+}
+
+const sources = text('sources', { mode: 'json' }).$type<SourceRef[]>().notNull()
+
+export const organisations = sqliteTable('organisations', {
+  id: text('id').primaryKey(),
+  slug: text('slug').notNull(),
+  kind: text('kind').notNull(),
+  name: text('name').notNull(),
+  alternateNames: text('alternate_names', { mode: 'json' }).$type<string[]>().notNull(),
+  description: text('description'),
+  legalForm: text('legal_form'),
+  website: text('website'),
+  email: text('email'),
+  phone: text('phone'),
+  street: text('street'),
+  postcode: text('postcode'),
+  city: text('city'),
+  ortsteil: text('ortsteil'),
+  notes: text('notes', { mode: 'json' }).$type<string[]>().notNull(),
+  sources,
+  ...timestamps
+}, (t) => [uniqueIndex('organisations_slug_idx').on(t.slug), index('organisations_kind_idx').on(t.kind)])
+
+export const organisationUnits = sqliteTable('organisation_units', {
+  id: text('id').primaryKey(),
+  organisationId: text('organisation_id').notNull().references(() => organisations.id),
+  slug: text('slug').notNull(),
+  kind: text('kind').notNull(),
+  name: text('name').notNull(),
+  description: text('description'),
+  website: text('website'),
+  phone: text('phone'),
+  notes: text('notes', { mode: 'json' }).$type<string[]>().notNull(),
+  sources,
+  ...timestamps
+}, (t) => [uniqueIndex('organisation_units_slug_idx').on(t.slug), index('organisation_units_org_idx').on(t.organisationId)])
+
+export const organisationSites = sqliteTable('organisation_sites', {
+  id: text('id').primaryKey(),
+  organisationId: text('organisation_id').notNull().references(() => organisations.id),
+  slug: text('slug').notNull(),
+  name: text('name').notNull(),
+  status: text('status').notNull(),
+  street: text('street'),
+  postcode: text('postcode'),
+  city: text('city'),
+  ortsteil: text('ortsteil'),
+  lat: real('lat'),
+  lon: real('lon'),
+  description: text('description'),
+  notes: text('notes', { mode: 'json' }).$type<string[]>().notNull(),
+  sources,
+  ...timestamps
+}, (t) => [uniqueIndex('organisation_sites_slug_idx').on(t.slug), index('organisation_sites_org_idx').on(t.organisationId)])
+
+export const facilities = sqliteTable('facilities', {
+  id: text('id').primaryKey(),
+  slug: text('slug').notNull(),
+  name: text('name').notNull(),
+  alternateNames: text('alternate_names', { mode: 'json' }).$type<string[]>().notNull(),
+  operatorId: text('operator_id').references(() => organisations.id),
+  operatorNote: text('operator_note'),
+  street: text('street'),
+  postcode: text('postcode'),
+  city: text('city'),
+  ortsteil: text('ortsteil'),
+  bezirksregion: text('bezirksregion'),
+  addressNote: text('address_note'),
+  lat: real('lat'),
+  lon: real('lon'),
+  phone: text('phone'),
+  fax: text('fax'),
+  email: text('email'),
+  website: text('website'),
+  openingHoursNote: text('opening_hours_note'),
+  description: text('description'),
+  partnershipStatus: text('partnership_status').notNull(),
+  partnershipEvidence: text('partnership_evidence').notNull(),
+  status: text('status').notNull(),
+  notes: text('notes', { mode: 'json' }).$type<string[]>().notNull(),
+  verifiedAt: text('verified_at'),
+  verifiedBy: text('verified_by'),
+  sources,
+  ...timestamps
+}, (t) => [
+  uniqueIndex('facilities_slug_idx').on(t.slug),
+  index('facilities_ortsteil_idx').on(t.ortsteil),
+  index('facilities_operator_idx').on(t.operatorId),
+  index('facilities_partnership_idx').on(t.partnershipStatus),
+  index('facilities_name_idx').on(t.name, t.id)
+])
+
+export const facilityTypes = sqliteTable('facility_types', {
+  facilityId: text('facility_id').notNull().references(() => facilities.id, { onDelete: 'cascade' }),
+  type: text('type').notNull()
+}, (t) => [primaryKey({ columns: [t.facilityId, t.type] }), index('facility_types_type_idx').on(t.type, t.facilityId)])
+
+export const categories = sqliteTable('categories', {
+  id: text('id').primaryKey(),
+  slug: text('slug').notNull(),
+  labelDe: text('label_de').notNull(),
+  labelEn: text('label_en').notNull(),
+  description: text('description').notNull(),
+  ...timestamps
+}, (t) => [uniqueIndex('categories_slug_idx').on(t.slug)])
+
+export const targetGroups = sqliteTable('target_groups', {
+  id: text('id').primaryKey(),
+  slug: text('slug').notNull(),
+  labelDe: text('label_de').notNull(),
+  labelEn: text('label_en').notNull(),
+  description: text('description').notNull(),
+  ...timestamps
+}, (t) => [uniqueIndex('target_groups_slug_idx').on(t.slug)])
+
+export const services = sqliteTable('services', {
+  id: text('id').primaryKey(),
+  facilityId: text('facility_id').notNull().references(() => facilities.id),
+  name: text('name').notNull(),
+  description: text('description'),
+  categoryId: text('category_id').notNull().references(() => categories.id),
+  scheduleNote: text('schedule_note'),
+  feeNote: text('fee_note'),
+  asOf: text('as_of'),
+  status: text('status').notNull(),
+  sources,
+  ...timestamps
+}, (t) => [index('services_facility_idx').on(t.facilityId), index('services_category_idx').on(t.categoryId)])
+
+export const facilityTargetGroups = sqliteTable('facility_target_groups', {
+  facilityId: text('facility_id').notNull().references(() => facilities.id, { onDelete: 'cascade' }),
+  targetGroupId: text('target_group_id').notNull().references(() => targetGroups.id),
+  originalWording: text('original_wording').notNull()
+}, (t) => [primaryKey({ columns: [t.facilityId, t.targetGroupId] }), index('facility_target_groups_tg_idx').on(t.targetGroupId)])
+
+export const serviceTargetGroups = sqliteTable('service_target_groups', {
+  serviceId: text('service_id').notNull().references(() => services.id, { onDelete: 'cascade' }),
+  targetGroupId: text('target_group_id').notNull().references(() => targetGroups.id),
+  originalWording: text('original_wording').notNull()
+}, (t) => [primaryKey({ columns: [t.serviceId, t.targetGroupId] }), index('service_target_groups_tg_idx').on(t.targetGroupId)])
+
+export const contacts = sqliteTable('contacts', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  role: text('role').notNull(),
+  organisationId: text('organisation_id').references(() => organisations.id),
+  facilityId: text('facility_id').references(() => facilities.id),
+  phone: text('phone'),
+  email: text('email'),
+  visibility: text('visibility').notNull(),
+  asOf: text('as_of'),
+  sources,
+  ...timestamps
+}, (t) => [index('contacts_org_idx').on(t.organisationId), index('contacts_facility_idx').on(t.facilityId)])
+
+export const agreements = sqliteTable('agreements', {
+  id: text('id').primaryKey(),
+  slug: text('slug').notNull(),
+  title: text('title').notNull(),
+  titleNote: text('title_note'),
+  summary: text('summary').notNull(),
+  announcedOn: text('announced_on'),
+  announcementNote: text('announcement_note'),
+  signedOn: text('signed_on'),
+  signedTime: text('signed_time'),
+  signedPlace: text('signed_place'),
+  signedNote: text('signed_note'),
+  declaredPartnerCounts: text('declared_partner_counts', { mode: 'json' }).$type<DeclaredCount[]>().notNull(),
+  partnerCountNote: text('partner_count_note'),
+  aims: text('aims', { mode: 'json' }).$type<string[]>().notNull(),
+  commitments: text('commitments', { mode: 'json' }).$type<string[]>().notNull(),
+  rationale: text('rationale', { mode: 'json' }).$type<string[]>().notNull(),
+  outcome: text('outcome', { mode: 'json' }).$type<AgreementOutcome | null>(),
+  statusNotes: text('status_notes', { mode: 'json' }).$type<string[]>().notNull(),
+  documentTextFound: integer('document_text_found', { mode: 'boolean' }).notNull(),
+  signatoryListFound: integer('signatory_list_found', { mode: 'boolean' }).notNull(),
+  sources,
+  ...timestamps
+}, (t) => [uniqueIndex('agreements_slug_idx').on(t.slug)])
+
+export const agreementParties = sqliteTable('agreement_parties', {
+  id: text('id').primaryKey(),
+  agreementId: text('agreement_id').notNull().references(() => agreements.id),
+  role: text('role').notNull(),
+  organisationId: text('organisation_id').references(() => organisations.id),
+  facilityId: text('facility_id').references(() => facilities.id),
+  name: text('name').notNull(),
+  confirmation: text('confirmation').notNull(),
+  evidence: text('evidence').notNull(),
+  sources,
+  ...timestamps
+}, (t) => [index('agreement_parties_agreement_idx').on(t.agreementId)])
+
+export const events = sqliteTable('events', {
+  id: text('id').primaryKey(),
+  agreementId: text('agreement_id').references(() => agreements.id),
+  slug: text('slug').notNull(),
+  title: text('title').notNull(),
+  description: text('description'),
+  startsAt: text('starts_at').notNull(),
+  endsAt: text('ends_at'),
+  timeZone: text('time_zone').notNull(),
+  locationName: text('location_name'),
+  street: text('street'),
+  postcode: text('postcode'),
+  city: text('city'),
+  organisationSiteId: text('organisation_site_id').references(() => organisationSites.id),
+  sources,
+  ...timestamps
+}, (t) => [uniqueIndex('events_slug_idx').on(t.slug), index('events_agreement_idx').on(t.agreementId)])
+
+export const eventParticipants = sqliteTable('event_participants', {
+  eventId: text('event_id').notNull().references(() => events.id, { onDelete: 'cascade' }),
+  position: integer('position').notNull(),
+  name: text('name').notNull(),
+  organisationId: text('organisation_id').references(() => organisations.id),
+  facilityId: text('facility_id').references(() => facilities.id)
+}, (t) => [primaryKey({ columns: [t.eventId, t.position] })])

@@ -1,0 +1,30 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { seedIfEmpty } from '../../seed/seed.ts'
+import { migrateDatabase, openDatabase, type Db } from '../db/client.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    db: Db
+  }
+}
+
+export interface DatabaseOptions {
+  path: string
+  seed: boolean
+}
+
+// Opens the embedded SQLite file, applies pending migrations and seeds an empty database, so the
+// first start of a fresh clone serves the real directory.
+export default fp(async function database (app: FastifyInstance, options: DatabaseOptions) {
+  const db = openDatabase(options.path)
+  migrateDatabase(db)
+  if (options.seed) {
+    const seeded = seedIfEmpty(db)
+    if (seeded) app.log.info({ counts: seeded }, 'seeded empty database')
+  }
+  app.decorate('db', db)
+  app.addHook('onClose', async () => {
+    db.$client.close()
+  })
+}, { name: 'database' })

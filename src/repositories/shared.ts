@@ -1,0 +1,85 @@
+import { and, eq, inArray, isNull, or, sql, type SQL } from 'drizzle-orm'
+import type { Db } from '../db/client.ts'
+import {
+  categories, facilities, facilityTargetGroups, organisations, serviceTargetGroups, targetGroups
+} from '../db/schema.ts'
+import { isUuid } from '../lib/uuid.ts'
+
+export interface Page<T> {
+  total: number
+  limit: number
+  offset: number
+  items: T[]
+}
+
+export interface TargetGroupLink {
+  id: string
+  slug: string
+  labelDe: string
+  labelEn: string
+  originalWording: string
+}
+
+export interface EntityRef { id: string, slug: string, name: string }
+export interface OrganisationRef extends EntityRef { kind: string }
+
+// Matches a record by UUID or by slug, so people can type readable keys.
+export function idOrSlugCondition (idColumn: SQL.Aliased | typeof facilities.id, slugColumn: typeof facilities.slug, value: string): SQL {
+  return isUuid(value) ? or(eq(idColumn as typeof facilities.id, value), eq(slugColumn, value))! : eq(slugColumn, value)
+}
+
+export function groupBy<T, K> (rows: T[], key: (row: T) => K): Map<K, T[]> {
+  const map = new Map<K, T[]>()
+  for (const row of rows) {
+    const k = key(row)
+    const list = map.get(k)
+    if (list === undefined) map.set(k, [row])
+    else list.push(row)
+  }
+  return map
+}
+
+export function targetGroupLinksOf (db: Db, owner: 'facility' | 'service', ownerIds: string[]): Map<string, TargetGroupLink[]> {
+  if (ownerIds.length === 0) return new Map()
+  const link = owner === 'facility' ? facilityTargetGroups : serviceTargetGroups
+  const ownerColumn = owner === 'facility' ? facilityTargetGroups.facilityId : serviceTargetGroups.serviceId
+  const rows = db.select({
+    ownerId: ownerColumn,
+    id: targetGroups.id,
+    slug: targetGroups.slug,
+    labelDe: targetGroups.labelDe,
+    labelEn: targetGroups.labelEn,
+    originalWording: link.originalWording
+  })
+    .from(link)
+    .innerJoin(targetGroups, eq(targetGroups.id, link.targetGroupId))
+    .where(and(inArray(ownerColumn, ownerIds), isNull(targetGroups.deletedAt)))
+    .orderBy(targetGroups.slug)
+    .all()
+  const grouped = groupBy(rows, (r) => r.ownerId)
+  return new Map([...grouped].map(([k, list]) => [k, list.map(({ ownerId, ...rest }) => rest)]))
+}
+
+export function organisationRefsOf (db: Db, ids: (string | null)[]): Map<string, OrganisationRef> {
+  const wanted = [...new Set(ids.filter((id): id is string => id !== null))]
+  if (wanted.length === 0) return new Map()
+  const rows = db.select({ id: organisations.id, slug: organisations.slug, name: organisations.name, kind: organisations.kind })
+    .from(organisations).where(inArray(organisations.id, wanted)).all()
+  return new Map(rows.map((r) => [r.id, r]))
+}
+
+export function facilityRefsOf (db: Db, ids: (string | null)[]): Map<string, EntityRef> {
+  const wanted = [...new Set(ids.filter((id): id is string => id !== null))]
+  if (wanted.length === 0) return new Map()
+  const rows = db.select({ id: facilities.id, slug: facilities.slug, name: facilities.name })
+    .from(facilities).where(inArray(facilities.id, wanted)).all()
+  return new Map(rows.map((r) => [r.id, r]))
+}
+
+export function categorySlugIds (db: Db, slugs: string[]): SQL {
+  return sql`(select ${categories.id} from ${categories} where ${inArray(categories.slug, slugs)})`
+}
+
+export function targetGroupSlugIds (db: Db, slugs: string[]): SQL {
+  return sql`(select ${targetGroups.id} from ${targetGroups} where ${inArray(targetGroups.slug, slugs)})`
+}

@@ -1,0 +1,120 @@
+import { Type, type Static, type TSchema, type TUnsafe } from 'typebox'
+
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
+
+export const Vocabulary = <T extends readonly string[]>(values: T, options: { description: string }) =>
+  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options })
+
+// Shared schemas carry an $id, are registered once with app.addSchema and referenced with ref(),
+// so the OpenAPI document lists them once under components.schemas.
+export const ref = <T extends TSchema>(schema: T): TUnsafe<Static<T>> => {
+  const id = (schema as { $id?: string }).$id
+  if (id === undefined) throw new Error('ref() needs a schema with an $id')
+  return Type.Unsafe<Static<T>>({ $ref: `${id}#` })
+}
+
+export const Id = Type.String({ format: 'uuid', description: 'Stable UUID of the record.', examples: ['9e2a3b8c-1d4f-5a6b-8c7d-0e1f2a3b4c5d'] })
+export const Slug = Type.String({ pattern: '^[a-z0-9]+(?:-[a-z0-9]+)*$', maxLength: 80, description: 'Readable, stable key.' })
+export const Timestamp = Type.String({ format: 'date-time', description: 'ISO 8601 timestamp (UTC).', examples: ['2026-11-21T09:00:00.000Z'] })
+
+export const IdOrSlugParams = Type.Object({
+  idOrSlug: Type.String({ minLength: 1, maxLength: 200, description: 'The record\'s UUID or its slug.', examples: ['kreativhaus'] })
+}, { additionalProperties: false })
+
+export const IdParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 200, description: 'The record\'s UUID.' })
+}, { additionalProperties: false })
+
+export const SourceSchema = Type.Object({
+  url: Type.String({ description: 'Address of the public source.' }),
+  title: Type.String({ description: 'Title of the source.' }),
+  facts: Type.Array(Type.String(), { description: 'Which facts of this record the source supports.' })
+}, {
+  $id: 'Source',
+  description: 'A public source of facts in this record (provenance).',
+  examples: [{
+    url: 'https://berlin.de/ba-mitte/aktuelles/pressemitteilungen/2020/pressemitteilung.901585.php',
+    title: 'BA Mitte Pressemitteilung Nr. 067/2020 vom 02.03.2020',
+    facts: ['name', 'status']
+  }]
+})
+export type Source = Static<typeof SourceSchema>
+export const Sources = Type.Array(ref(SourceSchema), { description: 'Public sources this record is built from.' })
+
+export const FieldErrorSchema = Type.Object({
+  field: Type.String({ description: 'Where the problem is, e.g. `query.limit` or `body.name`.' }),
+  message: Type.String()
+})
+
+export const ProblemSchema = Type.Object({
+  type: Type.String({ description: 'URI reference identifying the problem type.' }),
+  title: Type.String({ description: 'Short summary of the problem type.' }),
+  status: Type.Integer({ description: 'HTTP status code.' }),
+  detail: Type.String({ description: 'Explanation specific to this occurrence.' }),
+  instance: Type.Optional(Type.String({ description: 'The request path that caused the problem.' })),
+  errors: Type.Optional(Type.Array(FieldErrorSchema, { description: 'Each failing field of a validation error.' }))
+}, {
+  $id: 'Problem',
+  description: 'Problem details (RFC 9457), sent as application/problem+json.',
+  examples: [{
+    type: '/problems/validation-error',
+    title: 'Bad Request',
+    status: 400,
+    detail: 'The request is invalid: query.limit must be <= 500.',
+    instance: '/v1/facilities?limit=1000',
+    errors: [{ field: 'query.limit', message: 'must be <= 500' }]
+  }]
+})
+export type Problem = Static<typeof ProblemSchema>
+
+export const problemResponse = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: ref(ProblemSchema) } }
+})
+
+export const problemResponses = {
+  400: problemResponse('Invalid request: problem details listing each failing field.'),
+  404: problemResponse('No such record or route.'),
+  500: problemResponse('Unexpected error; no internals are disclosed.')
+}
+
+export const Pagination = {
+  limit: Type.Integer({ minimum: 1, maximum: 500, default: 50, description: 'Page size (1–500).' }),
+  offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0, description: 'Number of records to skip.' })
+}
+
+export const ListMeta = {
+  total: Type.Integer({ minimum: 0, description: 'Number of records matching the filters.' }),
+  limit: Type.Integer(),
+  offset: Type.Integer()
+}
+
+export const FacilityRefSchema = Type.Object({
+  id: Id,
+  slug: Slug,
+  name: Type.String()
+}, { $id: 'FacilityRef', description: 'A short reference to a facility.' })
+
+export const OrganisationRefSchema = Type.Object({
+  id: Id,
+  slug: Slug,
+  name: Type.String(),
+  kind: Type.String()
+}, { $id: 'OrganisationRef', description: 'A short reference to an organisation.' })
+
+export const TargetGroupLinkSchema = Type.Object({
+  id: Id,
+  slug: Slug,
+  labelDe: Type.String(),
+  labelEn: Type.String(),
+  originalWording: Type.String({ description: 'The source\'s own wording mapped onto this target group.' })
+}, { $id: 'TargetGroupLink', description: 'A target group of the vocabulary as linked to a facility or service.' })
+
+export const CategoryRefSchema = Type.Object({
+  id: Id,
+  slug: Slug,
+  labelDe: Type.String(),
+  labelEn: Type.String()
+}, { $id: 'CategoryRef', description: 'A service category of the vocabulary.' })
+
+export const sharedSchemas = [SourceSchema, ProblemSchema, FacilityRefSchema, OrganisationRefSchema, TargetGroupLinkSchema, CategoryRefSchema]

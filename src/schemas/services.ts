@@ -1,0 +1,4 @@
+import { Type } from 'typebox'
+// PLACEHOLDER: replaced by the real schemas.
+export const ServiceListSchema = Type.Object({ total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer(), items: Type.Array(Type.Object({})) })
+export const serviceSchemas: never[] = []
