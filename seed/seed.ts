@@ -7,6 +7,7 @@ import { Type, type Static } from 'typebox'
 import type { Db } from '../src/db/client.ts'
 import * as t from '../src/db/schema.ts'
 import { seedId } from '../src/lib/uuid.ts'
+import { reindexFacilities } from '../src/repositories/search-index.ts'
 import {
   SeedAgreement, SeedContact, SeedFacility, SeedOrganisation, SeedSourceCatalogue, SeedVocabularyEntry,
   type SeedSourceCatalogue as Catalogue, type SeedVocabularyEntry as VocabularyEntry
@@ -300,6 +301,7 @@ export function seedDatabase (db: Db, data: SeedData = loadSeedData(), now = new
       })))
       if (!changed && participantsChanged) touch(t.events, eventId)
     }
+    if (counts.inserted + counts.updated > 0) reindexFacilities(db)
   })
 
   function touch (table: SQLiteTable & { id: any }, id: string): void {

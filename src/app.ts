@@ -1,10 +1,13 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.ts'
+import { compilersFactory } from './lib/schema-compilers.ts'
 import database from './plugins/database.ts'
 import problems from './plugins/problems.ts'
 import openapi from './plugins/openapi.ts'
 import repositories from './plugins/repositories.ts'
+import httpCache from './plugins/http-cache.ts'
+import corsPolicy from './plugins/cors.ts'
 import metaRoutes from './routes/meta.ts'
 import facilitiesRoutes from './routes/facilities.ts'
 import servicesRoutes from './routes/services.ts'
@@ -18,6 +21,8 @@ export interface AppOptions {
   config: Pick<Config, 'DATABASE_PATH' | 'LOG_LEVEL'>
   // Seed an empty database with the real directory (true except in tests that build their own data).
   seed?: boolean
+  // An in-memory copy of this serialized database instead of DATABASE_PATH (tests).
+  databaseImage?: Buffer
   logger?: FastifyServerOptions['logger']
 }
 
@@ -37,13 +42,16 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? loggerOptions(options.config.LOG_LEVEL),
     ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
+    schemaController: { compilersFactory },
     bodyLimit: 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(problems)
-  await app.register(database, { path: options.config.DATABASE_PATH, seed: options.seed ?? true })
+  await app.register(database, { path: options.databaseImage ?? options.config.DATABASE_PATH, seed: options.seed ?? true })
   await app.register(repositories)
+  await app.register(corsPolicy)
+  await app.register(httpCache)
   await app.register(openapi)
 
   await app.register(metaRoutes)

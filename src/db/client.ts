@@ -10,8 +10,9 @@ export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Data
 
 export const MIGRATIONS_FOLDER = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations')
 
-export function openDatabase (path: string): Db {
-  if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true })
+// A path opens (or creates) that file; a Buffer from `serialize()` opens an in-memory copy.
+export function openDatabase (path: string | Buffer): Db {
+  if (typeof path === 'string' && path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true })
   const sqlite = new Database(path)
   // WAL lets readers continue while a write commits; NORMAL sync is durable in WAL mode
   // except for the last transactions on power loss, never corrupting.
@@ -19,9 +20,22 @@ export function openDatabase (path: string): Db {
   sqlite.pragma('synchronous = NORMAL')
   sqlite.pragma('foreign_keys = ON')
   sqlite.pragma('busy_timeout = 5000')
+  sqlite.function('distance_m', { deterministic: true }, distanceMetres)
   return drizzle(sqlite, { schema })
 }
 
 export function migrateDatabase (db: Db): void {
   migrate(db, { migrationsFolder: MIGRATIONS_FOLDER })
+}
+
+const EARTH_RADIUS_M = 6_371_008.8
+
+// Great-circle (haversine) distance in metres; registered as the SQL function distance_m.
+export function distanceMetres (lat1: unknown, lon1: unknown, lat2: unknown, lon2: unknown): number | null {
+  if (typeof lat1 !== 'number' || typeof lon1 !== 'number' || typeof lat2 !== 'number' || typeof lon2 !== 'number') return null
+  const rad = Math.PI / 180
+  const dLat = (lat2 - lat1) * rad
+  const dLon = (lon2 - lon1) * rad
+  const a = Math.sin(dLat / 2) ** 2 + Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.sin(dLon / 2) ** 2
+  return 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(a)))
 }

@@ -98,6 +98,8 @@ export const facilities = sqliteTable('facilities', {
   email: text('email'),
   website: text('website'),
   openingHoursNote: text('opening_hours_note'),
+  // OpenStreetMap opening_hours syntax; null unless a source gives hours precise enough.
+  openingHours: text('opening_hours'),
   description: text('description'),
   partnershipStatus: text('partnership_status').notNull(),
   partnershipEvidence: text('partnership_evidence').notNull(),
@@ -112,7 +114,10 @@ export const facilities = sqliteTable('facilities', {
   index('facilities_ortsteil_idx').on(t.ortsteil),
   index('facilities_operator_idx').on(t.operatorId),
   index('facilities_partnership_idx').on(t.partnershipStatus),
-  index('facilities_name_idx').on(t.name, t.id)
+  index('facilities_name_idx').on(t.name, t.id),
+  index('facilities_updated_idx').on(t.updatedAt, t.id),
+  index('facilities_geo_idx').on(t.lat, t.lon),
+  index('facilities_bezirksregion_idx').on(t.bezirksregion)
 ])
 
 export const facilityTypes = sqliteTable('facility_types', {
@@ -150,7 +155,7 @@ export const services = sqliteTable('services', {
   status: text('status').notNull(),
   sources,
   ...timestamps
-}, (t) => [index('services_facility_idx').on(t.facilityId), index('services_category_idx').on(t.categoryId)])
+}, (t) => [index('services_facility_idx').on(t.facilityId), index('services_category_idx').on(t.categoryId), index('services_updated_idx').on(t.updatedAt, t.id)])
 
 export const facilityTargetGroups = sqliteTable('facility_target_groups', {
   facilityId: text('facility_id').notNull().references(() => facilities.id, { onDelete: 'cascade' }),
@@ -241,3 +246,20 @@ export const eventParticipants = sqliteTable('event_participants', {
   organisationId: text('organisation_id').references(() => organisations.id),
   facilityId: text('facility_id').references(() => facilities.id)
 }, (t) => [primaryKey({ columns: [t.eventId, t.position] })])
+
+// The change feed. Rows are written by database triggers (migrations/0002), so no write path can
+// bypass it; seq is monotonic and never reused (AUTOINCREMENT).
+export const changes = sqliteTable('changes', {
+  seq: integer('seq').primaryKey({ autoIncrement: true }),
+  entityType: text('entity_type').notNull(),
+  entityId: text('entity_id').notNull(),
+  action: text('action').notNull(),
+  changedAt: text('changed_at').notNull(),
+  actor: text('actor')
+}, (t) => [index('changes_entity_idx').on(t.entityType, t.entityId)])
+
+// Who is writing in the current transaction; the change triggers copy it into changes.actor.
+export const writeContext = sqliteTable('write_context', {
+  id: integer('id').primaryKey(),
+  actor: text('actor')
+})

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { seedIfEmpty } from '../../seed/seed.ts'
 import { migrateDatabase, openDatabase, type Db } from '../db/client.ts'
+import { ensureSearchIndex } from '../repositories/search-index.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -10,7 +11,7 @@ declare module 'fastify' {
 }
 
 export interface DatabaseOptions {
-  path: string
+  path: string | Buffer
   seed: boolean
 }
 
@@ -23,6 +24,7 @@ export default fp(async function database (app: FastifyInstance, options: Databa
     const seeded = seedIfEmpty(db)
     if (seeded) app.log.info({ counts: seeded }, 'seeded empty database')
   }
+  ensureSearchIndex(db)
   app.decorate('db', db)
   app.addHook('onClose', async () => {
     db.$client.close()

@@ -1,52 +1,237 @@
-import { and, asc, eq, exists, inArray, isNull, or, sql, type SQL } from 'drizzle-orm'
+import type { Statement } from 'better-sqlite3'
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
-import { categories, facilities, facilityTargetGroups, facilityTypes, organisations, services, serviceTargetGroups } from '../db/schema.ts'
+import { categories, facilities, facilityTypes, services, type SourceRef } from '../db/schema.ts'
+import { decodeCursor, encodeCursor, type CursorKey } from '../lib/cursor.ts'
+import { isOpenAt } from '../lib/opening-hours.ts'
+import { HttpProblem } from '../lib/problem.ts'
+import { explainMatch, matchExpression, queryTokens } from '../lib/search-text.ts'
 import type { Facility, FacilityListQuery } from '../schemas/facilities.ts'
-import {
-  categorySlugIds, groupBy, idOrSlugCondition, organisationRefsOf, targetGroupLinksOf, targetGroupSlugIds,
-  type Page
-} from './shared.ts'
+import { groupBy, idOrSlugCondition, organisationRefsOf, targetGroupLinksOf } from './shared.ts'
 
 type FacilityRow = typeof facilities.$inferSelect
-export type FacilityFilters = Omit<FacilityListQuery, 'limit' | 'offset'>
+export type FacilitySort = NonNullable<FacilityListQuery['sort']>
+
+export interface Tombstone { id: string, deleted: true, deletedAt: string }
+export type FacilityListEntry = Facility | Tombstone
+
+export interface FacilityPage {
+  total: number
+  limit: number
+  offset: number
+  sort: FacilitySort
+  items: FacilityListEntry[]
+  nextCursor: string | null
+}
+
+export type FacilityListOptions = Omit<FacilityListQuery, 'include' | 'fields' | 'format'> & { now?: Date }
+
+interface SortSpec {
+  keys: string[]
+  descending: boolean
+}
+
+const SORTS: Record<FacilitySort, SortSpec> = {
+  name: { keys: ['f.name COLLATE NOCASE', 'f.id'], descending: false },
+  '-name': { keys: ['f.name COLLATE NOCASE', 'f.id'], descending: true },
+  updatedAt: { keys: ['f.updated_at', 'f.id'], descending: false },
+  '-updatedAt': { keys: ['f.updated_at', 'f.id'], descending: true },
+  distance: { keys: ['distance', 'f.id'], descending: false },
+  relevance: { keys: ['hits.rank', 'f.id'], descending: false }
+}
+
+// Column weights for bm25: name and alternate names count most.
+const RANK = 'bm25(facility_search, 0, 10, 6, 2, 3, 3, 2, 1)'
+
+const COLUMNS = `f.id, f.slug, f.name, f.alternate_names AS alternateNames, f.operator_id AS operatorId,
+  f.operator_note AS operatorNote, f.street, f.postcode, f.city, f.ortsteil, f.bezirksregion, f.address_note AS addressNote,
+  f.lat, f.lon, f.phone, f.fax, f.email, f.website, f.opening_hours_note AS openingHoursNote, f.opening_hours AS openingHours,
+  f.description, f.partnership_status AS partnershipStatus, f.partnership_evidence AS partnershipEvidence, f.status,
+  f.notes, f.verified_at AS verifiedAt, f.verified_by AS verifiedBy, f.sources, f.created_at AS createdAt,
+  f.updated_at AS updatedAt, f.deleted_at AS deletedAt`
+
+type RawRow = Omit<FacilityRow, 'alternateNames' | 'notes' | 'sources'> & {
+  alternateNames: string
+  notes: string
+  sources: string
+  rank?: number
+  distance?: number
+}
+
+interface Plan {
+  select: string
+  selectParams: unknown[]
+  from: string
+  fromParams: unknown[]
+  where: string[]
+  params: unknown[]
+  sort: FacilitySort
+  tokens: string[]
+  openAt: Date | null
+}
+
+const parseCoordinates = (text: string): number[] => text.split(',').map(Number)
+
+function defaultSort (query: FacilityListOptions): FacilitySort {
+  if (query.q !== undefined && queryTokens(query.q).length > 0) return 'relevance'
+  if (query.near !== undefined) return 'distance'
+  if (query.updatedSince !== undefined) return 'updatedAt'
+  return 'name'
+}
+
+function invalid (field: string, message: string): HttpProblem {
+  return new HttpProblem(400, `The request is invalid: ${field} ${message}.`, {
+    type: '/problems/validation-error', errors: [{ field, message }]
+  })
+}
+
+function timestampParam (field: string, value: string): string {
+  const time = Date.parse(value)
+  if (Number.isNaN(time)) throw invalid(field, 'must be an ISO 8601 date-time')
+  return new Date(time).toISOString()
+}
 
 export function createFacilitiesRepository (db: Db) {
-  function filterCondition (filters: FacilityFilters): SQL | undefined {
-    const conditions: (SQL | undefined)[] = [isNull(facilities.deletedAt)]
-    if (filters.type?.length) {
-      conditions.push(exists(db.select({ one: sql`1` }).from(facilityTypes)
-        .where(and(eq(facilityTypes.facilityId, facilities.id), inArray(facilityTypes.type, filters.type)))))
+  const sqlite = db.$client
+  // Filter combinations repeat, so their statements are prepared once and kept.
+  const statements = new Map<string, Statement>()
+  const prepare = (text: string): Statement => {
+    let statement = statements.get(text)
+    if (statement === undefined) {
+      statement = sqlite.prepare(text)
+      if (statements.size < 500) statements.set(text, statement)
     }
-    if (filters.ortsteil?.length) {
-      conditions.push(inArray(sql`lower(${facilities.ortsteil})`, filters.ortsteil.map((o) => o.toLowerCase())))
+    return statement
+  }
+
+  function plan (query: FacilityListOptions): Plan {
+    const where: string[] = []
+    const params: unknown[] = []
+    const selectParams: unknown[] = []
+    const fromParams: unknown[] = []
+    let from = 'facilities f'
+    let select = COLUMNS
+    const tokens = query.q === undefined ? [] : queryTokens(query.q)
+    const sort = query.sort ?? defaultSort(query)
+
+    if (tokens.length > 0) {
+      from += ` JOIN (SELECT facility_id, ${RANK} AS rank FROM facility_search WHERE facility_search MATCH ?) hits ON hits.facility_id = f.id`
+      fromParams.push(matchExpression(tokens))
+      select += ', hits.rank AS rank'
+    } else if (sort === 'relevance') {
+      throw invalid('query.sort', 'relevance needs a search text q')
     }
-    if (filters.partnershipStatus?.length) {
-      conditions.push(inArray(facilities.partnershipStatus, filters.partnershipStatus))
+
+    if (query.near !== undefined) {
+      const [lat, lon] = parseCoordinates(query.near) as [number, number]
+      if (Math.abs(lat) > 90 || Math.abs(lon) > 180) throw invalid('query.near', 'must be lat,lon within -90..90 and -180..180')
+      select += ', distance_m(f.lat, f.lon, ?, ?) AS distance'
+      selectParams.push(lat, lon)
+      where.push('f.lat IS NOT NULL AND f.lon IS NOT NULL')
+      if (query.radius !== undefined) {
+        // A box around the circle lets the (lat, lon) index prune before the exact distance.
+        const dLat = query.radius / 111_000
+        const dLon = query.radius / (111_000 * Math.max(Math.cos(lat * Math.PI / 180), 0.01))
+        where.push('f.lat BETWEEN ? AND ? AND f.lon BETWEEN ? AND ?', 'distance_m(f.lat, f.lon, ?, ?) <= ?')
+        params.push(lat - dLat, lat + dLat, lon - dLon, lon + dLon, lat, lon, query.radius)
+      }
+    } else if (sort === 'distance') {
+      throw invalid('query.sort', 'distance needs near=lat,lon')
+    } else if (query.radius !== undefined) {
+      throw invalid('query.radius', 'needs near=lat,lon')
     }
-    if (filters.operator?.length) {
-      conditions.push(inArray(facilities.operatorId, db.select({ id: organisations.id }).from(organisations)
-        .where(or(inArray(organisations.id, filters.operator), inArray(organisations.slug, filters.operator)))))
+
+    if (query.bbox !== undefined) {
+      const [minLon, minLat, maxLon, maxLat] = parseCoordinates(query.bbox) as [number, number, number, number]
+      if (minLon > maxLon || minLat > maxLat || Math.abs(minLat) > 90 || Math.abs(maxLat) > 90 || Math.abs(minLon) > 180 || Math.abs(maxLon) > 180) {
+        throw invalid('query.bbox', 'must be minLon,minLat,maxLon,maxLat with min <= max')
+      }
+      where.push('f.lat BETWEEN ? AND ? AND f.lon BETWEEN ? AND ?')
+      params.push(minLat, maxLat, minLon, maxLon)
     }
-    if (filters.category?.length) {
-      conditions.push(exists(db.select({ one: sql`1` }).from(services).where(and(
-        eq(services.facilityId, facilities.id),
-        isNull(services.deletedAt),
-        inArray(services.categoryId, categorySlugIds(db, filters.category))
-      ))))
+
+    if (query.updatedSince !== undefined) {
+      where.push('f.updated_at >= ?')
+      params.push(timestampParam('query.updatedSince', query.updatedSince))
+    } else {
+      where.push('f.deleted_at IS NULL')
     }
-    if (filters.targetGroup?.length) {
+
+    const list = (values: string[] | undefined, clause: string) => {
+      if (values === undefined || values.length === 0) return
+      where.push(clause)
+      params.push(JSON.stringify(values))
+    }
+    list(query.type, 'EXISTS (SELECT 1 FROM facility_types ft WHERE ft.facility_id = f.id AND ft.type IN (SELECT value FROM json_each(?)))')
+    list(query.ortsteil, 'f.ortsteil COLLATE NOCASE IN (SELECT value FROM json_each(?))')
+    list(query.bezirksregion, 'f.bezirksregion COLLATE NOCASE IN (SELECT value FROM json_each(?))')
+    list(query.partnershipStatus, 'f.partnership_status IN (SELECT value FROM json_each(?))')
+    list(query.operator, 'f.operator_id IN (SELECT o.id FROM organisations o, json_each(?) v WHERE o.id = v.value OR o.slug = v.value)')
+    list(query.category, `EXISTS (SELECT 1 FROM services s JOIN categories c ON c.id = s.category_id
+      WHERE s.facility_id = f.id AND s.deleted_at IS NULL AND c.slug IN (SELECT value FROM json_each(?)))`)
+    if (query.targetGroup !== undefined && query.targetGroup.length > 0) {
       // A facility serves a target group when it names it itself or one of its services does.
-      const groupIds = targetGroupSlugIds(db, filters.targetGroup)
-      conditions.push(or(
-        exists(db.select({ one: sql`1` }).from(facilityTargetGroups).where(and(
-          eq(facilityTargetGroups.facilityId, facilities.id), inArray(facilityTargetGroups.targetGroupId, groupIds)))),
-        exists(db.select({ one: sql`1` }).from(serviceTargetGroups)
-          .innerJoin(services, eq(services.id, serviceTargetGroups.serviceId))
-          .where(and(eq(services.facilityId, facilities.id), isNull(services.deletedAt),
-            inArray(serviceTargetGroups.targetGroupId, groupIds))))
-      ))
+      where.push(`EXISTS (SELECT 1 FROM target_groups tg, json_each(?) v WHERE tg.slug = v.value AND (
+        EXISTS (SELECT 1 FROM facility_target_groups l WHERE l.facility_id = f.id AND l.target_group_id = tg.id) OR
+        EXISTS (SELECT 1 FROM service_target_groups l JOIN services s ON s.id = l.service_id
+          WHERE s.facility_id = f.id AND s.deleted_at IS NULL AND l.target_group_id = tg.id)))`)
+      params.push(JSON.stringify(query.targetGroup))
     }
-    return and(...conditions)
+
+    let openAt: Date | null = null
+    if (query.openAt !== undefined) openAt = new Date(timestampParam('query.openAt', query.openAt))
+    if (query.openNow === true) {
+      if (openAt !== null) throw invalid('query.openNow', 'cannot be combined with openAt')
+      openAt = query.now ?? new Date()
+    }
+    if (openAt !== null) where.push('f.opening_hours IS NOT NULL')
+
+    return { select, selectParams, from, fromParams, where, params, sort, tokens, openAt }
+  }
+
+  function keyOf (row: RawRow, sort: FacilitySort): CursorKey {
+    switch (sort) {
+      case 'name': case '-name': return [row.name, row.id]
+      case 'updatedAt': case '-updatedAt': return [row.updatedAt, row.id]
+      case 'distance': return [row.distance ?? null, row.id]
+      case 'relevance': return [row.rank ?? null, row.id]
+    }
+  }
+
+  function select (p: Plan, cursor: CursorKey | null, limit: number | null, offset: number): RawRow[] {
+    const spec = SORTS[p.sort]
+    const where = [...p.where]
+    const params = [...p.selectParams, ...p.fromParams, ...p.params]
+    if (cursor !== null) {
+      where.push(`(${spec.keys.join(', ')}) ${spec.descending ? '<' : '>'} (${spec.keys.map(() => '?').join(', ')})`)
+      params.push(...cursor)
+    }
+    const direction = spec.descending ? 'DESC' : 'ASC'
+    let text = `SELECT ${p.select} FROM ${p.from} WHERE ${where.join(' AND ')} ORDER BY ${spec.keys.map((k) => `${k} ${direction}`).join(', ')}`
+    if (limit !== null) {
+      text += ' LIMIT ? OFFSET ?'
+      params.push(limit, offset)
+    }
+    let rows = prepare(text).all(...params) as RawRow[]
+    if (p.openAt !== null) {
+      const at = p.openAt
+      rows = rows.filter((row) => row.openingHours !== null && isOpenAt(row.openingHours, at))
+    }
+    return rows
+  }
+
+  function count (p: Plan): number {
+    if (p.openAt !== null) return select(p, null, null, 0).length
+    return prepare(`SELECT count(*) FROM ${p.from} WHERE ${p.where.join(' AND ')}`).pluck().get(...p.fromParams, ...p.params) as number
+  }
+
+  function toRow (raw: RawRow): FacilityRow {
+    return {
+      ...raw,
+      alternateNames: JSON.parse(raw.alternateNames) as string[],
+      notes: JSON.parse(raw.notes) as string[],
+      sources: JSON.parse(raw.sources) as SourceRef[]
+    }
   }
 
   function toFacilities (rows: FacilityRow[]): Facility[] {
@@ -86,7 +271,7 @@ export function createFacilitiesRepository (db: Db) {
         fax: row.fax,
         email: row.email,
         website: row.website,
-        openingHours: { note: row.openingHoursNote },
+        openingHours: { osm: row.openingHours, note: row.openingHoursNote },
         description: row.description,
         partnership: { status: row.partnershipStatus as Facility['partnership']['status'], evidence: row.partnershipEvidence },
         status: row.status as Facility['status'],
@@ -103,14 +288,67 @@ export function createFacilitiesRepository (db: Db) {
     })
   }
 
+  // Full records for live rows, tombstones for deleted ones, search and distance details added.
+  function toEntries (rows: RawRow[], p: Plan): FacilityListEntry[] {
+    const live = rows.filter((r) => r.deletedAt === null)
+    const full = new Map(toFacilities(live.map(toRow)).map((f) => [f.id, f]))
+    return rows.map((raw): FacilityListEntry => {
+      if (raw.deletedAt !== null) return { id: raw.id, deleted: true, deletedAt: raw.deletedAt }
+      const facility = full.get(raw.id)!
+      if (raw.distance !== undefined) facility.distance = Math.round(raw.distance * 10) / 10
+      if (p.tokens.length > 0) {
+        facility.match = explainMatch(p.tokens, [
+          { field: 'name', text: facility.name },
+          ...facility.alternateNames.map((text) => ({ field: 'alternateNames', text })),
+          { field: 'description', text: facility.description },
+          { field: 'targetGroups', text: facility.targetGroups.map((g) => `${g.labelDe} ${g.labelEn} ${g.originalWording}`).join(' · ') },
+          { field: 'categories', text: facility.categories.join(' ') },
+          { field: 'services', text: searchableServiceText(facility.id) }
+        ])
+      }
+      return facility
+    })
+  }
+
+  const serviceNames = sqlite.prepare("SELECT group_concat(name || coalesce(' – ' || description, ''), ' · ') FROM services WHERE facility_id = ? AND deleted_at IS NULL").pluck()
+  const searchableServiceText = (facilityId: string) => serviceNames.get(facilityId) as string | null
+
   return {
-    list (query: FacilityListQuery): Page<Facility> {
-      const where = filterCondition(query)
-      const total = db.select({ n: sql<number>`count(*)` }).from(facilities).where(where).get()?.n ?? 0
-      const rows = db.select().from(facilities).where(where)
-        .orderBy(asc(sql`${facilities.name} collate nocase`), asc(facilities.id))
-        .limit(query.limit).offset(query.offset).all()
-      return { total, limit: query.limit, offset: query.offset, items: toFacilities(rows) }
+    list (query: FacilityListOptions): FacilityPage {
+      const p = plan(query)
+      const cursor = query.cursor === undefined ? null : decodeCursor(query.cursor, p.sort, SORTS[p.sort].keys.length)
+      const total = count(p)
+      let rows: RawRow[]
+      if (p.openAt === null) {
+        rows = select(p, cursor, query.limit + 1, query.offset)
+      } else {
+        rows = select(p, cursor, null, 0).slice(query.offset, query.offset + query.limit + 1)
+      }
+      const hasNext = rows.length > query.limit
+      if (hasNext) rows = rows.slice(0, query.limit)
+      const last = rows.at(-1)
+      return {
+        total,
+        limit: query.limit,
+        offset: query.offset,
+        sort: p.sort,
+        items: toEntries(rows, p),
+        nextCursor: hasNext && last !== undefined ? encodeCursor(p.sort, keyOf(last, p.sort)) : null
+      }
+    },
+
+    // Every matching record, in pages, for streaming full copies (format=ndjson).
+    * iterate (query: FacilityListOptions, batchSize = 500): Generator<FacilityListEntry[]> {
+      const p = plan(query)
+      let cursor: CursorKey | null = null
+      for (;;) {
+        const rows = select(p, cursor, p.openAt === null ? batchSize : null, 0)
+        const batch = p.openAt === null ? rows : rows.slice(0, batchSize)
+        if (batch.length === 0) return
+        yield toEntries(batch, p)
+        if (batch.length < batchSize) return
+        cursor = keyOf(batch.at(-1)!, p.sort)
+      }
     },
 
     find (idOrSlug: string): Facility | undefined {

@@ -1,4 +1,5 @@
 import { and, eq, inArray, isNull, or, sql, type SQL } from 'drizzle-orm'
+import type { AnySQLiteColumn } from 'drizzle-orm/sqlite-core'
 import type { Db } from '../db/client.ts'
 import {
   categories, facilities, facilityTargetGroups, organisations, serviceTargetGroups, targetGroups
@@ -24,8 +25,8 @@ export interface EntityRef { id: string, slug: string, name: string }
 export interface OrganisationRef extends EntityRef { kind: string }
 
 // Matches a record by UUID or by slug, so people can type readable keys.
-export function idOrSlugCondition (idColumn: SQL.Aliased | typeof facilities.id, slugColumn: typeof facilities.slug, value: string): SQL {
-  return isUuid(value) ? or(eq(idColumn as typeof facilities.id, value), eq(slugColumn, value))! : eq(slugColumn, value)
+export function idOrSlugCondition (idColumn: AnySQLiteColumn, slugColumn: AnySQLiteColumn, value: string): SQL {
+  return isUuid(value) ? or(eq(idColumn, value), eq(slugColumn, value))! : eq(slugColumn, value)
 }
 
 export function groupBy<T, K> (rows: T[], key: (row: T) => K): Map<K, T[]> {
@@ -64,7 +65,7 @@ export function organisationRefsOf (db: Db, ids: (string | null)[]): Map<string,
   const wanted = [...new Set(ids.filter((id): id is string => id !== null))]
   if (wanted.length === 0) return new Map()
   const rows = db.select({ id: organisations.id, slug: organisations.slug, name: organisations.name, kind: organisations.kind })
-    .from(organisations).where(inArray(organisations.id, wanted)).all()
+    .from(organisations).where(and(inArray(organisations.id, wanted), isNull(organisations.deletedAt))).all()
   return new Map(rows.map((r) => [r.id, r]))
 }
 
@@ -72,7 +73,7 @@ export function facilityRefsOf (db: Db, ids: (string | null)[]): Map<string, Ent
   const wanted = [...new Set(ids.filter((id): id is string => id !== null))]
   if (wanted.length === 0) return new Map()
   const rows = db.select({ id: facilities.id, slug: facilities.slug, name: facilities.name })
-    .from(facilities).where(inArray(facilities.id, wanted)).all()
+    .from(facilities).where(and(inArray(facilities.id, wanted), isNull(facilities.deletedAt))).all()
   return new Map(rows.map((r) => [r.id, r]))
 }
 

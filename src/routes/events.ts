@@ -1,6 +1,34 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { IdOrSlugParams, problemResponses, ref } from '../schemas/common.ts'
+import { EventListQuery, EventListSchema, EventSchema } from '../schemas/agreements.ts'
+import { notFound } from '../lib/problem.ts'
 
-// PLACEHOLDER: replaced by the real routes.
-const routes: FastifyPluginAsyncTypebox = async () => {}
+const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/v1/events', {
+    schema: {
+      tags: ['events'],
+      operationId: 'listEvents',
+      summary: 'List events',
+      description: 'Events of the cooperation sorted by start time. Filters: repeating `agreement` means OR; `from` and `to` are inclusive local dates (Europe/Berlin) of the start; different parameters combine with AND.',
+      querystring: EventListQuery,
+      response: { 200: EventListSchema, 400: problemResponses[400], 500: problemResponses[500] }
+    }
+  }, async (request) => app.repos.agreements.listEvents(request.query))
 
-export default routes
+  app.get('/v1/events/:idOrSlug', {
+    schema: {
+      tags: ['events'],
+      operationId: 'getEvent',
+      summary: 'Get an event',
+      description: 'One event by UUID or slug: time with its offset and time zone, location linked to the organisation\'s site, the agreement, and the participants in the order the source lists them.',
+      params: IdOrSlugParams,
+      response: { 200: ref(EventSchema), 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
+    }
+  }, async (request) => {
+    const event = app.repos.agreements.findEvent(request.params.idOrSlug)
+    if (event === undefined) throw notFound('event', request.params.idOrSlug)
+    return event
+  })
+}
+
+export default eventsRoutes

@@ -1,30 +1,123 @@
+import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { IdOrSlugParams, problemResponses, ref } from '../schemas/common.ts'
-import { FacilityListQuery, FacilityListSchema, FacilitySchema } from '../schemas/facilities.ts'
+import {
+  FACILITY_FIELDS, FacilityListQuery, FacilityListSchema, FacilitySchema, type Facility
+} from '../schemas/facilities.ts'
 import { ServiceListSchema } from '../schemas/services.ts'
 import { ContactListSchema } from '../schemas/contacts.ts'
-import { notFound } from '../lib/problem.ts'
+import { HttpProblem, notFound } from '../lib/problem.ts'
+import { pageUrl } from '../lib/cursor.ts'
+import type { FacilityListEntry } from '../repositories/facilities-repository.ts'
 
-const facilityExample = 'kreativhaus'
+const SELECTABLE_FIELDS = new Set<string>([...FACILITY_FIELDS, 'distance', 'match', 'services', 'contacts'])
+
+function parseFields (fields: string | undefined): Set<string> | null {
+  if (fields === undefined) return null
+  const names = fields.split(',')
+  const unknown = names.filter((name) => !SELECTABLE_FIELDS.has(name))
+  if (unknown.length > 0) {
+    throw new HttpProblem(400, `The request is invalid: query.fields has unknown fields: ${unknown.join(', ')}.`, {
+      type: '/problems/validation-error',
+      errors: unknown.map((name) => ({ field: 'query.fields', message: `${name} is not a field of Facility` }))
+    })
+  }
+  return new Set(['id', ...names])
+}
+
+function project (entry: FacilityListEntry, fields: Set<string> | null): FacilityListEntry {
+  if (fields === null || 'deleted' in entry) return entry
+  return Object.fromEntries(Object.entries(entry).filter(([name]) => fields.has(name))) as FacilityListEntry
+}
 
 const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  // Embeds what `include` asks for into full facility records.
+  function embed (entries: FacilityListEntry[], include: string | undefined): void {
+    if (include === undefined) return
+    const wanted = new Set(include.split(','))
+    const live = entries.filter((e): e is Facility => !('deleted' in e))
+    const ids = live.map((f) => f.id)
+    const servicesByFacility = wanted.has('services') ? app.repos.services.listForFacilities(ids) : null
+    const contactsByFacility = wanted.has('contacts') ? app.repos.contacts.listForFacilities(ids) : null
+    const descriptions = wanted.has('targetGroups') ? app.repos.vocabularies.targetGroupDescriptions() : null
+    for (const facility of live) {
+      if (servicesByFacility !== null) facility.services = servicesByFacility.get(facility.id) ?? []
+      if (contactsByFacility !== null) facility.contacts = contactsByFacility.get(facility.id) ?? []
+      if (descriptions !== null) {
+        facility.targetGroups = facility.targetGroups.map((g) => ({ ...g, description: descriptions.get(g.id) ?? null }))
+      }
+    }
+  }
+
   app.get('/v1/facilities', {
     schema: {
       tags: ['facilities'],
       operationId: 'listFacilities',
-      summary: 'List facilities',
-      description: 'Neighbourhood facilities sorted by name. Filters: repeating one parameter means OR (`type=familienzentrum&type=stadtteilzentrum`), different parameters combine with AND. `targetGroup` matches the facility\'s own target groups and those of its services.',
+      summary: 'List, filter and search facilities',
+      description: [
+        'Neighbourhood facilities. Filters: repeating one parameter means OR (`type=familienzentrum&type=stadtteilzentrum`), different parameters combine with AND. `targetGroup` matches the facility\'s own target groups and those of its services.',
+        '',
+        '**Search** with `q` (ranked by relevance; each result says why it matched in `match`). **Where**: `near` + `radius`, `bbox`, `ortsteil`, `bezirksregion`; facilities without coordinates never match a geographic filter. **When**: `openAt`, `openNow`.',
+        '',
+        '**Pages**: `limit` and the opaque `cursor` of `links.next` (also in the `Link` header); the total is in `total` and `X-Total-Count`. A cursor stays valid while records change. **Sync**: `updatedSince` lists changes including tombstones of deleted records; `format=ndjson` streams the full result without pages.',
+        '',
+        '**Shape**: `include=services,contacts,targetGroups` embeds related records; `fields=id,name,address` returns only those fields.'
+      ].join('\n'),
       querystring: FacilityListQuery,
-      response: { 200: FacilityListSchema, 400: problemResponses[400], 500: problemResponses[500] }
+      response: {
+        200: {
+          description: 'A page of facilities (JSON), or with `format=ndjson` every matching facility, one per line.',
+          content: {
+            'application/json': { schema: FacilityListSchema },
+            'application/x-ndjson': { schema: { type: 'string', description: 'One facility (or tombstone) as JSON per line.' } }
+          }
+        },
+        400: problemResponses[400],
+        500: problemResponses[500]
+      }
     }
-  }, async (request) => app.repos.facilities.list(request.query))
+  }, async (request, reply) => {
+    const { include, fields: fieldList, format, ...query } = request.query
+    const fields = parseFields(fieldList)
+    if (format === 'ndjson') {
+      const batches = app.repos.facilities.iterate(query)
+      const lines = (function * () {
+        for (const batch of batches) {
+          embed(batch, include)
+          yield batch.map((entry) => JSON.stringify(project(entry, fields)) + '\n').join('')
+        }
+      })()
+      // A stream is sent as is; the response schema documents its lines.
+      return reply.type('application/x-ndjson; charset=utf-8').send(Readable.from(lines) as never)
+    }
+    const page = app.repos.facilities.list(query)
+    embed(page.items, include)
+    const path = '/v1/facilities'
+    const links = {
+      self: request.url,
+      first: pageUrl(path, request.query, null),
+      next: page.nextCursor === null ? null : pageUrl(path, request.query, page.nextCursor)
+    }
+    reply.header('x-total-count', String(page.total))
+    reply.header('link', [
+      links.next === null ? null : `<${links.next}>; rel="next"`,
+      `<${links.first}>; rel="first"`
+    ].filter(Boolean).join(', '))
+    return {
+      total: page.total,
+      limit: page.limit,
+      offset: page.offset,
+      links,
+      items: page.items.map((entry) => project(entry, fields))
+    }
+  })
 
   app.get('/v1/facilities/:idOrSlug', {
     schema: {
       tags: ['facilities'],
       operationId: 'getFacility',
       summary: 'Get a facility',
-      description: `One facility by UUID or slug (e.g. \`${facilityExample}\`), with target groups, service categories, partnership evidence and sources.`,
+      description: 'One facility by UUID or slug (e.g. `kreativhaus`), with target groups, service categories, partnership evidence and sources.',
       params: IdOrSlugParams,
       response: { 200: ref(FacilitySchema), 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
     }

@@ -63,7 +63,7 @@ const metaRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'getHealth',
       summary: 'Liveness',
       description: 'Answers 200 while the process is up.',
-      response: { 200: StatusSchema }
+      response: { 200: StatusSchema, 500: problemResponses[500] }
     }
   }, async () => ({ status: 'ok' as const }))
 

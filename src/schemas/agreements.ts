@@ -1,2 +1,327 @@
-// PLACEHOLDER: replaced by the real schemas.
-export const agreementSchemas: never[] = []
+import { Type, type Static } from 'typebox'
+import { PARTY_CONFIRMATIONS, PARTY_ROLES } from '../domain/vocabulary.ts'
+import {
+  FacilityRefSchema, Id, ListMeta, Nullable, OrganisationRefSchema, Pagination, Slug, Sources, Timestamp,
+  Vocabulary, ref, many
+} from './common.ts'
+
+const AGREEMENT_ID = '68dbae1d-4a9b-5e2e-aa5e-3da11723ef4c'
+const AGREEMENT_SLUG = 'kooperationsvereinbarung-2018'
+const AGREEMENT_TITLE = 'Kooperationsvereinbarung zwischen Bezirksamt Mitte, JobCenter (Berlin) Mitte und Nachbarschaftseinrichtungen im Bezirk Mitte'
+const EVENT_ID = '3e4ee206-26ae-55fe-9099-cf95a00183c2'
+const EVENT_SLUG = 'voneinander-wissen-in-mitte-2020'
+const EVENT_TITLE = 'Voneinander wissen in Mitte – JobCenter und Nachbarschaftseinrichtungen lernen sich kennen'
+const PM_260_2018 = {
+  url: 'https://www.berlin.de/ba-mitte/aktuelles/pressemitteilungen/2018/pressemitteilung.713391.php',
+  title: 'BA Mitte Pressemitteilung Nr. 260/2018 vom 19.06.2018: Das Jobcenter Berlin-Mitte, das Bezirksamt Mitte und die Nachbarschaftseinrichtungen im Bezirk schließen Kooperationsvereinbarung'
+}
+const PM_067_2020 = {
+  url: 'https://berlin.de/ba-mitte/aktuelles/pressemitteilungen/2020/pressemitteilung.901585.php',
+  title: 'BA Mitte Pressemitteilung Nr. 067/2020 vom 02.03.2020: Veranstaltung „Voneinander wissen in Mitte – JobCenter und Nachbarschaftseinrichtungen lernen sich kennen“'
+}
+const BW_2020 = {
+  url: 'https://berliner-woche.de/mitte/c-bildung/jobcenter-und-nachbarschaftseinrichtungen-wollen-staerker-zusammenarbeiten_a255703',
+  title: 'Berliner Woche (Dirk Jericho): Arbeitslose in die Kiezklubs – Jobcenter und Nachbarschaftseinrichtungen wollen stärker zusammenarbeiten'
+}
+const PM_158_2023 = {
+  url: 'https://wertheim24.de/zusammenarbeit-jobcenter-mitte-bezirksamt-mitte-und-die-nachbarschaftseinrichtungen-im-bezirk',
+  title: 'Republication (wertheim24.de) of BA Mitte Pressemitteilung Nr. 158/2023 vom 03.07.2023: Zusammenarbeit JobCenter Mitte, Bezirksamt Mitte und die Nachbarschaftseinrichtungen im Bezirk (original berlin.de page not available)'
+}
+const JOBCENTER_REF = { id: '06b7a5a2-b876-5fc0-878f-2247f67162d9', slug: 'jobcenter-berlin-mitte', name: 'JobCenter Berlin Mitte', kind: 'jobcenter' }
+const BEZIRKSAMT_REF = { id: 'dd483766-6cd9-555c-8e23-4b4b806bcbab', slug: 'bezirksamt-mitte', name: 'Bezirksamt Mitte von Berlin', kind: 'district_office' }
+const KREATIVHAUS_REF = { id: '645e8249-1972-5756-951a-0106b9a62b19', slug: 'kreativhaus', name: 'KREATIVHAUS (Stadtteilzentrum Kreativhaus auf der Fischerinsel)' }
+const TIMESTAMP = '2026-11-21T09:00:00.000Z'
+
+const kreativhausParty = {
+  id: 'c7a50836-22df-5914-b664-5521569ff5b7',
+  role: 'facility',
+  name: 'Kreativhaus',
+  confirmation: 'named_participant',
+  evidence: 'In der Pressemitteilung Nr. 067/2020 und in der Berliner Woche (2020) unter den teilnehmenden Nachbarschaftseinrichtungen des Treffens am 11.03.2020 genannt. Dass die Einrichtung 2018 unterzeichnet hat, legt die Mitteilung nahe, sagt es aber nicht ausdrücklich.',
+  organisation: null,
+  facility: KREATIVHAUS_REF,
+  sources: [
+    { ...PM_067_2020, facts: ['named among the participating Nachbarschaftseinrichtungen'] },
+    { ...BW_2020, facts: ['named among the participating Nachbarschaftseinrichtungen'] }
+  ]
+}
+
+export const PartyRoleSchema = Vocabulary(PARTY_ROLES, { description: 'What the party is in the agreement: the district office, the JobCenter or a neighbourhood facility.' })
+export const PartyConfirmationSchema = Vocabulary(PARTY_CONFIRMATIONS, {
+  description: '`signatory`: a source says it signed; `named_participant`: a source names it as one of the partner facilities (PM 067/2020); `probable`: inferred, no source names it.'
+})
+
+const LocalDate = Type.String({ format: 'date', description: 'Calendar date (YYYY-MM-DD).' })
+// Event times keep the offset they were recorded with, so the local wall-clock time stays readable.
+const LocalDateTime = Type.String({
+  format: 'date-time',
+  description: 'ISO 8601 with the UTC offset in force in `timeZone` on that day.',
+  examples: ['2020-03-11T09:00:00+01:00']
+})
+
+export const AgreementRefSchema = Type.Object({
+  id: Id,
+  slug: Slug,
+  title: Type.String()
+}, { $id: 'AgreementRef', description: 'A short reference to an agreement.' })
+
+export const EventRefSchema = Type.Object({
+  id: Id,
+  slug: Slug,
+  title: Type.String(),
+  startsAt: LocalDateTime
+}, { $id: 'EventRef', description: 'A short reference to an event.' })
+
+export const AgreementPartySchema = Type.Object({
+  id: Id,
+  role: PartyRoleSchema,
+  name: Type.String({ description: 'The party\'s name as the sources give it.' }),
+  confirmation: PartyConfirmationSchema,
+  evidence: Type.String({ description: 'What the confirmation rests on.' }),
+  organisation: Nullable(ref(OrganisationRefSchema)),
+  facility: Nullable(ref(FacilityRefSchema)),
+  sources: Sources
+}, {
+  $id: 'AgreementParty',
+  description: 'A party to the agreement (a Popolo-style membership with a role): the district office, the JobCenter or a facility, with how well its participation is confirmed.',
+  examples: [kreativhausParty]
+})
+export type AgreementParty = Static<typeof AgreementPartySchema>
+
+export const DeclaredPartnerCountSchema = Type.Object({
+  value: Type.Integer({ minimum: 0, description: 'Number of partner facilities a source states.' }),
+  note: Type.String({ description: 'Who states it and when.' }),
+  sources: Sources
+}, { $id: 'DeclaredPartnerCount', description: 'A number of partner facilities as stated by public sources.' })
+
+const ConfirmationCounts = Type.Object({
+  signatory: Type.Integer({ minimum: 0 }),
+  named_participant: Type.Integer({ minimum: 0 }),
+  probable: Type.Integer({ minimum: 0 })
+})
+
+export const PartnerCountSchema = Type.Object({
+  declared: Type.Array(ref(DeclaredPartnerCountSchema), { description: 'What the sources say the number of partner facilities is; they disagree.' }),
+  known: Type.Object({
+    total: Type.Integer({ minimum: 0, description: 'Parties listed in `parties`, all roles.' }),
+    byConfirmation: ConfirmationCounts,
+    facilities: Type.Object({
+      total: Type.Integer({ minimum: 0, description: 'Parties with role `facility`.' }),
+      ...ConfirmationCounts.properties
+    }, { description: 'Facility parties by confirmation; compare with `declared`.' })
+  }, { description: 'Counted from the parties this directory knows by name.' }),
+  summary: Type.String({ description: 'Declared versus known, in one line.' }),
+  note: Nullable(Type.String({ description: 'Why declared and known counts differ.' }))
+}, {
+  $id: 'PartnerCount',
+  description: 'How many partners the agreement has: as declared by the sources versus as known by name in this directory.'
+})
+export type PartnerCount = Static<typeof PartnerCountSchema>
+
+export const AgreementSchema = Type.Object({
+  id: Id,
+  slug: Slug,
+  title: Type.String(),
+  titleNote: Nullable(Type.String({ description: 'Where the title comes from, when no official title was found.' })),
+  summary: Type.String(),
+  announced: Type.Object({
+    date: Nullable(LocalDate),
+    note: Nullable(Type.String())
+  }, { description: 'Public announcement of the agreement.' }),
+  signed: Type.Object({
+    date: Nullable(LocalDate),
+    time: Nullable(Type.String({ pattern: '^[0-2][0-9]:[0-5][0-9]$', description: 'Local time (Europe/Berlin), HH:MM.' })),
+    place: Nullable(Type.String()),
+    note: Nullable(Type.String())
+  }, { description: 'Signing of the agreement.' }),
+  aims: Type.Array(Type.String()),
+  commitments: Type.Array(Type.String()),
+  rationale: Type.Array(Type.String()),
+  outcome: Nullable(Type.Object({
+    date: LocalDate,
+    summary: Type.String(),
+    sources: Sources
+  }, { description: 'How the partners judged the agreement later.' })),
+  statusNotes: Type.Array(Type.String()),
+  documentTextFound: Type.Boolean({ description: 'Whether the text of the agreement itself was found.' }),
+  signatoryListFound: Type.Boolean({ description: 'Whether a list of the signatories was found.' }),
+  partnerCount: ref(PartnerCountSchema),
+  parties: Type.Array(ref(AgreementPartySchema), {
+    description: 'District office, JobCenter, then facilities by confirmation (signatory, named participant, probable) and name.'
+  }),
+  events: Type.Array(ref(EventRefSchema), { description: 'Events of the cooperation, by start time.' }),
+  sources: Sources,
+  createdAt: Timestamp,
+  updatedAt: Timestamp
+}, {
+  $id: 'Agreement',
+  description: 'A cooperation agreement (Kooperationsvereinbarung) with its parties, partner counts and events.',
+  examples: [{
+    id: AGREEMENT_ID,
+    slug: AGREEMENT_SLUG,
+    title: AGREEMENT_TITLE,
+    titleNote: 'Ein offizieller Titel des Vereinbarungsdokuments wurde nicht gefunden. Der Titel ist aus der Überschrift der Pressemitteilung Nr. 260/2018 abgeleitet.',
+    summary: 'Bezirksamt Mitte, JobCenter Berlin Mitte und Nachbarschaftseinrichtungen des Bezirks haben 2018 vereinbart, zusammenzuarbeiten, damit auch Kundinnen und Kunden des Jobcenters die Stadtteilzentren, Mehrgenerationenhäuser und Begegnungsstätten nutzen.',
+    announced: {
+      date: '2018-06-19',
+      note: 'Angekündigt mit der Pressemitteilung Nr. 260/2018 vom 19.06.2018 durch den Bezirksstadtrat für Stadtentwicklung, Soziales und Gesundheit, Ephraim Gothe.'
+    },
+    signed: {
+      date: '2018-06-27',
+      time: '15:00',
+      place: 'Schillerbibliothek, Müllerstr. 149, 13353 Berlin',
+      note: 'Die PM 260/2018 kündigt die Unterzeichnung für diesen Tag, diese Uhrzeit und diesen Ort an (in der Zukunftsform). Die PM 067/2020 bestätigt, dass am 27.6.2018 unterzeichnet wurde.'
+    },
+    aims: ['Die Partner wollen herausfinden, in welchen Handlungsfeldern und bei welchen Zielgruppen sich ihre Arbeit überschneidet, und diese Überschneidungen für Synergien nutzen.'],
+    commitments: ['Auch die Nachbarschaftseinrichtungen untereinander arbeiten zusammen und verweisen aufeinander.'],
+    rationale: ['Berufliche und soziale Integration zu fördern, soziale Benachteiligungen auszugleichen und individuelle Beeinträchtigungen zu überwinden, gilt als gemeinsame Aufgabe von Bezirksamt, Jobcenter und Nachbarschaftseinrichtungen.'],
+    outcome: {
+      date: '2023-07-03',
+      summary: 'Nach fast fünf Jahren zogen die Partner eine positive Bilanz. Die Kooperation wurde in den Arbeitskreis Stadtteilarbeit überführt, dem das JobCenter seitdem als ständiges Mitglied angehört.',
+      sources: [{ ...PM_158_2023, facts: ['outcome', 'transfer into AK Stadtteilarbeit', 'JobCenter permanent member'] }]
+    },
+    statusNotes: ['Der Text der Vereinbarung und das Mitglieder-Faltblatt des Arbeitskreises Stadtteilarbeit lagen nicht vor.'],
+    documentTextFound: false,
+    signatoryListFound: false,
+    partnerCount: {
+      declared: [
+        {
+          value: 19,
+          note: 'Laut PM 067/2020 und Berliner Woche (2020) haben 19 Nachbarschaftseinrichtungen die Vereinbarung geschlossen.',
+          sources: [{ ...PM_067_2020, facts: ['number of facilities: 19'] }, { ...BW_2020, facts: ['number of facilities: 19'] }]
+        },
+        {
+          value: 17,
+          note: 'Laut PM 158/2023 waren es 17 Nachbarschaftseinrichtungen.',
+          sources: [{ ...PM_158_2023, facts: ['number of facilities: 17'] }]
+        }
+      ],
+      known: {
+        total: 14,
+        byConfirmation: { signatory: 2, named_participant: 9, probable: 3 },
+        facilities: { total: 12, signatory: 0, named_participant: 9, probable: 3 }
+      },
+      summary: 'Laut Quellen 19 bzw. 17 Einrichtungen; namentlich bekannt: 9 als Teilnehmende genannt, 3 wahrscheinlich.',
+      note: 'Die Quellen widersprechen sich: 19 Einrichtungen (PM 067/2020, Berliner Woche 2020) gegenüber 17 (PM 158/2023). Der Unterschied wird nirgends erklärt.'
+    },
+    parties: [
+      {
+        id: 'd624830c-fef2-58cb-9cb1-4a3d78614139',
+        role: 'district_office',
+        name: 'Bezirksamt Mitte',
+        confirmation: 'signatory',
+        evidence: 'Die PM 260/2018 kündigt die Unterzeichnung durch das Bezirksamt Mitte an, und die PM 067/2020 bestätigt, dass es die Vereinbarung am 27.6.2018 unterzeichnet hat.',
+        organisation: BEZIRKSAMT_REF,
+        facility: null,
+        sources: [{ ...PM_260_2018, facts: ['party (announced signing)'] }, { ...PM_067_2020, facts: ['signed on 27.6.2018'] }]
+      },
+      {
+        id: '52db0500-ac04-59e5-a7ab-791907a891c3',
+        role: 'jobcenter',
+        name: 'JobCenter Mitte',
+        confirmation: 'signatory',
+        evidence: 'Die PM 260/2018 kündigt die Unterzeichnung durch das Jobcenter Berlin-Mitte an, und die PM 067/2020 bestätigt, dass das JobCenter Mitte die Vereinbarung am 27.6.2018 unterzeichnet hat.',
+        organisation: JOBCENTER_REF,
+        facility: null,
+        sources: [{ ...PM_260_2018, facts: ['party (announced signing)'] }, { ...PM_067_2020, facts: ['signed on 27.6.2018'] }]
+      },
+      kreativhausParty
+    ],
+    events: [{ id: EVENT_ID, slug: EVENT_SLUG, title: EVENT_TITLE, startsAt: '2020-03-11T09:00:00+01:00' }],
+    sources: [{ ...PM_260_2018, facts: ['title', 'announcement', 'signing date, time and place', 'aims', 'commitments', 'rationale'] }],
+    createdAt: TIMESTAMP,
+    updatedAt: TIMESTAMP
+  }]
+})
+export type Agreement = Static<typeof AgreementSchema>
+
+export const AgreementListQuery = Type.Object({ ...Pagination }, { additionalProperties: false })
+export type AgreementListQuery = Static<typeof AgreementListQuery>
+
+export const AgreementListSchema = Type.Object({
+  ...ListMeta,
+  items: Type.Array(ref(AgreementSchema))
+}, { description: 'A page of agreements, sorted by signing date.' })
+
+export const EventParticipantSchema = Type.Object({
+  name: Type.String({ description: 'The participant as written in the source.' }),
+  organisation: Nullable(ref(OrganisationRefSchema)),
+  facility: Nullable(ref(FacilityRefSchema))
+}, { $id: 'EventParticipant', description: 'A participant of an event, linked to the directory where known.' })
+
+const SiteRef = Type.Object({ id: Id, slug: Slug, name: Type.String() }, { description: 'A short reference to a site of an organisation.' })
+
+export const EventLocationSchema = Type.Object({
+  name: Nullable(Type.String()),
+  street: Nullable(Type.String()),
+  postcode: Nullable(Type.String()),
+  city: Nullable(Type.String()),
+  site: Nullable(SiteRef),
+  organisation: Nullable(ref(OrganisationRefSchema))
+}, { $id: 'EventLocation', description: 'Where an event takes place; `site` and `organisation` link it to the directory where known.' })
+
+export const EventSchema = Type.Object({
+  id: Id,
+  slug: Slug,
+  title: Type.String(),
+  description: Nullable(Type.String()),
+  startsAt: LocalDateTime,
+  endsAt: Nullable(LocalDateTime),
+  timeZone: Type.String({ description: 'IANA time zone of the event.', examples: ['Europe/Berlin'] }),
+  location: ref(EventLocationSchema),
+  agreement: Nullable(ref(AgreementRefSchema)),
+  participants: Type.Array(ref(EventParticipantSchema), { description: 'In the order the source lists them.' }),
+  sources: Sources,
+  createdAt: Timestamp,
+  updatedAt: Timestamp
+}, {
+  $id: 'Event',
+  description: 'An event of the cooperation (Popolo-style event with participants).',
+  examples: [{
+    id: EVENT_ID,
+    slug: EVENT_SLUG,
+    title: EVENT_TITLE,
+    description: 'Kennenlerntreffen der Beschäftigten des JobCenter-Standorts Spittelmarkt mit den Nachbarschaftseinrichtungen aus den Stadtteilen, für die dieser Standort zuständig ist.',
+    startsAt: '2020-03-11T09:00:00+01:00',
+    endsAt: '2020-03-11T13:00:00+01:00',
+    timeZone: 'Europe/Berlin',
+    location: {
+      name: 'JobCenter Mitte – Standort Spittelmarkt',
+      street: 'Seydelstr. 2-5',
+      postcode: '10117',
+      city: 'Berlin',
+      site: { id: 'c067ff05-1bc0-529b-aac4-c277aa3717e0', slug: 'jobcenter-spittelmarkt', name: 'Standort Spittelmarkt' },
+      organisation: JOBCENTER_REF
+    },
+    agreement: { id: AGREEMENT_ID, slug: AGREEMENT_SLUG, title: AGREEMENT_TITLE },
+    participants: [
+      { name: 'JobCenter Mitte', organisation: JOBCENTER_REF, facility: null },
+      { name: 'Bezirksamt Mitte', organisation: BEZIRKSAMT_REF, facility: null },
+      { name: 'Kreativhaus', organisation: null, facility: KREATIVHAUS_REF }
+    ],
+    sources: [{ ...PM_067_2020, facts: ['title', 'date and time', 'place', 'participants', 'purpose'] }],
+    createdAt: TIMESTAMP,
+    updatedAt: TIMESTAMP
+  }]
+})
+export type Event = Static<typeof EventSchema>
+
+export const EventListQuery = Type.Object({
+  agreement: Type.Optional(many(Type.String({ minLength: 1, maxLength: 200 }), 'Agreement id or slug, e.g. `kooperationsvereinbarung-2018`.')),
+  from: Type.Optional(Type.String({ format: 'date', description: 'Only events starting on or after this local date (YYYY-MM-DD, Europe/Berlin).' })),
+  to: Type.Optional(Type.String({ format: 'date', description: 'Only events starting on or before this local date (YYYY-MM-DD, Europe/Berlin).' })),
+  ...Pagination
+}, { additionalProperties: false })
+export type EventListQuery = Static<typeof EventListQuery>
+
+export const EventPageQuery = Type.Object({ ...Pagination }, { additionalProperties: false })
+
+export const EventListSchema = Type.Object({
+  ...ListMeta,
+  items: Type.Array(ref(EventSchema))
+}, { description: 'A page of events, sorted by start time.' })
+
+export const agreementSchemas = [
+  AgreementRefSchema, EventRefSchema, AgreementPartySchema, DeclaredPartnerCountSchema, PartnerCountSchema, AgreementSchema,
+  EventParticipantSchema, EventLocationSchema, EventSchema
+]

@@ -78,6 +78,10 @@ export const problemResponses = {
   500: problemResponse('Unexpected error; no internals are disclosed.')
 }
 
+// A repeatable query parameter: `?type=a&type=b` means a OR b.
+export const many = <T extends TSchema>(item: T, description: string) =>
+  Type.Array(item, { description: `${description} Repeat the parameter for OR.`, maxItems: 50 })
+
 export const Pagination = {
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 50, description: 'Page size (1–500).' }),
   offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0, description: 'Number of records to skip.' })
@@ -107,7 +111,8 @@ export const TargetGroupLinkSchema = Type.Object({
   slug: Slug,
   labelDe: Type.String(),
   labelEn: Type.String(),
-  originalWording: Type.String({ description: 'The source\'s own wording mapped onto this target group.' })
+  originalWording: Type.String({ description: 'The source\'s own wording mapped onto this target group.' }),
+  description: Type.Optional(Nullable(Type.String({ description: 'The vocabulary entry\'s description (with `include=targetGroups`).' })))
 }, { $id: 'TargetGroupLink', description: 'A target group of the vocabulary as linked to a facility or service.' })
 
 export const CategoryRefSchema = Type.Object({

@@ -1,4 +1,60 @@
-import { Type } from 'typebox'
-// PLACEHOLDER: replaced by the real schemas.
-export const ContactListSchema = Type.Object({ total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer(), items: Type.Array(Type.Object({})) })
-export const contactSchemas: never[] = []
+import { Type, type Static } from 'typebox'
+import { CONTACT_VISIBILITIES } from '../domain/vocabulary.ts'
+import {
+  FacilityRefSchema, Id, ListMeta, Nullable, OrganisationRefSchema, Pagination, Sources, Timestamp, Vocabulary, ref, many
+} from './common.ts'
+
+export const ContactSchema = Type.Object({
+  id: Id,
+  name: Type.String(),
+  role: Type.String({ description: 'Function of the person as the sources state it, with the years it applies to.' }),
+  organisation: Nullable(ref(OrganisationRefSchema)),
+  facility: Nullable(ref(FacilityRefSchema)),
+  phone: Nullable(Type.String()),
+  email: Nullable(Type.String()),
+  visibility: Vocabulary(CONTACT_VISIBILITIES, {
+    description: '`public`: a public source published the contact data. Internal contacts are never served by the read API, so responses only carry `public`.'
+  }),
+  asOf: Nullable(Type.String({ pattern: '^[0-9]{4}(/[0-9]{4})?$', description: 'Year (or range of years) the role and contact data are stated for.' })),
+  sources: Sources,
+  createdAt: Timestamp,
+  updatedAt: Timestamp
+}, {
+  $id: 'Contact',
+  description: 'A contact person of an organisation or facility whose contact data a public source published.',
+  examples: [{
+    id: '6e13e858-9d52-5cfb-ac06-a602dd95f46d',
+    name: 'Petra Patz-Drüke',
+    role: 'Leiterin der Sozialraumorientierten Planungskoordination, Bezirksamt Mitte; Ansprechpartnerin für die Veranstaltung am 11.03.2020',
+    organisation: { id: 'dd483766-6cd9-555c-8e23-4b4b806bcbab', slug: 'bezirksamt-mitte', name: 'Bezirksamt Mitte von Berlin', kind: 'district_office' },
+    facility: null,
+    phone: '(030) 9018-42390',
+    email: null,
+    visibility: 'public',
+    asOf: '2020',
+    sources: [{
+      url: 'https://berlin.de/ba-mitte/aktuelles/pressemitteilungen/2020/pressemitteilung.901585.php',
+      title: 'BA Mitte Pressemitteilung Nr. 067/2020 vom 02.03.2020: Veranstaltung „Voneinander wissen in Mitte – JobCenter und Nachbarschaftseinrichtungen lernen sich kennen“',
+      facts: ['contact for the event', 'phone']
+    }],
+    createdAt: '2026-11-21T09:00:00.000Z',
+    updatedAt: '2026-11-21T09:00:00.000Z'
+  }]
+})
+export type Contact = Static<typeof ContactSchema>
+
+const idsOrSlugs = (description: string) => many(Type.String({ minLength: 1, maxLength: 200 }), description)
+
+export const ContactListQuery = Type.Object({
+  organisation: Type.Optional(idsOrSlugs('Organisation id or slug, e.g. `jobcenter-berlin-mitte`.')),
+  facility: Type.Optional(idsOrSlugs('Facility id or slug, e.g. `kreativhaus`.')),
+  ...Pagination
+}, { additionalProperties: false })
+export type ContactListQuery = Static<typeof ContactListQuery>
+
+export const ContactListSchema = Type.Object({
+  ...ListMeta,
+  items: Type.Array(ref(ContactSchema))
+}, { description: 'A page of public contacts, sorted by name.' })
+
+export const contactSchemas = [ContactSchema]

@@ -2,8 +2,10 @@ import { Type, type Static } from 'typebox'
 import { FACILITY_STATUSES, FACILITY_TYPES, PARTNERSHIP_STATUSES } from '../domain/vocabulary.ts'
 import {
   Id, ListMeta, Nullable, OrganisationRefSchema, Pagination, Slug, Sources, TargetGroupLinkSchema, Timestamp,
-  Vocabulary, ref
+  Vocabulary, ref, many
 } from './common.ts'
+import { ServiceSchema } from './services.ts'
+import { ContactSchema } from './contacts.ts'
 
 export const FacilityTypeSchema = Vocabulary(FACILITY_TYPES, { description: 'Facility type (controlled list).' })
 export const PartnershipStatusSchema = Vocabulary(PARTNERSHIP_STATUSES, {
@@ -24,6 +26,11 @@ export const GeoSchema = Type.Object({
   lon: Type.Number({ minimum: -180, maximum: 180 })
 }, { $id: 'Geo', description: 'WGS 84 coordinates.' })
 
+export const MatchSchema = Type.Object({
+  fields: Type.Array(Type.String(), { description: 'Fields that contain a search word.' }),
+  snippet: Nullable(Type.String({ description: 'The first matching place in its original spelling.' }))
+}, { $id: 'SearchMatch', description: 'Why a record matched the search `q`.' })
+
 export const FacilitySchema = Type.Object({
   id: Id,
   slug: Slug,
@@ -39,8 +46,9 @@ export const FacilitySchema = Type.Object({
   email: Nullable(Type.String()),
   website: Nullable(Type.String()),
   openingHours: Type.Object({
+    osm: Nullable(Type.String({ description: 'Structured hours in OpenStreetMap `opening_hours` syntax (evaluated in Europe/Berlin with Berlin public holidays); null where no source gives hours precise enough.', examples: ['Mo-Fr 09:00-17:00; PH off'] })),
     note: Nullable(Type.String({ description: 'Opening hours as a source gives them, with their date.' }))
-  }),
+  }, { description: 'Opening hours. Where they are unknown the facility is never reported open.' }),
   description: Nullable(Type.String()),
   partnership: Type.Object({
     status: PartnershipStatusSchema,
@@ -55,30 +63,75 @@ export const FacilitySchema = Type.Object({
   verifiedBy: Nullable(Type.String()),
   sources: Sources,
   createdAt: Timestamp,
-  updatedAt: Timestamp
+  updatedAt: Timestamp,
+  distance: Type.Optional(Type.Number({ minimum: 0, description: 'With `near`: distance in metres.' })),
+  match: Type.Optional(ref(MatchSchema)),
+  services: Type.Optional(Type.Array(ref(ServiceSchema), { description: 'With `include=services`.' })),
+  contacts: Type.Optional(Type.Array(ref(ContactSchema), { description: 'With `include=contacts`: public contacts.' }))
 }, {
   $id: 'Facility',
   description: 'A neighbourhood facility (Nachbarschaftseinrichtung) in Berlin-Mitte.'
 })
 export type Facility = Static<typeof FacilitySchema>
 
-const many = <T extends Parameters<typeof Type.Array>[0]>(item: T, description: string) =>
-  Type.Array(item, { description: `${description} Repeat the parameter for OR.`, maxItems: 50 })
+export const FACILITY_SORTS = ['name', '-name', 'updatedAt', '-updatedAt', 'distance', 'relevance'] as const
+export const FACILITY_INCLUDES = ['services', 'contacts', 'targetGroups'] as const
+export const FACILITY_FIELDS = Object.keys(FacilitySchema.properties) as (keyof Facility)[]
+
+const COORDINATE = '-?[0-9]{1,3}(?:\\.[0-9]{1,12})?'
 
 export const FacilityListQuery = Type.Object({
+  q: Type.Optional(Type.String({ maxLength: 200, description: 'Full-text search over names, alternate names, descriptions, services, target groups and categories; case-, umlaut- and ß-insensitive, every word as a prefix (`begegnungs`, `Wattstrasse`). Any text is allowed.', examples: ['Familienzentrum Wattstrasse'] })),
   type: Type.Optional(many(FacilityTypeSchema, 'Facility type.')),
   ortsteil: Type.Optional(many(Type.String({ minLength: 1, maxLength: 100 }), 'Ortsteil, e.g. `Moabit` (case-insensitive).')),
+  bezirksregion: Type.Optional(many(Type.String({ minLength: 1, maxLength: 100 }), 'Bezirksregion, e.g. `Tiergarten Süd` (case-insensitive); only where a source states it.')),
   targetGroup: Type.Optional(many(Slug, 'Target group slug, e.g. `senioren`.')),
   category: Type.Optional(many(Slug, 'Service category slug, e.g. `beratung`.')),
   partnershipStatus: Type.Optional(many(PartnershipStatusSchema, 'Partnership status.')),
   operator: Type.Optional(many(Type.String({ minLength: 1, maxLength: 200 }), 'Operator organisation id or slug.')),
+  near: Type.Optional(Type.String({ pattern: `^${COORDINATE},${COORDINATE}$`, description: '`lat,lon` (WGS 84): only facilities with known coordinates, with their `distance` in metres; sorts by distance unless `sort` says otherwise.', examples: ['52.5110,13.4070'] })),
+  radius: Type.Optional(Type.Number({ minimum: 1, maximum: 100000, description: 'With `near`: the maximum distance in metres.', examples: [1500] })),
+  bbox: Type.Optional(Type.String({ pattern: `^${COORDINATE},${COORDINATE},${COORDINATE},${COORDINATE}$`, description: '`minLon,minLat,maxLon,maxLat` (GeoJSON order): only facilities with known coordinates inside the box.', examples: ['13.36,52.50,13.42,52.55'] })),
+  openAt: Type.Optional(Type.String({ format: 'date-time', description: 'Only facilities open at this instant (evaluated in Europe/Berlin, honouring Berlin public holidays). Facilities with unknown hours are never reported open.', examples: ['2026-03-11T10:00:00+01:00'] })),
+  openNow: Type.Optional(Type.Boolean({ description: '`true`: only facilities open now (see `openAt`).' })),
+  updatedSince: Type.Optional(Type.String({ format: 'date-time', description: 'Only records created, changed or deleted at or after this instant; deleted records appear as tombstones `{ id, deleted: true, deletedAt }`. Sorted by `updatedAt` unless `sort` says otherwise.', examples: ['2026-01-01T00:00:00Z'] })),
+  include: Type.Optional(Type.String({ pattern: `^(${FACILITY_INCLUDES.join('|')})(,(${FACILITY_INCLUDES.join('|')}))*$`, description: 'Embed related records: `services`, `contacts` (public ones), `targetGroups` (full vocabulary entries with descriptions); comma-separated.', examples: ['services,contacts'] })),
+  fields: Type.Optional(Type.String({ pattern: '^[a-zA-Z]+(,[a-zA-Z]+)*$', maxLength: 500, description: `Sparse fieldset: comma-separated top-level fields (\`id\` is always returned). One of: ${FACILITY_FIELDS.join(', ')}, distance, match, services, contacts.`, examples: ['id,slug,name,address'] })),
+  sort: Type.Optional(Vocabulary(FACILITY_SORTS, { description: 'Sort order; a leading `-` is descending. `id` is always the final tie-break, so the order is stable. Default: `relevance` with `q`, `distance` with `near`, `updatedAt` with `updatedSince`, else `name`.' })),
+  cursor: Type.Optional(Type.String({ maxLength: 1000, description: 'Opaque cursor from the `next` link of the previous page.' })),
+  format: Type.Optional(Vocabulary(['json', 'ndjson'] as const, { description: '`ndjson`: stream every matching record, one JSON object per line, without pages (for full copies).' })),
   ...Pagination
 }, { additionalProperties: false })
 export type FacilityListQuery = Static<typeof FacilityListQuery>
 
+export const TombstoneSchema = Type.Object({
+  id: Id,
+  deleted: Type.Literal(true),
+  deletedAt: Timestamp
+}, { $id: 'Tombstone', description: 'A deleted record, listed only with `updatedSince` so that copies can delete it too.' })
+
+export const PageLinksSchema = Type.Object({
+  self: Type.String(),
+  first: Type.String(),
+  next: Nullable(Type.String({ description: 'The next page, or null on the last page.' }))
+}, { $id: 'PageLinks', description: 'Pagination links (also sent as an RFC 8288 Link header).' })
+
+// One item shape for every list variant (a union would make serialisation try each branch):
+// a full facility, a sparse one (`fields`) or a tombstone (`updatedSince`).
+export const FacilityListItemSchema = Type.Object({
+  ...Object.fromEntries(Object.entries(FacilitySchema.properties).map(([name, schema]) => [name, Type.Optional(schema)])) as { [K in keyof typeof FacilitySchema.properties]: ReturnType<typeof Type.Optional<typeof FacilitySchema.properties[K]>> },
+  id: Id,
+  deleted: Type.Optional(Type.Literal(true, { description: 'Only on tombstones.' })),
+  deletedAt: Type.Optional(Timestamp)
+}, {
+  $id: 'FacilityListItem',
+  description: 'A facility as in `Facility` (all fields unless `fields` selects some), or a tombstone `{ id, deleted: true, deletedAt }` of a deleted facility (only with `updatedSince`).'
+})
+
 export const FacilityListSchema = Type.Object({
   ...ListMeta,
-  items: Type.Array(ref(FacilitySchema))
-}, { description: 'A page of facilities, sorted by name.' })
+  links: ref(PageLinksSchema),
+  items: Type.Array(ref(FacilityListItemSchema))
+}, { description: 'A page of facilities.' })
 
-export const facilitySchemas = [AddressSchema, GeoSchema, FacilitySchema]
+export const facilitySchemas = [AddressSchema, GeoSchema, MatchSchema, FacilitySchema, FacilityListItemSchema, TombstoneSchema, PageLinksSchema]

@@ -1,0 +1,45 @@
+import { HttpProblem } from './problem.ts'
+
+// Opaque keyset cursors: the sort key of the last record of a page. Paging by key instead of by
+// position keeps pages free of duplicates and gaps while records are inserted or deleted.
+
+export type CursorKey = (string | number | null)[]
+
+export function encodeCursor (sort: string, key: CursorKey): string {
+  return Buffer.from(JSON.stringify([sort, ...key]), 'utf8').toString('base64url')
+}
+
+export function decodeCursor (cursor: string, sort: string, length: number): CursorKey {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
+  } catch {
+    parsed = undefined
+  }
+  const valid = Array.isArray(parsed) && parsed.length === length + 1 &&
+    parsed.slice(1).every((v) => v === null || typeof v === 'string' || typeof v === 'number')
+  if (!valid || !Array.isArray(parsed)) {
+    throw new HttpProblem(400, 'The cursor is not valid. Use the `next` link of a previous page.', {
+      type: '/problems/invalid-cursor', errors: [{ field: 'query.cursor', message: 'is not a cursor issued by this API' }]
+    })
+  }
+  if (parsed[0] !== sort) {
+    throw new HttpProblem(400, `The cursor belongs to sort=${String(parsed[0])}, not sort=${sort}.`, {
+      type: '/problems/invalid-cursor', errors: [{ field: 'query.cursor', message: 'was issued for another sort order' }]
+    })
+  }
+  return parsed.slice(1) as CursorKey
+}
+
+// Query string of the next/first page: the request's own parameters with cursor (and offset)
+// replaced, in a stable order.
+export function pageUrl (path: string, query: Record<string, unknown>, cursor: string | null): string {
+  const params = new URLSearchParams()
+  for (const [name, value] of Object.entries(query)) {
+    if (name === 'cursor' || name === 'offset' || value === undefined) continue
+    for (const item of Array.isArray(value) ? value : [value]) params.append(name, String(item))
+  }
+  if (cursor !== null) params.set('cursor', cursor)
+  const text = params.toString()
+  return text === '' ? path : `${path}?${text}`
+}

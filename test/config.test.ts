@@ -1,0 +1,31 @@
+import t from 'tap'
+import { ConfigError, loadConfig } from '../src/config.ts'
+
+t.test('defaults', async (t) => {
+  t.same(loadConfig({}), { PORT: 3000, HOST: '127.0.0.1', DATABASE_PATH: 'data/partner-directory.db', LOG_LEVEL: 'info' })
+})
+
+t.test('values from the environment', async (t) => {
+  t.same(loadConfig({ PORT: '8080', HOST: '0.0.0.0', DATABASE_PATH: '/tmp/x.db', LOG_LEVEL: 'debug' }),
+    { PORT: 8080, HOST: '0.0.0.0', DATABASE_PATH: '/tmp/x.db', LOG_LEVEL: 'debug' })
+})
+
+t.test('a bad value stops the start with a message naming the setting', async (t) => {
+  t.throws(() => loadConfig({ PORT: 'eighty' }), new ConfigError('Invalid configuration: PORT="eighty" is invalid: expected an integer from 0 to 65535'))
+  t.throws(() => loadConfig({ PORT: '70000' }), /PORT=70000 is invalid/)
+  t.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), /LOG_LEVEL="loud" is invalid: expected one of fatal, error, warn, info, debug, trace, silent/)
+  const error = t.throws(() => loadConfig({ PORT: '-1', LOG_LEVEL: 'x' })) as Error
+  t.match(error.message, /PORT/)
+  t.match(error.message, /LOG_LEVEL/)
+})
+
+t.test('the server refuses to start with a bad setting and names it', async (t) => {
+  const { spawnSync } = await import('node:child_process')
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    env: { ...process.env, PORT: 'not-a-port', DATABASE_PATH: ':memory:' },
+    encoding: 'utf8',
+    timeout: 30_000
+  })
+  t.equal(result.status, 1)
+  t.match(result.stderr, /Invalid configuration: PORT="not-a-port" is invalid/)
+})

@@ -1,0 +1,86 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import { migrateDatabase, openDatabase } from '../src/db/client.ts'
+import { seedDatabase } from '../seed/seed.ts'
+
+const TABLES = [
+  'agreement_parties', 'agreements', 'categories', 'contacts', 'event_participants', 'events', 'facilities',
+  'facility_target_groups', 'facility_types', 'organisation_sites', 'organisation_units', 'organisations',
+  'service_target_groups', 'services', 'target_groups'
+]
+
+function tempDbPath (t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mpd-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return join(dir, 'nested', 'directory.db')
+}
+
+t.test('migrating an empty database file creates every table', async (t) => {
+  const db = openDatabase(tempDbPath(t))
+  t.teardown(() => db.$client.close())
+  migrateDatabase(db)
+  const names = db.$client.prepare("select name from sqlite_master where type = 'table' and name not like '\\_\\_%' escape '\\' and name not like 'sqlite_%' order by name").pluck().all()
+  for (const table of TABLES) t.ok(names.includes(table), `table ${table} exists`)
+  t.equal(db.$client.pragma('journal_mode', { simple: true }), 'wal')
+  t.equal(db.$client.pragma('foreign_keys', { simple: true }), 1)
+  t.equal(db.$client.pragma('busy_timeout', { simple: true }), 5000)
+  migrateDatabase(db)
+  t.pass('migrating twice is a no-op')
+})
+
+t.test('foreign keys are enforced', async (t) => {
+  const db = openDatabase(':memory:')
+  t.teardown(() => db.$client.close())
+  migrateDatabase(db)
+  t.throws(() => db.$client.prepare(
+    "insert into services (id, facility_id, name, category_id, status, sources, created_at, updated_at) values ('s', 'no-such-facility', 'x', 'no-such-category', 'active', '[]', 'now', 'now')"
+  ).run(), /FOREIGN KEY constraint failed/)
+})
+
+t.test('seeding is idempotent: the second run changes nothing', async (t) => {
+  const db = openDatabase(':memory:')
+  t.teardown(() => db.$client.close())
+  migrateDatabase(db)
+  const first = seedDatabase(db, undefined, '2026-01-01T00:00:00.000Z')
+  t.ok(first.inserted > 50, `first run inserts the directory (${first.inserted})`)
+  t.equal(first.updated, 0)
+  const snapshot = () => TABLES.map((table) => db.$client.prepare(`select * from ${table} order by 1, 2`).all())
+  const before = JSON.stringify(snapshot())
+  const second = seedDatabase(db, undefined, '2026-06-01T00:00:00.000Z')
+  t.same(second, { inserted: 0, updated: 0, unchanged: first.inserted }, 'nothing inserted or updated')
+  t.equal(JSON.stringify(snapshot()), before, 'not a byte of the database changed, updatedAt included')
+})
+
+t.test('seeded ids are deterministic across databases', async (t) => {
+  const ids = () => {
+    const db = openDatabase(':memory:')
+    migrateDatabase(db)
+    seedDatabase(db)
+    const rows = db.$client.prepare('select id, slug from facilities order by slug').all()
+    db.$client.close()
+    return rows
+  }
+  const a = ids()
+  t.ok(a.length >= 14)
+  t.same(ids(), a)
+})
+
+t.test('a changed seed fact updates only that record and its updatedAt', async (t) => {
+  const { loadSeedData } = await import('../seed/seed.ts')
+  const db = openDatabase(':memory:')
+  t.teardown(() => db.$client.close())
+  migrateDatabase(db)
+  const data = loadSeedData()
+  seedDatabase(db, data, '2026-01-01T00:00:00.000Z')
+  const facility = data.facilities.find((f) => f.slug === 'kreativhaus')!
+  facility.notes = [...facility.notes, 'Testnotiz']
+  const counts = seedDatabase(db, data, '2026-02-01T00:00:00.000Z')
+  t.equal(counts.updated, 1)
+  t.equal(counts.inserted, 0)
+  const row = db.$client.prepare("select notes, created_at, updated_at from facilities where slug = 'kreativhaus'").get() as Record<string, string>
+  t.ok(JSON.parse(row.notes!).includes('Testnotiz'))
+  t.equal(row.created_at, '2026-01-01T00:00:00.000Z')
+  t.equal(row.updated_at, '2026-02-01T00:00:00.000Z')
+})

@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs'
+import t from 'tap'
+import { OPENAPI_FILE, generateOpenApiDocument } from '../openapi/document.ts'
+import { buildTestApp } from './helper.ts'
+
+t.test('openapi/openapi.json is what the code generates (run `npm run openapi` after changing routes)', async (t) => {
+  const committed = readFileSync(OPENAPI_FILE, 'utf8')
+  const generated = await generateOpenApiDocument()
+  t.equal(committed, generated, 'committed OpenAPI document is stale')
+})
+
+t.test('every operation is documented', async (t) => {
+  const doc = JSON.parse(await generateOpenApiDocument())
+  t.equal(doc.openapi, '3.1.0')
+  const operationIds = new Set<string>()
+  for (const [path, item] of Object.entries<Record<string, any>>(doc.paths)) {
+    for (const [method, op] of Object.entries<any>(item)) {
+      const name = `${method.toUpperCase()} ${path}`
+      t.ok(op.operationId, `${name} has an operationId`)
+      t.notOk(operationIds.has(op.operationId), `${name} operationId ${op.operationId} is unique`)
+      operationIds.add(op.operationId)
+      t.ok(op.summary, `${name} has a summary`)
+      t.ok(op.description, `${name} has a description`)
+      t.ok(op.tags?.length > 0, `${name} has tags`)
+      t.ok(op.responses['200'], `${name} documents 200`)
+      const errors = Object.keys(op.responses).filter((code) => Number(code) >= 400)
+      t.ok(errors.length > 0, `${name} documents its errors`)
+      for (const code of errors) {
+        t.ok(op.responses[code].content?.['application/problem+json'], `${name} ${code} is problem+json`)
+      }
+    }
+  }
+  t.ok(operationIds.size >= 20, `at least 20 operations (${operationIds.size})`)
+})
+
+t.test('GET /openapi.json and /openapi.yaml serve the document; /docs is browsable', async (t) => {
+  const app = await buildTestApp(t, { seed: false })
+  const json = await app.inject('/openapi.json')
+  t.equal(json.statusCode, 200)
+  t.equal(json.json().info.title, 'Mitte Partner Directory')
+  const yaml = await app.inject('/openapi.yaml')
+  t.equal(yaml.statusCode, 200)
+  t.match(yaml.headers['content-type'], /yaml/)
+  t.match(yaml.body, /openapi: 3\.1\.0/)
+  const docs = await app.inject('/docs/')
+  t.equal(docs.statusCode, 200)
+  t.match(docs.headers['content-type'], /text\/html/)
+  t.match(docs.body, /swagger/i)
+})
