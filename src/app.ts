@@ -16,6 +16,9 @@ import organisationsRoutes from './routes/organisations.ts'
 import contactsRoutes from './routes/contacts.ts'
 import agreementsRoutes from './routes/agreements.ts'
 import eventsRoutes from './routes/events.ts'
+import changesRoutes from './routes/changes.ts'
+import dataQualityRoutes from './routes/data-quality.ts'
+import auth from './plugins/auth.ts'
 
 export interface AppOptions {
   config: Pick<Config, 'DATABASE_PATH' | 'LOG_LEVEL'>
@@ -50,6 +53,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(problems)
   await app.register(database, { path: options.databaseImage ?? options.config.DATABASE_PATH, seed: options.seed ?? true })
   await app.register(repositories)
+  await app.register(auth)
   await app.register(corsPolicy)
   await app.register(httpCache)
   await app.register(openapi)
@@ -62,6 +66,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(contactsRoutes)
   await app.register(agreementsRoutes)
   await app.register(eventsRoutes)
+  await app.register(changesRoutes)
+  await app.register(dataQualityRoutes)
 
   return app
 }

@@ -1,6 +1,7 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { eq } from 'drizzle-orm'
-import { agreementParties, agreements, facilities } from '../src/db/schema.ts'
+import type { FastifyInstance } from 'fastify'
+import { agreementParties, agreements, events, facilities } from '../src/db/schema.ts'
 import { seedId } from '../src/lib/uuid.ts'
 import { PROBLEM_JSON, buildTestApp, getJson } from './helper.ts'
 
@@ -249,7 +250,8 @@ t.test('GET /v1/agreements/{idOrSlug}/events (200) lists the meeting of 11 March
   t.equal(event.participants.length, 11)
   t.same(event, (await getJson(app, `/v1/events/${EVENT_SLUG}`)).body)
   const byId = await getJson(app, `/v1/agreements/${AGREEMENT_ID}/events`)
-  t.same(byId.body, body)
+  t.same(byId.body.items, body.items)
+  t.equal(byId.body.total, 1)
 })
 
 t.test('GET /v1/agreements/{idOrSlug}/events paginates with limit and offset', async (t) => {
@@ -280,4 +282,227 @@ t.test('GET /v1/agreements/{idOrSlug}/events (400) for unknown parameters and ba
   t.equal(res.statusCode, 400)
   t.equal(res.headers['content-type'], PROBLEM_JSON)
   t.same(body.errors.map((e: any) => e.field).sort(), ['query.from', 'query.limit'])
+})
+
+// After the seed (written when the test process starts), so that only the test's own writes count.
+const SINCE = new Date(Date.now() + 3_600_000).toISOString()
+const LATER = new Date(Date.now() + 7_200_000).toISOString()
+const LATEST = new Date(Date.now() + 10_800_000).toISOString()
+const EVENT_ID = seedId('event', EVENT_SLUG)
+
+const slugsOf = (items: { slug: string }[]) => items.map((i) => i.slug)
+const cursorOf = (next: string) => new URL(next, 'http://localhost').searchParams.get('cursor')!
+const byId = (slugs: string[], entity: string) => [...slugs].sort((a, b) => seedId(entity, a) < seedId(entity, b) ? -1 : 1)
+
+// One write time for every inserted record, so that sorting by updatedAt ties and the id decides.
+const INSERTED = new Date().toISOString()
+
+function addAgreement (app: FastifyInstance, slug: string, signedOn: string | null) {
+  const now = INSERTED
+  app.db.insert(agreements).values({
+    id: seedId('agreement', slug),
+    slug,
+    title: `Testvereinbarung ${slug}`,
+    summary: 'Testdatensatz',
+    signedOn,
+    declaredPartnerCounts: [],
+    aims: [],
+    commitments: [],
+    rationale: [],
+    outcome: null,
+    statusNotes: [],
+    documentTextFound: false,
+    signatoryListFound: false,
+    sources: [],
+    createdAt: now,
+    updatedAt: now
+  }).run()
+}
+
+function addEvent (app: FastifyInstance, slug: string, startsAt: string, agreementId: string | null) {
+  const now = INSERTED
+  app.db.insert(events).values({
+    id: seedId('event', slug), agreementId, slug, title: `Test ${slug}`, startsAt, timeZone: 'Europe/Berlin', sources: [], createdAt: now, updatedAt: now
+  }).run()
+}
+
+function softDelete (app: FastifyInstance, table: typeof agreements | typeof events, slug: string, at: string) {
+  app.db.update(table).set({ deletedAt: at, updatedAt: at }).where(eq(table.slug, slug)).run()
+}
+
+// Follows links.next from the first page; every page must carry the total and matching Link headers.
+async function walk (t: Test, app: FastifyInstance, url: string, total: number): Promise<any[]> {
+  const items: any[] = []
+  let next: string | null = url
+  while (next !== null) {
+    const { res, body }: { res: any, body: any } = await getJson(app, next)
+    t.equal(res.statusCode, 200, next)
+    t.equal(res.headers['x-total-count'], String(total), `${next}: X-Total-Count`)
+    t.equal(body.total, total)
+    const link = [body.links.next === null ? null : `<${body.links.next}>; rel="next"`, `<${body.links.first}>; rel="first"`]
+    t.equal(res.headers.link, link.filter(Boolean).join(', '), `${next}: Link header`)
+    items.push(...body.items)
+    next = body.links.next
+  }
+  return items
+}
+
+// Two dated agreements around the real one and two without a signing date.
+function addAgreements (app: FastifyInstance) {
+  addAgreement(app, 'test-2016', '2016-01-15')
+  addAgreement(app, 'test-2021', '2021-09-01')
+  addAgreement(app, 'test-ohne-datum-a', null)
+  addAgreement(app, 'test-ohne-datum-b', null)
+}
+const BY_SIGNING = ['test-2016', SLUG, 'test-2021', ...byId(['test-ohne-datum-a', 'test-ohne-datum-b'], 'agreement')]
+
+t.test('GET /v1/agreements cursor pages follow the signing date, undated agreements last', async (t) => {
+  const app = await buildTestApp(t)
+  addAgreements(app)
+  t.same(slugsOf((await getJson(app, '/v1/agreements')).body.items), BY_SIGNING)
+  t.same(slugsOf(await walk(t, app, '/v1/agreements?limit=1', 5)), BY_SIGNING, 'pages cross from dated to undated agreements')
+  t.same(slugsOf(await walk(t, app, '/v1/agreements?limit=2&sort=-signedOn', 5)), [...BY_SIGNING].reverse())
+  const byChange = (await getJson(app, '/v1/agreements')).body.items
+    .map((a: any) => [a.updatedAt, a.id]).sort().map(([, id]: string[]) => id)
+  t.same((await walk(t, app, '/v1/agreements?limit=2&sort=updatedAt', 5)).map((a) => a.id), byChange, 'by updatedAt, then id (the inserted ones tie)')
+  const first = await getJson(app, '/v1/agreements?limit=2')
+  t.same(first.body.links, { self: '/v1/agreements?limit=2', first: '/v1/agreements?limit=2', next: first.body.links.next })
+  t.equal(first.res.headers.link, `<${first.body.links.next}>; rel="next", </v1/agreements?limit=2>; rel="first"`)
+  t.equal(first.res.headers['x-total-count'], '5')
+})
+
+t.test('GET /v1/agreements cursors stay stable while agreements are added and deleted', async (t) => {
+  const app = await buildTestApp(t)
+  addAgreements(app)
+  const first = (await getJson(app, '/v1/agreements?limit=2')).body
+  t.same(slugsOf(first.items), ['test-2016', SLUG])
+  addAgreement(app, 'test-2010', '2010-01-01')
+  softDelete(app, agreements, BY_SIGNING[3]!, LATER)
+  const rest = await walk(t, app, first.links.next, 5)
+  t.same([...slugsOf(first.items), ...slugsOf(rest)], BY_SIGNING.filter((slug) => slug !== BY_SIGNING[3]), 'no duplicates, no gaps among the survivors')
+})
+
+t.test('GET /v1/agreements?updatedSince= lists what changed since, deleted agreements as tombstones', async (t) => {
+  const app = await buildTestApp(t)
+  addAgreements(app)
+  app.db.update(agreements).set({ summary: 'Geändert', updatedAt: LATER }).where(eq(agreements.id, AGREEMENT_ID)).run()
+  softDelete(app, agreements, 'test-2021', LATEST)
+  t.notOk(slugsOf((await getJson(app, '/v1/agreements')).body.items).includes('test-2021'))
+  const { res, body } = await getJson(app, `/v1/agreements?updatedSince=${encodeURIComponent(SINCE)}`)
+  t.equal(res.statusCode, 200)
+  t.equal(body.total, 2)
+  t.equal(res.headers['x-total-count'], '2')
+  t.equal(body.items[0].id, AGREEMENT_ID)
+  t.equal(body.items[0].summary, 'Geändert')
+  t.equal(body.items[0].parties.length, 14, 'a changed agreement comes in full')
+  t.same(body.items[1], { id: seedId('agreement', 'test-2021'), deleted: true, deletedAt: LATEST })
+  t.equal((await getJson(app, `/v1/agreements?updatedSince=${encodeURIComponent(LATEST)}`)).body.total, 1)
+  t.equal((await getJson(app, '/v1/agreements?updatedSince=2099-01-01T00:00:00Z')).body.total, 0)
+  const signed = await getJson(app, `/v1/agreements?updatedSince=${encodeURIComponent(SINCE)}&sort=signedOn`)
+  t.same(signed.body.items.map((a: any) => a.id), [AGREEMENT_ID, seedId('agreement', 'test-2021')], 'a tombstone keeps its place in the sort')
+  const bad = await getJson(app, '/v1/agreements?updatedSince=27.06.2018')
+  t.equal(bad.res.statusCode, 400)
+  t.equal(bad.res.headers['content-type'], PROBLEM_JSON)
+})
+
+t.test('GET /v1/agreements?format=ndjson streams every agreement, one per line', async (t) => {
+  const app = await buildTestApp(t)
+  addAgreements(app)
+  softDelete(app, agreements, 'test-2016', LATER)
+  const res = await app.inject('/v1/agreements?format=ndjson&limit=1')
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers['content-type'], 'application/x-ndjson; charset=utf-8')
+  const lines = res.body.trimEnd().split('\n').map((line) => JSON.parse(line))
+  t.same(slugsOf(lines), BY_SIGNING.slice(1))
+  t.same(lines, (await getJson(app, '/v1/agreements')).body.items)
+  const changes = await app.inject(`/v1/agreements?format=ndjson&updatedSince=${encodeURIComponent(SINCE)}`)
+  t.equal(changes.body, `${JSON.stringify({ id: seedId('agreement', 'test-2016'), deleted: true, deletedAt: LATER })}\n`)
+  const batches = [...app.repos.agreements.iterate({ limit: 50, offset: 0 }, 2)]
+  t.same(batches.map((b) => b.length), [2, 2])
+  t.same(batches.flat().map((a) => a.id), lines.map((a) => a.id), 'iterate() walks the keyset in batches')
+})
+
+t.test('GET /v1/agreements (400) for a cursor that is garbage or of another sort', async (t) => {
+  const app = await buildTestApp(t)
+  addAgreements(app)
+  const garbage = await getJson(app, '/v1/agreements?cursor=garbage')
+  t.equal(garbage.res.statusCode, 400)
+  t.equal(garbage.res.headers['content-type'], PROBLEM_JSON)
+  t.equal(garbage.body.type, '/problems/invalid-cursor')
+  const cursor = cursorOf((await getJson(app, '/v1/agreements?limit=1')).body.links.next)
+  const other = await getJson(app, `/v1/agreements?sort=-signedOn&cursor=${cursor}`)
+  t.equal(other.res.statusCode, 400)
+  t.equal(other.res.headers['content-type'], PROBLEM_JSON)
+  t.equal(other.body.detail, 'The cursor belongs to sort=signedOn, not sort=-signedOn.')
+  const otherKey = await getJson(app, `/v1/agreements?sort=updatedAt&cursor=${cursor}`)
+  t.equal(otherKey.res.statusCode, 400, 'a cursor of a sort with another key does not fit either')
+  t.equal(otherKey.body.type, '/problems/invalid-cursor')
+  const shortKey = Buffer.from('["signedOn",0,"2018-06-27"]').toString('base64url')
+  t.equal((await getJson(app, `/v1/agreements?cursor=${shortKey}`)).res.statusCode, 400, 'a key of the wrong length')
+})
+
+// Events under the agreement: the seeded meeting plus these; another agreement's event is not among them.
+function addAgreementEvents (app: FastifyInstance) {
+  addAgreement(app, 'test-2021', '2021-09-01')
+  addEvent(app, 'test-sommerfest-2019', '2019-07-01T16:00:00+02:00', AGREEMENT_ID)
+  addEvent(app, 'test-herbst-2020', '2020-10-25T02:30:00+02:00', AGREEMENT_ID)
+  addEvent(app, 'test-nach-umstellung-2020', '2020-10-25T02:10:00+01:00', AGREEMENT_ID)
+  addEvent(app, 'test-fremd', '2020-05-05T10:00:00+02:00', seedId('agreement', 'test-2021'))
+}
+const AGREEMENT_EVENTS = ['test-sommerfest-2019', EVENT_SLUG, 'test-herbst-2020', 'test-nach-umstellung-2020']
+
+t.test('GET /v1/agreements/{idOrSlug}/events cursor pages keep the order of instants', async (t) => {
+  const app = await buildTestApp(t)
+  addAgreementEvents(app)
+  const url = `/v1/agreements/${SLUG}/events`
+  t.same(slugsOf(await walk(t, app, `${url}?limit=1`, 4)), AGREEMENT_EVENTS, '02:30+02:00 is before 02:10+01:00')
+  t.same(slugsOf(await walk(t, app, `${url}?limit=3&sort=-startsAt`, 4)), [...AGREEMENT_EVENTS].reverse())
+  const first = (await getJson(app, `${url}?limit=2`)).body
+  t.same(first.links, { self: `${url}?limit=2`, first: `${url}?limit=2`, next: first.links.next })
+  t.notOk(first.links.next.includes('agreement='), 'the agreement is in the path, not in the query')
+  addEvent(app, 'test-frueh-2018', '2018-07-01T10:00:00+02:00', AGREEMENT_ID)
+  softDelete(app, events, 'test-herbst-2020', LATER)
+  const rest = await walk(t, app, first.links.next, 4)
+  t.same([...slugsOf(first.items), ...slugsOf(rest)], AGREEMENT_EVENTS.filter((slug) => slug !== 'test-herbst-2020'), 'no duplicates, no gaps among the survivors')
+})
+
+t.test('GET /v1/agreements/{idOrSlug}/events?updatedSince= and format=ndjson', async (t) => {
+  const app = await buildTestApp(t)
+  addAgreementEvents(app)
+  app.db.update(events).set({ title: 'Umbenannt', updatedAt: LATER }).where(eq(events.id, EVENT_ID)).run()
+  softDelete(app, events, 'test-sommerfest-2019', LATEST)
+  softDelete(app, events, 'test-fremd', LATEST)
+  const url = `/v1/agreements/${SLUG}/events`
+  const { res, body } = await getJson(app, `${url}?updatedSince=${encodeURIComponent(SINCE)}`)
+  t.equal(res.headers['x-total-count'], '2', 'the other agreement\'s event is not counted')
+  t.same(body.items.map((e: any) => e.id), [EVENT_ID, seedId('event', 'test-sommerfest-2019')])
+  t.equal(body.items[0].title, 'Umbenannt')
+  t.same(body.items[1], { id: seedId('event', 'test-sommerfest-2019'), deleted: true, deletedAt: LATEST })
+  t.same(slugsOf((await getJson(app, url)).body.items), AGREEMENT_EVENTS.slice(1))
+
+  const ndjson = await app.inject(`${url}?format=ndjson&limit=1`)
+  t.equal(ndjson.statusCode, 200)
+  t.equal(ndjson.headers['content-type'], 'application/x-ndjson; charset=utf-8')
+  const lines = ndjson.body.trimEnd().split('\n').map((line) => JSON.parse(line))
+  t.same(slugsOf(lines), AGREEMENT_EVENTS.slice(1))
+  t.same(lines, (await getJson(app, url)).body.items)
+  const changes = await app.inject(`${url}?format=ndjson&updatedSince=${encodeURIComponent(LATEST)}`)
+  t.equal(changes.body, `${JSON.stringify({ id: seedId('event', 'test-sommerfest-2019'), deleted: true, deletedAt: LATEST })}\n`)
+  const missing = await app.inject('/v1/agreements/no-such-agreement/events?format=ndjson')
+  t.equal(missing.statusCode, 404)
+  t.equal(missing.headers['content-type'], PROBLEM_JSON)
+})
+
+t.test('GET /v1/agreements/{idOrSlug}/events (400) for a cursor that is garbage or of another sort', async (t) => {
+  const app = await buildTestApp(t)
+  addAgreementEvents(app)
+  const url = `/v1/agreements/${SLUG}/events`
+  const garbage = await getJson(app, `${url}?cursor=WzEsMiwz`)
+  t.equal(garbage.res.statusCode, 400)
+  t.equal(garbage.res.headers['content-type'], PROBLEM_JSON)
+  t.equal(garbage.body.type, '/problems/invalid-cursor')
+  const cursor = cursorOf((await getJson(app, `${url}?limit=1&sort=-startsAt`)).body.links.next)
+  const other = await getJson(app, `${url}?limit=1&cursor=${cursor}`)
+  t.equal(other.res.statusCode, 400)
+  t.equal(other.body.detail, 'The cursor belongs to sort=-startsAt, not sort=startsAt.')
 })

@@ -109,7 +109,7 @@ t.test('GET /v1/contacts?organisation= accepts slug or id; repeating it means OR
   t.same(namesOf(or.body), PUBLIC_NAMES)
   const unknown = await getJson(app, '/v1/contacts?organisation=no-such-organisation')
   t.equal(unknown.res.statusCode, 200)
-  t.same(unknown.body, { total: 0, limit: 50, offset: 0, items: [] })
+  t.same(unknown.body, { total: 0, limit: 50, offset: 0, links: { self: '/v1/contacts?organisation=no-such-organisation', first: '/v1/contacts?organisation=no-such-organisation&limit=50', next: null }, items: [] })
 })
 
 t.test('GET /v1/contacts?organisation= does not list or count the internal contacts of an organisation', async (t) => {
@@ -125,7 +125,8 @@ t.test('GET /v1/contacts?organisation= does not list or count the internal conta
 t.test('GET /v1/contacts?facility= filters by facility; AND with organisation', async (t) => {
   const app = await buildTestApp(t)
   const villa = await getJson(app, '/v1/contacts?facility=villa-luetzow')
-  t.same(villa.body, { total: 0, limit: 50, offset: 0, items: [] }, 'the only person at Villa Lützow is internal')
+  t.equal(villa.body.total, 0)
+  t.same(villa.body.items, [], 'the only person at Villa Lützow is internal')
   const kreativId = addPublicFacilityContact(app, 'test-kreativhaus', 'kreativhaus', 'fipp')
   const shkId = addPublicFacilityContact(app, 'test-shk', 'shk-mitte', null)
   const bySlug = await getJson(app, '/v1/contacts?facility=kreativhaus')
@@ -134,7 +135,8 @@ t.test('GET /v1/contacts?facility= filters by facility; AND with organisation', 
   t.same(bySlug.body.items[0].facility, { id: seedId('facility', 'kreativhaus'), slug: 'kreativhaus', name: 'KREATIVHAUS (Stadtteilzentrum Kreativhaus auf der Fischerinsel)' })
   t.equal(bySlug.body.items[0].organisation.slug, 'fipp')
   const byId = await getJson(app, `/v1/contacts?facility=${seedId('facility', 'kreativhaus')}`)
-  t.same(byId.body, bySlug.body)
+  t.same(byId.body.items, bySlug.body.items)
+  t.equal(byId.body.total, 1)
   const or = await getJson(app, '/v1/contacts?facility=kreativhaus&facility=shk-mitte')
   t.same(or.body.items.map((c: any) => c.id).sort(), [kreativId, shkId].sort())
   t.equal(or.body.total, 2)
@@ -155,7 +157,8 @@ t.test('GET /v1/contacts paginates with limit and offset', async (t) => {
   t.equal(second.body.offset, 3)
   t.same(namesOf(second.body), ['Petra Patz-Drüke'])
   const beyond = await getJson(app, '/v1/contacts?offset=10')
-  t.same(beyond.body, { total: 4, limit: 50, offset: 10, items: [] })
+  t.same([beyond.body.total, beyond.body.limit, beyond.body.offset, beyond.body.items], [4, 50, 10, []])
+  t.equal(beyond.body.links.next, null)
 })
 
 t.test('GET /v1/contacts (400) lists each failing parameter as problem+json', async (t) => {
@@ -286,4 +289,196 @@ t.test('a contact stops being served when it is made internal', async (t) => {
   const list = await getJson(app, '/v1/contacts?organisation=bezirksamt-mitte')
   t.equal(list.body.total, 1)
   t.same(namesOf(list.body), ['Ephraim Gothe'])
+})
+
+// After the seed (written when the test process starts), so that only the test's own writes count.
+const SINCE = new Date(Date.now() + 3_600_000).toISOString()
+const LATER = new Date(Date.now() + 7_200_000).toISOString()
+const LATEST = new Date(Date.now() + 10_800_000).toISOString()
+const PATZ_DRUEKE_PHONE = '(030) 9018-42390'
+
+const sinceUrl = (since: string, rest = '') => `/v1/contacts?updatedSince=${encodeURIComponent(since)}${rest}`
+const cursorOf = (next: string) => new URL(next, 'http://localhost').searchParams.get('cursor')!
+
+function makeInternal (app: FastifyInstance, id: string, at: string) {
+  app.db.update(contacts).set({ visibility: 'internal', updatedAt: at }).where(eq(contacts.id, id)).run()
+}
+
+function softDelete (app: FastifyInstance, id: string, at: string) {
+  app.db.update(contacts).set({ deletedAt: at, updatedAt: at }).where(eq(contacts.id, id)).run()
+}
+
+// Follows links.next from the first page; every page must carry the total and matching Link headers.
+async function walk (t: Test, app: FastifyInstance, url: string, total: number): Promise<any[]> {
+  const items: any[] = []
+  let next: string | null = url
+  while (next !== null) {
+    const { res, body }: { res: any, body: any } = await getJson(app, next)
+    t.equal(res.statusCode, 200, next)
+    t.equal(res.headers['x-total-count'], String(total), `${next}: X-Total-Count`)
+    t.equal(body.total, total)
+    const link = [body.links.next === null ? null : `<${body.links.next}>; rel="next"`, `<${body.links.first}>; rel="first"`]
+    t.equal(res.headers.link, link.filter(Boolean).join(', '), `${next}: Link header`)
+    items.push(...body.items)
+    next = body.links.next
+  }
+  return items
+}
+
+t.test('GET /v1/contacts?updatedSince= lists what changed since, deleted contacts as tombstones', async (t) => {
+  const app = await buildTestApp(t)
+  const gotheId = seedId('contact', 'ephraim-gothe')
+  app.db.update(contacts).set({ phone: '(030) 9018-44601', updatedAt: LATER }).where(eq(contacts.id, gotheId)).run()
+  softDelete(app, ARLT_ID, LATEST)
+  t.same(namesOf((await getJson(app, '/v1/contacts')).body), ['Ephraim Gothe', 'Lutz Mania', 'Petra Patz-Drüke'])
+
+  const { res, body } = await getJson(app, sinceUrl(SINCE))
+  t.equal(res.statusCode, 200)
+  t.equal(body.total, 2)
+  t.equal(res.headers['x-total-count'], '2')
+  t.same(body.items.map((c: any) => c.id), [gotheId, ARLT_ID], 'sorted by updatedAt')
+  t.equal(body.items[0].name, 'Ephraim Gothe')
+  t.equal(body.items[0].phone, '(030) 9018-44601')
+  t.equal(body.items[0].updatedAt, LATER)
+  t.same(body.items[1], { id: ARLT_ID, deleted: true, deletedAt: LATEST })
+  t.same((await getJson(app, sinceUrl(LATEST))).body.items.map((c: any) => c.id), [ARLT_ID])
+  t.equal((await getJson(app, sinceUrl('2099-01-01T00:00:00Z'))).body.total, 0)
+  const byOrganisation = await getJson(app, sinceUrl(SINCE, '&organisation=jobcenter-berlin-mitte'))
+  t.same(byOrganisation.body.items, [{ id: ARLT_ID, deleted: true, deletedAt: LATEST }], 'filters apply to tombstones too')
+  const bad = await getJson(app, '/v1/contacts?updatedSince=2026-13-01')
+  t.equal(bad.res.statusCode, 400)
+  t.equal(bad.res.headers['content-type'], PROBLEM_JSON)
+})
+
+t.test('a contact made internal is a tombstone with updatedSince, never with its name or phone', async (t) => {
+  const app = await buildTestApp(t)
+  makeInternal(app, PATZ_DRUEKE_ID, LATER)
+  const tombstone = { id: PATZ_DRUEKE_ID, deleted: true, deletedAt: LATER }
+
+  const live = await getJson(app, '/v1/contacts')
+  t.same(namesOf(live.body), ['Ephraim Gothe', 'Lutz Mania', 'Manuela Arlt'])
+  t.equal(live.body.total, 3)
+
+  const { res, body } = await getJson(app, sinceUrl(SINCE))
+  t.same(body, { total: 1, limit: 50, offset: 0, links: body.links, items: [tombstone] })
+  for (const secret of ['Patz-Drüke', PATZ_DRUEKE_PHONE, 'Planungskoordination', 'internal']) {
+    t.notOk(res.body.includes(secret), `the response does not contain ${secret}`)
+  }
+  const everything = await getJson(app, sinceUrl('2000-01-01T00:00:00Z'))
+  t.equal(everything.body.total, 4)
+  t.same(everything.body.items.at(-1), tombstone, 'the latest change comes last')
+  t.same(everything.body.items.filter((c: any) => c.deleted).length, 1)
+  const filtered = await getJson(app, sinceUrl(SINCE, '&organisation=bezirksamt-mitte'))
+  t.same(filtered.body.items, [tombstone])
+
+  // Ordered by name, the tombstone must neither sit at its name's place nor carry it in a cursor.
+  const byName = await getJson(app, sinceUrl('2000-01-01T00:00:00Z', '&sort=name&limit=1'))
+  t.same(byName.body.items, [tombstone], 'tombstones come first when sorting by name')
+  const cursor = Buffer.from(cursorOf(byName.body.links.next), 'base64url').toString('utf8')
+  t.notOk(cursor.includes('Patz'), 'the cursor does not contain the name')
+  t.same((await walk(t, app, byName.body.links.next, 4)).map((c) => c.name), ['Ephraim Gothe', 'Lutz Mania', 'Manuela Arlt'])
+  const reversed = await walk(t, app, sinceUrl('2000-01-01T00:00:00Z', '&sort=-name&limit=3'), 4)
+  t.same(reversed.map((c) => c.name ?? c.id), ['Manuela Arlt', 'Lutz Mania', 'Ephraim Gothe', PATZ_DRUEKE_ID])
+
+  const ndjson = await app.inject(sinceUrl(SINCE, '&format=ndjson'))
+  t.equal(ndjson.body, `${JSON.stringify(tombstone)}\n`)
+  t.notOk(ndjson.body.includes(PATZ_DRUEKE_PHONE))
+  await expectNotFound(t, app, PATZ_DRUEKE_ID)
+})
+
+t.test('GET /v1/contacts?updatedSince= does not disclose contacts that were never public', async (t) => {
+  const app = await buildTestApp(t)
+  const { res, body } = await getJson(app, sinceUrl('2000-01-01T00:00:00Z'))
+  t.equal(body.total, 4, 'the seeded internal contacts were created internal: no copy can hold them')
+  t.same(namesOf(body).sort(), [...PUBLIC_NAMES].sort())
+  for (const contact of internalContacts) {
+    t.notOk(res.body.includes(seedId('contact', contact.key)), `${contact.name}: not even the id`)
+    t.notOk(res.body.includes(contact.name), `${contact.name}: not the name`)
+  }
+  // Once changed, an internal contact may have been public in between, so copies are told to drop it;
+  // its fields still never leave the server.
+  const gaertner = internalContacts.find((c) => c.facility === 'kreativhaus')!
+  const id = seedId('contact', gaertner.key)
+  app.db.update(contacts).set({ role: 'Geänderte Rolle', updatedAt: LATER }).where(eq(contacts.id, id)).run()
+  const changed = await getJson(app, sinceUrl(SINCE))
+  t.same(changed.body.items, [{ id, deleted: true, deletedAt: LATER }])
+  t.notOk(changed.res.body.includes('Geänderte Rolle'))
+  t.notOk(changed.res.body.includes(gaertner.name))
+  t.equal((await getJson(app, '/v1/contacts?facility=kreativhaus')).body.total, 0)
+})
+
+t.test('GET /v1/contacts cursor pages concatenate to the full list, in every sort', async (t) => {
+  const app = await buildTestApp(t)
+  const first = await getJson(app, '/v1/contacts?limit=1')
+  t.match(first.body.links.next, /^\/v1\/contacts\?limit=1&cursor=[A-Za-z0-9_-]+$/)
+  t.equal(first.body.links.first, '/v1/contacts?limit=1')
+  t.same((await walk(t, app, '/v1/contacts?limit=1', 4)).map((c) => c.name), PUBLIC_NAMES)
+  t.same((await walk(t, app, '/v1/contacts?limit=3&sort=-name', 4)).map((c) => c.name), [...PUBLIC_NAMES].reverse())
+  const ids = PUBLIC_NAMES.map((name) => seedContacts.find((c) => c.name === name)!.key).map((key) => seedId('contact', key)).sort()
+  t.same((await walk(t, app, '/v1/contacts?limit=3&sort=updatedAt', 4)).map((c) => c.id), ids, 'equal updatedAt: id decides')
+  t.same((await walk(t, app, '/v1/contacts?limit=1&organisation=jobcenter-berlin-mitte', 2)).map((c) => c.name), ['Lutz Mania', 'Manuela Arlt'])
+})
+
+t.test('GET /v1/contacts cursors stay stable while contacts are added, deleted or made internal', async (t) => {
+  const app = await buildTestApp(t)
+  const first = (await getJson(app, '/v1/contacts?limit=2')).body
+  t.same(namesOf(first), ['Ephraim Gothe', 'Lutz Mania'])
+  const added = addPublicFacilityContact(app, 'test-aaa', 'kreativhaus', null)
+  app.db.update(contacts).set({ name: 'Aaron Test' }).where(eq(contacts.id, added)).run()
+  softDelete(app, ARLT_ID, LATER)
+  const rest = await walk(t, app, first.links.next, 4)
+  t.same([...namesOf(first), ...rest.map((c) => c.name)], ['Ephraim Gothe', 'Lutz Mania', 'Petra Patz-Drüke'], 'no duplicates, no gaps among the survivors')
+  const again = (await getJson(app, '/v1/contacts?limit=2')).body
+  makeInternal(app, PATZ_DRUEKE_ID, LATEST)
+  const afterInternal = await walk(t, app, again.links.next, 3)
+  t.same(afterInternal.map((c) => c.name), ['Lutz Mania'], 'an internal contact leaves the pages like a deleted one')
+})
+
+t.test('GET /v1/contacts?format=ndjson streams every public contact, one per line', async (t) => {
+  const app = await buildTestApp(t)
+  const res = await app.inject('/v1/contacts?format=ndjson&limit=1&offset=2')
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers['content-type'], 'application/x-ndjson; charset=utf-8')
+  const lines = res.body.trimEnd().split('\n').map((line) => JSON.parse(line))
+  t.equal(lines.length, 4, 'all records, ignoring limit and offset')
+  t.same(lines, (await getJson(app, '/v1/contacts')).body.items)
+  assertNoInternal(t, lines, 'ndjson')
+  const filtered = await app.inject('/v1/contacts?format=ndjson&organisation=bezirksamt-mitte')
+  t.same(filtered.body.trimEnd().split('\n').map((line) => JSON.parse(line).name), ['Ephraim Gothe', 'Petra Patz-Drüke'])
+})
+
+t.test('contacts repository iterate() walks the keyset batch by batch', async (t) => {
+  const app = await buildTestApp(t)
+  const batches = [...app.repos.contacts.iterate({ limit: 50, offset: 0 }, 3)]
+  t.same(batches.map((b) => b.length), [3, 1])
+  t.same(batches.flat().map((c) => 'name' in c ? c.name : null), PUBLIC_NAMES)
+})
+
+t.test('GET /v1/contacts (400) for a cursor that is garbage or of another sort', async (t) => {
+  const app = await buildTestApp(t)
+  const garbage = await getJson(app, '/v1/contacts?cursor=%%%')
+  t.equal(garbage.res.statusCode, 400)
+  t.equal(garbage.res.headers['content-type'], PROBLEM_JSON)
+  for (const cursor of ['bm90LWpzb24', Buffer.from('["name","x"]').toString('base64url')]) {
+    const { res, body } = await getJson(app, `/v1/contacts?cursor=${cursor}`)
+    t.equal(res.statusCode, 400, cursor)
+    t.equal(res.headers['content-type'], PROBLEM_JSON)
+    t.equal(body.type, '/problems/invalid-cursor')
+  }
+  const cursor = cursorOf((await getJson(app, '/v1/contacts?limit=2&sort=-updatedAt')).body.links.next)
+  const other = await getJson(app, `/v1/contacts?limit=2&cursor=${cursor}`)
+  t.equal(other.res.statusCode, 400)
+  t.equal(other.res.headers['content-type'], PROBLEM_JSON)
+  t.equal(other.body.detail, 'The cursor belongs to sort=-updatedAt, not sort=name.')
+})
+
+t.test('GET /v1/facilities/{idOrSlug}/contacts is a page like every list', async (t) => {
+  const app = await buildTestApp(t)
+  const id = addPublicFacilityContact(app, 'test-plain', 'kreativhaus', null)
+  const { res, body } = await getJson(app, '/v1/facilities/kreativhaus/contacts')
+  t.same(Object.keys(body).sort(), ['items', 'limit', 'links', 'offset', 'total'])
+  t.equal(res.headers['x-total-count'], '1')
+  t.same(body.links, { self: '/v1/facilities/kreativhaus/contacts', first: '/v1/facilities/kreativhaus/contacts', next: null })
+  t.same([body.total, body.limit, body.offset], [1, 500, 0])
+  t.same(body.items.map((c: any) => c.id), [id])
 })

@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { eq } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
 import { agreements, events, facilities, organisationSites, organisations } from '../src/db/schema.ts'
@@ -178,13 +178,15 @@ t.test('GET /v1/events?agreement= accepts slug or id; repeating it means OR', as
   t.same(slugsOf(bySlug.body), ['sommerfest-2019', SLUG, 'zeitumstellung-vorher'])
   t.equal(bySlug.body.total, 3)
   const byId = await getJson(app, `/v1/events?agreement=${AGREEMENT_ID}`)
-  t.same(byId.body, bySlug.body)
+  t.same(byId.body.items, bySlug.body.items)
+  t.equal(byId.body.total, 3)
   const unknown = await getJson(app, '/v1/events?agreement=kooperationsvereinbarung-2019')
   t.equal(unknown.res.statusCode, 200)
   t.equal(unknown.body.total, 0)
   t.same(unknown.body.items, [])
   const or = await getJson(app, `/v1/events?agreement=kooperationsvereinbarung-2019&agreement=${AGREEMENT_SLUG}`)
-  t.same(or.body, bySlug.body)
+  t.same(or.body.items, bySlug.body.items)
+  t.equal(or.body.total, 3)
 })
 
 t.test('GET /v1/events?from=&to= filter on the local (Europe/Berlin) date of the start, inclusive', async (t) => {
@@ -246,4 +248,124 @@ t.test('GET /v1/events (400) lists each failing parameter as problem+json', asyn
     t.equal(r.res.headers['content-type'], PROBLEM_JSON, url)
     t.same(r.body.errors.map((e: any) => e.field), [field], url)
   }
+})
+
+// After the seed and the test events, so that only the test's own later writes count.
+const SINCE = new Date(Date.now() + 3_600_000).toISOString()
+const LATER = new Date(Date.now() + 7_200_000).toISOString()
+const LATEST = new Date(Date.now() + 10_800_000).toISOString()
+const BY_START = ['sommerfest-2019', SLUG, 'treffen-nach-mitternacht', 'zeitumstellung-vorher', 'zeitumstellung-nachher']
+
+const cursorOf = (next: string) => new URL(next, 'http://localhost').searchParams.get('cursor')!
+
+function softDelete (app: FastifyInstance, slug: string, at: string) {
+  app.db.update(events).set({ deletedAt: at, updatedAt: at }).where(eq(events.slug, slug)).run()
+}
+
+// Follows links.next from the first page; every page must carry the total and matching Link headers.
+async function walk (t: Test, app: FastifyInstance, url: string, total: number): Promise<any[]> {
+  const items: any[] = []
+  let next: string | null = url
+  while (next !== null) {
+    const { res, body }: { res: any, body: any } = await getJson(app, next)
+    t.equal(res.statusCode, 200, next)
+    t.equal(res.headers['x-total-count'], String(total), `${next}: X-Total-Count`)
+    t.equal(body.total, total)
+    const link = [body.links.next === null ? null : `<${body.links.next}>; rel="next"`, `<${body.links.first}>; rel="first"`]
+    t.equal(res.headers.link, link.filter(Boolean).join(', '), `${next}: Link header`)
+    items.push(...body.items)
+    next = body.links.next
+  }
+  return items
+}
+
+t.test('GET /v1/events cursor pages keep the order of instants, also across the change of clocks', async (t) => {
+  const app = await buildTestApp(t)
+  addEvents(app)
+  const first = await getJson(app, '/v1/events?limit=1')
+  t.same(first.body.links, { self: '/v1/events?limit=1', first: '/v1/events?limit=1', next: first.body.links.next })
+  t.equal(first.res.headers.link, `<${first.body.links.next}>; rel="next", </v1/events?limit=1>; rel="first"`)
+  t.same(slugsOf({ items: await walk(t, app, '/v1/events?limit=1', 5) }), BY_START, 'one event per page')
+  t.same(slugsOf({ items: await walk(t, app, '/v1/events?limit=2&sort=-startsAt', 5) }), [...BY_START].reverse())
+  // The cursor after 02:30+02:00 holds its instant; 02:10+01:00 comes later although its text sorts first.
+  const upToVorher = await getJson(app, '/v1/events?limit=4')
+  t.same(slugsOf(upToVorher.body).at(-1), 'zeitumstellung-vorher')
+  t.same(slugsOf((await getJson(app, upToVorher.body.links.next)).body), ['zeitumstellung-nachher'])
+  const byChange = (await getJson(app, '/v1/events')).body.items.map((e: any) => [e.updatedAt, e.id]).sort().map(([, id]: string[]) => id)
+  t.same((await walk(t, app, '/v1/events?limit=2&sort=updatedAt', 5)).map((e) => e.id), byChange)
+  t.same(slugsOf({ items: await walk(t, app, `/v1/events?limit=1&agreement=${AGREEMENT_SLUG}&from=2020-01-01`, 2) }), [SLUG, 'zeitumstellung-vorher'], 'filters stay in the next links')
+})
+
+t.test('GET /v1/events cursors stay stable while events are added and deleted', async (t) => {
+  const app = await buildTestApp(t)
+  addEvents(app)
+  const first = (await getJson(app, '/v1/events?limit=2')).body
+  t.same(slugsOf(first), BY_START.slice(0, 2))
+  app.db.insert(events).values({
+    id: seedId('event', 'frueher-termin'), agreementId: null, slug: 'frueher-termin', title: 'Test', startsAt: '2018-01-01T10:00:00+01:00', timeZone: 'Europe/Berlin', sources: [], createdAt: NOW, updatedAt: NOW
+  }).run()
+  softDelete(app, 'zeitumstellung-vorher', LATER)
+  const rest = await walk(t, app, first.links.next, 5)
+  t.same([...slugsOf(first), ...slugsOf({ items: rest })], BY_START.filter((slug) => slug !== 'zeitumstellung-vorher'), 'no duplicates, no gaps among the survivors')
+})
+
+t.test('GET /v1/events?updatedSince= lists what changed since, deleted events as tombstones', async (t) => {
+  const app = await buildTestApp(t)
+  addEvents(app)
+  app.db.update(events).set({ title: 'Umbenannt', updatedAt: LATER }).where(eq(events.slug, 'treffen-nach-mitternacht')).run()
+  softDelete(app, 'sommerfest-2019', LATEST)
+  t.notOk(slugsOf((await getJson(app, '/v1/events')).body).includes('sommerfest-2019'))
+  const { res, body } = await getJson(app, `/v1/events?updatedSince=${encodeURIComponent(SINCE)}`)
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers['x-total-count'], '2')
+  t.same(body.items.map((e: any) => e.id), [seedId('event', 'treffen-nach-mitternacht'), seedId('event', 'sommerfest-2019')])
+  t.equal(body.items[0].title, 'Umbenannt')
+  t.equal(body.items[0].startsAt, '2020-03-12T00:30:00+01:00')
+  t.same(body.items[1], { id: seedId('event', 'sommerfest-2019'), deleted: true, deletedAt: LATEST })
+  const old = await getJson(app, '/v1/events?updatedSince=2000-01-01T00:00:00Z')
+  t.equal(old.body.total, 6, 'four live events, the tombstones of the earlier and the new deletion')
+  t.same(old.body.items.filter((e: any) => e.deleted).map((e: any) => e.id).sort(), [seedId('event', 'geloeschtes-treffen'), seedId('event', 'sommerfest-2019')].sort())
+  const agreement = await getJson(app, `/v1/events?agreement=${AGREEMENT_SLUG}&updatedSince=${encodeURIComponent(SINCE)}`)
+  t.same(agreement.body.items, [{ id: seedId('event', 'sommerfest-2019'), deleted: true, deletedAt: LATEST }], 'filters apply to tombstones too')
+  const byStart = await getJson(app, `/v1/events?updatedSince=${encodeURIComponent(SINCE)}&sort=startsAt`)
+  t.same(byStart.body.items.map((e: any) => e.id), [seedId('event', 'sommerfest-2019'), seedId('event', 'treffen-nach-mitternacht')])
+  t.equal((await getJson(app, '/v1/events?updatedSince=2099-01-01T00:00:00Z')).body.total, 0)
+  const bad = await getJson(app, '/v1/events?updatedSince=2020-03-11')
+  t.equal(bad.res.statusCode, 400)
+  t.equal(bad.res.headers['content-type'], PROBLEM_JSON)
+  t.same(bad.body.errors.map((e: any) => e.field), ['query.updatedSince'])
+})
+
+t.test('GET /v1/events?format=ndjson streams every event, one per line', async (t) => {
+  const app = await buildTestApp(t)
+  addEvents(app)
+  const res = await app.inject('/v1/events?format=ndjson&limit=1&offset=3')
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers['content-type'], 'application/x-ndjson; charset=utf-8')
+  const lines = res.body.trimEnd().split('\n').map((line) => JSON.parse(line))
+  t.same(slugsOf({ items: lines }), BY_START, 'all records, ignoring limit and offset')
+  t.same(lines, (await getJson(app, '/v1/events')).body.items)
+  softDelete(app, 'zeitumstellung-nachher', LATER)
+  const changes = await app.inject(`/v1/events?format=ndjson&updatedSince=${encodeURIComponent(SINCE)}`)
+  t.equal(changes.body, `${JSON.stringify({ id: seedId('event', 'zeitumstellung-nachher'), deleted: true, deletedAt: LATER })}\n`)
+  const batches = [...app.repos.agreements.iterateEvents({ limit: 50, offset: 0 }, 2)]
+  t.same(batches.map((b) => b.length), [2, 2])
+  t.same(batches.flat().map((e) => e.id), lines.slice(0, 4).map((e) => e.id), 'iterate() walks the keyset in batches')
+})
+
+t.test('GET /v1/events (400) for a cursor that is garbage or of another sort', async (t) => {
+  const app = await buildTestApp(t)
+  addEvents(app)
+  for (const cursor of ['x', Buffer.from('["startsAt",null]').toString('base64url'), Buffer.from('{"startsAt":1}').toString('base64url')]) {
+    const { res, body } = await getJson(app, `/v1/events?cursor=${cursor}`)
+    t.equal(res.statusCode, 400, cursor)
+    t.equal(res.headers['content-type'], PROBLEM_JSON)
+    t.equal(body.type, '/problems/invalid-cursor')
+  }
+  const cursor = cursorOf((await getJson(app, '/v1/events?limit=2')).body.links.next)
+  t.same(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')).length, 3, 'sort, instant and id')
+  const other = await getJson(app, `/v1/events?limit=2&sort=updatedAt&cursor=${cursor}`)
+  t.equal(other.res.statusCode, 400)
+  t.equal(other.res.headers['content-type'], PROBLEM_JSON)
+  t.equal(other.body.detail, 'The cursor belongs to sort=startsAt, not sort=updatedAt.')
 })

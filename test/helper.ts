@@ -3,6 +3,8 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { buildApp } from '../src/app.ts'
 import { migrateDatabase, openDatabase } from '../src/db/client.ts'
 import { seedDatabase } from '../seed/seed.ts'
+import { seedId } from '../src/lib/uuid.ts'
+import { reindexFacilities } from '../src/repositories/search-index.ts'
 
 export interface TestAppOptions {
   // false: an empty, migrated database (for tests that build their own data)
@@ -42,3 +44,33 @@ export async function getJson<T = any> (app: FastifyInstance, url: string, optio
 }
 
 export const PROBLEM_JSON = 'application/problem+json; charset=utf-8'
+
+export interface TestFacility {
+  slug: string
+  name: string
+  lat?: number | null
+  lon?: number | null
+  openingHours?: string | null
+  ortsteil?: string | null
+  description?: string | null
+  updatedAt?: string
+}
+
+// Inserts a clearly synthetic facility (never part of the real seed) and indexes it for search.
+export function insertTestFacility (app: FastifyInstance, facility: TestFacility): string {
+  const id = seedId('test-facility', facility.slug)
+  const now = facility.updatedAt ?? new Date().toISOString()
+  app.db.$client.prepare(`insert into facilities (id, slug, name, alternate_names, city, ortsteil, lat, lon, opening_hours, description,
+    partnership_status, partnership_evidence, status, notes, sources, created_at, updated_at)
+    values (?, ?, ?, '[]', 'Berlin', ?, ?, ?, ?, ?, 'unknown', 'Testdatensatz', 'active', '[]', '[]', ?, ?)`)
+    .run(id, facility.slug, facility.name, facility.ortsteil ?? null, facility.lat ?? null, facility.lon ?? null,
+      facility.openingHours ?? null, facility.description ?? null, now, now)
+  app.db.$client.prepare("insert into facility_types (facility_id, type) values (?, 'nachbarschaftstreff')").run(id)
+  reindexFacilities(app.db, [id])
+  return id
+}
+
+export function softDeleteFacility (app: FastifyInstance, id: string, at = new Date().toISOString()): void {
+  app.db.$client.prepare('update facilities set deleted_at = ?, updated_at = ? where id = ?').run(at, at, id)
+  reindexFacilities(app.db, [id])
+}

@@ -1,5 +1,6 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { eq } from 'drizzle-orm'
+import type { FastifyInstance } from 'fastify'
 import { facilities, organisations, organisationSites, organisationUnits } from '../src/db/schema.ts'
 import { seedId } from '../src/lib/uuid.ts'
 import { PROBLEM_JSON, buildTestApp, getJson } from './helper.ts'
@@ -20,6 +21,11 @@ const NAMES = [
   'StadtRand gGmbH',
   'Stadtteilverein Tiergarten e.V.'
 ]
+
+// After the seed (written when the test process starts), so that only the test's own writes count.
+const SINCE = new Date(Date.now() + 3_600_000).toISOString()
+const LATER = new Date(Date.now() + 7_200_000).toISOString()
+const LATEST = new Date(Date.now() + 10_800_000).toISOString()
 
 const namesOf = (body: { items: { name: string }[] }) => body.items.map((o) => o.name)
 const slugsOf = (items: { slug: string }[]) => items.map((o) => o.slug)
@@ -294,4 +300,156 @@ t.test('GET /v1/organisations/{idOrSlug} (200) gives geo only when a site has co
   const { body } = await getJson(app, '/v1/organisations/jobcenter-berlin-mitte')
   t.same(body.sites.find((s: any) => s.slug === 'jobcenter-spittelmarkt').geo, { lat: 52.5113, lon: 13.4036 })
   t.equal(body.sites.find((s: any) => s.slug === 'jobcenter-leopoldplatz').geo, null, 'half a coordinate is no position')
+})
+
+function touch (app: FastifyInstance, slug: string, at: string) {
+  app.db.update(organisations).set({ updatedAt: at }).where(eq(organisations.slug, slug)).run()
+}
+
+function softDelete (app: FastifyInstance, slug: string, at: string) {
+  app.db.update(organisations).set({ deletedAt: at, updatedAt: at }).where(eq(organisations.slug, slug)).run()
+}
+
+function addOrganisation (app: FastifyInstance, slug: string, name: string) {
+  const now = new Date().toISOString()
+  app.db.insert(organisations).values({
+    id: seedId('organisation', slug), slug, kind: 'operator', name, alternateNames: [], notes: [], sources: [], createdAt: now, updatedAt: now
+  }).run()
+}
+
+// Follows links.next from the first page; every page must carry the total and matching Link headers.
+async function walk (t: Test, app: FastifyInstance, url: string, total: number): Promise<any[]> {
+  const items: any[] = []
+  let next: string | null = url
+  while (next !== null) {
+    const { res, body }: { res: any, body: any } = await getJson(app, next)
+    t.equal(res.statusCode, 200, next)
+    t.equal(res.headers['x-total-count'], String(total), `${next}: X-Total-Count`)
+    t.equal(body.total, total)
+    t.equal(body.links.self, next)
+    const link = [body.links.next === null ? null : `<${body.links.next}>; rel="next"`, `<${body.links.first}>; rel="first"`]
+    t.equal(res.headers.link, link.filter(Boolean).join(', '), `${next}: Link header`)
+    items.push(...body.items)
+    next = body.links.next
+  }
+  return items
+}
+
+t.test('GET /v1/organisations?updatedSince= lists what changed since, deleted organisations as tombstones', async (t) => {
+  const app = await buildTestApp(t)
+  touch(app, 'fipp', LATER)
+  softDelete(app, 'stadtrand', LATEST)
+  const live = await getJson(app, '/v1/organisations')
+  t.equal(live.body.total, 9)
+  t.notOk(namesOf(live.body).includes('StadtRand gGmbH'), 'without updatedSince a deleted organisation is simply gone')
+
+  const { res, body } = await getJson(app, `/v1/organisations?updatedSince=${encodeURIComponent(SINCE)}`)
+  t.equal(res.statusCode, 200)
+  t.equal(body.total, 2, 'only the two organisations written after SINCE')
+  t.equal(res.headers['x-total-count'], '2')
+  t.same(body.items.map((o: any) => o.id), [seedId('organisation', 'fipp'), seedId('organisation', 'stadtrand')], 'sorted by updatedAt')
+  const fipp = body.items[0]
+  t.equal(fipp.name, 'FiPP e.V. (Fortbildungsinstitut für die pädagogische Praxis)')
+  t.equal(fipp.facilityCount, 2)
+  t.equal(fipp.updatedAt, LATER)
+  t.notOk('deleted' in fipp)
+  t.same(body.items[1], { id: seedId('organisation', 'stadtrand'), deleted: true, deletedAt: LATEST }, 'a tombstone carries no other field')
+
+  const later = await getJson(app, `/v1/organisations?updatedSince=${encodeURIComponent(LATEST)}`)
+  t.same(later.body.items.map((o: any) => o.id), [seedId('organisation', 'stadtrand')], 'updatedSince is inclusive')
+  const none = await getJson(app, `/v1/organisations?updatedSince=${encodeURIComponent(new Date(Date.parse(LATEST) + 1).toISOString())}`)
+  t.equal(none.body.total, 0)
+  t.same(none.body.items, [])
+  const everything = await getJson(app, '/v1/organisations?updatedSince=2000-01-01T00:00:00Z&kind=operator')
+  t.equal(everything.body.total, 8, 'seven live operators and the tombstone')
+  t.equal(everything.body.items.filter((o: any) => o.deleted === true).length, 1)
+  const byName = await getJson(app, `/v1/organisations?updatedSince=${encodeURIComponent(SINCE)}&sort=-name`)
+  t.same(byName.body.items.map((o: any) => o.id), [seedId('organisation', 'stadtrand'), seedId('organisation', 'fipp')], 'sort still applies')
+
+  const bad = await getJson(app, '/v1/organisations?updatedSince=yesterday')
+  t.equal(bad.res.statusCode, 400)
+  t.equal(bad.res.headers['content-type'], PROBLEM_JSON)
+  t.same(bad.body.errors.map((e: any) => e.field), ['query.updatedSince'])
+})
+
+t.test('GET /v1/organisations cursor pages concatenate to the full list, in every sort', async (t) => {
+  const app = await buildTestApp(t)
+  const first = await getJson(app, '/v1/organisations?limit=3')
+  t.same(first.body.links, {
+    self: '/v1/organisations?limit=3',
+    first: '/v1/organisations?limit=3',
+    next: first.body.links.next
+  })
+  t.match(first.body.links.next, /^\/v1\/organisations\?limit=3&cursor=[A-Za-z0-9_-]+$/)
+  t.same((await walk(t, app, '/v1/organisations?limit=3', 10)).map((o) => o.name), NAMES)
+  t.same((await walk(t, app, '/v1/organisations?limit=4&sort=-name', 10)).map((o) => o.name), [...NAMES].reverse())
+  // Every seeded organisation has the same updatedAt, so the order is the id tie-break.
+  const ids = (await getJson(app, '/v1/organisations')).body.items.map((o: any) => o.id).sort()
+  t.same((await walk(t, app, '/v1/organisations?limit=3&sort=updatedAt', 10)).map((o) => o.id), ids)
+  t.same((await walk(t, app, '/v1/organisations?limit=3&sort=-updatedAt', 10)).map((o) => o.id), [...ids].reverse())
+  t.same((await walk(t, app, '/v1/organisations?limit=2&kind=operator', 8)).map((o) => o.name), NAMES.filter((n) => !['Bezirksamt Mitte von Berlin', 'JobCenter Berlin Mitte'].includes(n)))
+  const last = await getJson(app, '/v1/organisations?limit=10')
+  t.equal(last.body.links.next, null, 'no next page after the last record')
+  t.equal(last.res.headers.link, '</v1/organisations?limit=10>; rel="first"')
+})
+
+t.test('GET /v1/organisations cursors stay stable while organisations are added and deleted', async (t) => {
+  const app = await buildTestApp(t)
+  const first = (await getJson(app, '/v1/organisations?limit=3')).body
+  t.same(namesOf(first), NAMES.slice(0, 3))
+  // Between the requests: one sorting before the cursor appears, one on the next page is deleted.
+  addOrganisation(app, 'aaa-test', 'Aaa Testträger')
+  softDelete(app, 'fipp', LATER)
+  const rest = await walk(t, app, first.links.next, 10)
+  t.same([...namesOf(first), ...rest.map((o) => o.name)], NAMES.filter((n) => !n.startsWith('FiPP')), 'no duplicates, no gaps among the survivors')
+  const offset = await getJson(app, '/v1/organisations?limit=3&offset=3')
+  t.same(namesOf(offset.body), ['Fabrik Osloer Straße e.V.', 'JobCenter Berlin Mitte', 'Kreativhaus e.V.'], 'offset still counts positions')
+})
+
+t.test('GET /v1/organisations?format=ndjson streams every organisation, one per line', async (t) => {
+  const app = await buildTestApp(t)
+  const res = await app.inject('/v1/organisations?format=ndjson&limit=2&offset=5')
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers['content-type'], 'application/x-ndjson; charset=utf-8')
+  t.ok(res.body.endsWith('\n'))
+  const lines = res.body.trimEnd().split('\n').map((line) => JSON.parse(line))
+  t.equal(lines.length, 10, 'all records, ignoring limit and offset')
+  t.same(lines.map((o) => o.name), NAMES)
+  t.same(lines, (await getJson(app, '/v1/organisations')).body.items, 'each line is the record the JSON list gives')
+  softDelete(app, 'stadtrand', LATER)
+  const changes = await app.inject(`/v1/organisations?format=ndjson&updatedSince=${encodeURIComponent(SINCE)}`)
+  t.same(changes.body, `${JSON.stringify({ id: seedId('organisation', 'stadtrand'), deleted: true, deletedAt: LATER })}\n`)
+  const empty = await app.inject('/v1/organisations?format=ndjson&kind=jobcenter&updatedSince=2099-01-01T00:00:00Z')
+  t.equal(empty.statusCode, 200)
+  t.equal(empty.body, '')
+})
+
+t.test('organisations repository iterate() walks the keyset batch by batch', async (t) => {
+  const app = await buildTestApp(t)
+  const batches = [...app.repos.organisations.iterate({ limit: 50, offset: 0 }, 3)]
+  t.same(batches.map((b) => b.length), [3, 3, 3, 1])
+  t.same(batches.flat().map((o) => 'name' in o ? o.name : null), NAMES)
+  t.same([...app.repos.organisations.iterate({ limit: 50, offset: 0, sort: '-name' }, 5)].map((b) => b.length), [5, 5])
+})
+
+t.test('GET /v1/organisations (400) for a cursor that is garbage or of another sort', async (t) => {
+  const app = await buildTestApp(t)
+  for (const cursor of ['not-a-cursor', Buffer.from('["name"]').toString('base64url'), Buffer.from('["name",{},"x"]').toString('base64url')]) {
+    const { res, body } = await getJson(app, `/v1/organisations?cursor=${cursor}`)
+    t.equal(res.statusCode, 400, cursor)
+    t.equal(res.headers['content-type'], PROBLEM_JSON)
+    t.equal(body.type, '/problems/invalid-cursor')
+    t.same(body.errors, [{ field: 'query.cursor', message: 'is not a cursor issued by this API' }])
+  }
+  const next = (await getJson(app, '/v1/organisations?limit=2')).body.links.next
+  const cursor = new URL(next, 'http://x').searchParams.get('cursor')!
+  const other = await getJson(app, `/v1/organisations?limit=2&sort=-updatedAt&cursor=${cursor}`)
+  t.equal(other.res.statusCode, 400)
+  t.equal(other.res.headers['content-type'], PROBLEM_JSON)
+  t.equal(other.body.detail, 'The cursor belongs to sort=name, not sort=-updatedAt.')
+  const sameSort = await getJson(app, `/v1/organisations?limit=2&sort=name&cursor=${cursor}`)
+  t.equal(sameSort.res.statusCode, 200, 'the explicit default sort accepts it')
+  t.same(namesOf(sameSort.body), NAMES.slice(2, 4))
+  const sync = await getJson(app, `/v1/organisations?limit=2&updatedSince=2000-01-01T00:00:00Z&cursor=${cursor}`)
+  t.equal(sync.res.statusCode, 400, 'updatedSince sorts by updatedAt, so a name cursor does not fit')
 })

@@ -1,6 +1,8 @@
 import t from 'tap'
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { eq } from 'drizzle-orm'
-import { facilities, services, targetGroups } from '../src/db/schema.ts'
+import { categories, facilities, services, targetGroups } from '../src/db/schema.ts'
 import { seedId } from '../src/lib/uuid.ts'
 import { PROBLEM_JSON, buildTestApp, getJson } from './helper.ts'
 
@@ -14,11 +16,22 @@ const ALL_SERVICES = 115
 interface ServiceBody {
   id: string
   name: string
+  description: string | null
   category: { slug: string }
   facility: { id: string, slug: string, name: string }
   targetGroups: { slug: string, originalWording: string }[]
+  updatedAt: string
+  match?: { fields: string[], snippet: string | null }
+  deleted?: true
+  deletedAt?: string
 }
-interface ServiceList { total: number, limit: number, offset: number, items: ServiceBody[] }
+interface ServiceList {
+  total: number
+  limit: number
+  offset: number
+  links: { self: string, first: string, next: string | null }
+  items: ServiceBody[]
+}
 
 const names = (body: ServiceList) => body.items.map((s) => s.name)
 const countBy = (items: ServiceBody[], key: (s: ServiceBody) => string) =>
@@ -78,7 +91,8 @@ t.test('GET /v1/services?facility= (200) takes a slug or a UUID; repeating means
   t.ok(bySlug.items.every((s) => s.facility.id === KREATIVHAUS_ID))
   t.ok(names(bySlug).includes('Café CoCo Mittagstisch'))
   const byId = (await getJson<ServiceList>(app, `/v1/services?facility=${KREATIVHAUS_ID}`)).body
-  t.same(byId, bySlug)
+  t.same(byId.items, bySlug.items)
+  t.equal(byId.total, bySlug.total)
   const either = (await getJson<ServiceList>(app, `/v1/services?facility=kreativhaus&facility=${MOABIT_OST_ID}`)).body
   t.equal(either.total, 21)
   t.same(countBy(either.items, (s) => s.facility.slug), { kreativhaus: 20, 'familienzentrum-moabit-ost': 1 })
@@ -263,6 +277,7 @@ t.test('GET /v1/facilities/{idOrSlug}/services (200) lists the same services as 
   const filtered = (await getJson<ServiceList>(app, '/v1/services?facility=meerbaum-haus&limit=500')).body
   t.equal(nested.total, 11)
   t.same(nested.items, filtered.items)
+  t.same(nested.links, { self: '/v1/facilities/meerbaum-haus/services', first: '/v1/facilities/meerbaum-haus/services', next: null })
   t.ok(nested.items.some((s) => s.id === MITTAGSTREFF_ID))
 })
 
@@ -275,4 +290,408 @@ t.test('services repository listForFacilities gives each facility its live servi
   t.equal(byFacility.get(KREATIVHAUS_ID)!.length, 19, 'the deleted Seniorenangebote are left out')
   t.same([...byFacility.get(MOABIT_OST_ID)!, ...byFacility.get(KREATIVHAUS_ID)!], listed.items)
   t.same(app.repos.services.listForFacilities([]), new Map())
+})
+
+// --- Search ---------------------------------------------------------------------------------
+
+const search = (text: string, rest = '') => `/v1/services?q=${encodeURIComponent(text)}${rest}`
+const KIEZMUETTER_ID = serviceId('familienzentrum-wattstrasse', 'kiezmuetter')
+const PFLEGE_ID = serviceId('shk-mitte', 'kontaktstelle-pflegeengagement-mitte')
+const SENIORS_NAMED = ['Angebote auch für Ältere', 'Hilfe für ältere Menschen', 'Medienkompetenz-Schulungen für Ältere']
+
+t.test('GET /v1/services?q= ignores case, umlauts (ä = a = ae) and ß (= ss)', async (t) => {
+  const app = await buildTestApp(t)
+  for (const text of ['Kiezmütter', 'kiezmutter', 'KIEZMUETTER', 'kiezmü']) {
+    const { body } = await getJson<ServiceList>(app, search(text))
+    t.same(body.items.map((s) => s.id), [KIEZMUETTER_ID], text)
+  }
+  t.equal((await getJson<ServiceList>(app, search('mütter'))).body.total, 0, 'a word prefix, not a substring: Kiezmütter does not start with mütter')
+  const older = (await getJson<ServiceList>(app, search('Ältere'))).body
+  t.same(names(older).sort(), [...SENIORS_NAMED, 'Seniorenangebote'].sort())
+  for (const text of ['altere', 'AELTERE', 'ÄLTERE']) {
+    t.same((await getJson<ServiceList>(app, search(text))).body.items.map((s) => s.id).sort(), older.items.map((s) => s.id).sort(), text)
+  }
+  for (const text of ['Lübecker Straße', 'luebecker strasse', 'LUBECKER STRASSE', 'Lübecker Str']) {
+    t.same((await getJson<ServiceList>(app, search(text))).body.items.map((s) => s.id), [PFLEGE_ID], text)
+  }
+  const osloer = (await getJson<ServiceList>(app, search('osloer strasse', '&sort=facility'))).body
+  const atOsloer = (await getJson<ServiceList>(app, '/v1/services?facility=nachbarschaftsetage-fabrik-osloer-strasse')).body
+  t.equal(osloer.total, 6)
+  t.same(osloer.items.map((s) => s.id), atOsloer.items.map((s) => s.id), 'every service of the NachbarschaftsEtage in der Fabrik Osloer Straße')
+})
+
+t.test('GET /v1/services?q= matches every word as a prefix and all words must occur', async (t) => {
+  const app = await buildTestApp(t)
+  const prefix = (await getJson<ServiceList>(app, search('selbsthil'))).body
+  t.equal(prefix.total, 9)
+  t.ok(prefix.items.every((s) => s.facility.slug === 'shk-mitte'), 'Selbsthilfe-, Kontakt- und Beratungsstelle Mitte')
+  const both = (await getJson<ServiceList>(app, search('selbsthil migration'))).body
+  t.same(names(both), ['Selbsthilfe und Migration'])
+  t.equal((await getJson<ServiceList>(app, search('selbsthil wattstr'))).body.total, 0)
+  const filtered = (await getJson<ServiceList>(app, search('beratung', '&facility=kreativhaus&sort=name'))).body
+  t.same(names(filtered), [
+    'Beratung, Kreativ- und Bewegungskurse für Menschen mit Migrationshintergrund',
+    'Rechtsberatung',
+    'Sozial-, Rechts- und Mietberatung'
+  ], 'prefixes of words only (Rechtsberatung via its category Beratung), combined with the filters')
+})
+
+t.test('GET /v1/services?q= takes FTS5 syntax characters as plain text', async (t) => {
+  const app = await buildTestApp(t)
+  const plain = (await getJson<ServiceList>(app, search('selbsthil migration'))).body
+  for (const text of ['"selbsthil migration', 'selbsthil* migration*', '-selbsthil -migration', '(selbsthil) migration)', 'selbsthil: "migration"', '^selbsthil + migration', '"selbsthil" "migration']) {
+    const { res, body } = await getJson<ServiceList>(app, search(text))
+    t.equal(res.statusCode, 200, text)
+    t.same(body.items.map((s) => s.id), plain.items.map((s) => s.id), text)
+  }
+  t.equal((await getJson<ServiceList>(app, search('NEAR(selbsthil migration'))).body.total, 0, 'near is a word that must occur, not an operator')
+  const unfiltered = (await getJson<ServiceList>(app, '/v1/services?limit=500')).body
+  for (const text of ['"', '*', '-', '(', ')', 'NEAR(', '" * - ( ) :', '']) {
+    const { res, body } = await getJson<ServiceList>(app, search(text, '&limit=500'))
+    t.equal(res.statusCode, 200, text)
+    if (text === 'NEAR(') {
+      t.equal(body.total, 0, 'near is searched as a word prefix, not as an operator')
+    } else {
+      t.equal(body.total, ALL_SERVICES, `${JSON.stringify(text)}: no letters or digits, no search filter`)
+      t.same(body.items, unfiltered.items, 'in the default order, without match')
+    }
+  }
+  const operators = await getJson<ServiceList>(app, search('migration NOT selbsthilfe'))
+  t.equal(operators.res.statusCode, 200)
+  t.equal(operators.body.total, 0, 'NOT is a word that must occur, not an operator (which would give the 2 migration services outside the SHK)')
+  t.equal((await getJson<ServiceList>(app, search('migration -selbsthilfe'))).body.total, 1, 'no exclusion with -')
+  t.equal((await getJson<ServiceList>(app, search('AND OR NOT'))).body.total, 0)
+})
+
+t.test('GET /v1/services?q= allows 200 characters and rejects 201 as problem+json', async (t) => {
+  const app = await buildTestApp(t)
+  const long = 'selbsthil migration'.padEnd(200, ' ')
+  const ok = await getJson<ServiceList>(app, search(long))
+  t.equal(ok.res.statusCode, 200)
+  t.same(names(ok.body), ['Selbsthilfe und Migration'])
+  const url = search(long + 'x')
+  const { res, body } = await getJson(app, url)
+  t.equal(res.statusCode, 400)
+  t.equal(res.headers['content-type'], PROBLEM_JSON)
+  t.equal(body.type, '/problems/validation-error')
+  t.same(body.errors, [{ field: 'query.q', message: 'must NOT have more than 200 characters' }])
+})
+
+t.test('GET /v1/services?q= ranks name matches above description-only matches', async (t) => {
+  const app = await buildTestApp(t)
+  const older = (await getJson<ServiceList>(app, search('ältere'))).body
+  t.same(names(older).slice(0, 3).sort(), SENIORS_NAMED.toSorted())
+  t.equal(older.items[3]!.name, 'Seniorenangebote', 'only its description says Ältere')
+  const cafe = (await getJson<ServiceList>(app, search('cafe'))).body
+  t.same(names(cafe).slice(0, 2).sort(), ['Café CoCo Mittagstisch', 'Repair Café / Werkstatt der Eigenarbeit / Fahrradwerkstatt'])
+  t.equal(cafe.items[2]!.name, 'Elterncafés / Begegnungscafé', 'Elterncafés does not start with cafe; its description (Offenes Café) matches')
+  t.equal(cafe.total, 3)
+  const selbsthilfe = (await getJson<ServiceList>(app, search('selbsthil'))).body
+  const named = selbsthilfe.items.map((s) => /selbsthil/i.test(s.name))
+  t.same(named, [true, true, true, true, true, false, false, false, false], 'the five named Selbsthilfe… first')
+})
+
+t.test('GET /v1/services?q= says which fields matched and shows a snippet', async (t) => {
+  const app = await buildTestApp(t)
+  const older = (await getJson<ServiceList>(app, search('ältere'))).body
+  const byName = Object.fromEntries(older.items.map((s) => [s.name, s.match]))
+  t.same(byName['Seniorenangebote'], { fields: ['description'], snippet: 'Für Ältere gibt es Gymnastik, Lachyoga, Englischkurse, Chöre und Gedächtnistraining.' })
+  t.same(byName['Angebote auch für Ältere'], { fields: ['name', 'targetGroups'], snippet: 'Angebote auch für Ältere' }, 'the SHK names the target group „Ältere“')
+  const pflege = (await getJson<ServiceList>(app, search('luebecker'))).body.items[0]!
+  t.same(pflege.match, {
+    fields: ['description'],
+    snippet: '…tstelle für pflegende Angehörige in der Lübecker Straße 19, ebenfalls in Trägerschaft der StadtRand gGmbH.'
+  }, 'cut around the match, in the original spelling')
+  const shk = (await getJson<ServiceList>(app, search('migration selbsthilfe'))).body.items[0]!
+  t.same(shk.match, { fields: ['name', 'category', 'targetGroups', 'facility'], snippet: 'Selbsthilfe und Migration' }, 'fields in a fixed order, the snippet from the first')
+  const watt = (await getJson<ServiceList>(app, search('wattstr'))).body
+  t.equal(watt.total, 14, 'the 14 services of the Familienzentrum Wattstraße')
+  t.ok(watt.items.every((s) => s.facility.slug === 'familienzentrum-wattstrasse' && s.match!.fields.includes('facility')))
+  t.same(watt.items.find((s) => s.name === 'Vätergruppe')!.match, { fields: ['facility'], snippet: 'Familienzentrum Wattstraße' }, 'a match in the facility name only')
+  const plain = (await getJson<ServiceList>(app, '/v1/services?limit=5')).body
+  t.ok(plain.items.every((s) => s.match === undefined), 'no match without q')
+})
+
+t.test('GET /v1/services?sort= orders by name, updatedAt, relevance or facility', async (t) => {
+  const app = await buildTestApp(t)
+  const byFacility = (await getJson<ServiceList>(app, '/v1/services?limit=500')).body
+  t.same((await getJson<ServiceList>(app, '/v1/services?limit=500&sort=facility')).body.items, byFacility.items, 'facility is the default')
+  const byName = (await getJson<ServiceList>(app, '/v1/services?limit=500&sort=name')).body
+  const sortKey = (s: ServiceBody) => `${s.name.toLowerCase()}\u0000${s.id}`
+  t.same(byName.items.map(sortKey), byName.items.map(sortKey).sort(), 'case-insensitive name, then id')
+  t.equal(byName.items.length, ALL_SERVICES)
+  t.same((await getJson<ServiceList>(app, '/v1/services?limit=500&sort=-name')).body.items.map((s) => s.id), byName.items.map((s) => s.id).reverse())
+  const searchedByName = (await getJson<ServiceList>(app, search('selbsthil', '&sort=name'))).body
+  t.same(names(searchedByName), names(searchedByName).toSorted((a, b) => a.toLowerCase() < b.toLowerCase() ? -1 : 1))
+  t.equal(searchedByName.total, 9)
+
+  const later = new Date(Date.now() + 60_000).toISOString()
+  app.db.update(services).set({ updatedAt: later }).where(eq(services.id, MITTAGSTREFF_ID)).run()
+  const byUpdate = (await getJson<ServiceList>(app, '/v1/services?limit=500&sort=updatedAt')).body
+  t.equal(byUpdate.items.at(-1)!.id, MITTAGSTREFF_ID)
+  t.equal(byUpdate.items.at(-1)!.updatedAt, later)
+  const ids = byUpdate.items.slice(0, -1).map((s) => s.id)
+  t.same(ids, ids.toSorted(), 'equal updatedAt (the seed) are ordered by id')
+  t.equal((await getJson<ServiceList>(app, '/v1/services?limit=1&sort=-updatedAt')).body.items[0]!.id, MITTAGSTREFF_ID)
+
+  for (const url of ['/v1/services?sort=relevance', '/v1/services?sort=relevance&q=%22*', '/v1/services?sort=size']) {
+    const { res, body } = await getJson(app, url)
+    t.equal(res.statusCode, 400, url)
+    t.equal(res.headers['content-type'], PROBLEM_JSON, url)
+    t.equal(body.errors[0].field, 'query.sort', url)
+  }
+})
+
+// --- Sync and pages -------------------------------------------------------------------------
+
+const inFuture = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString()
+
+function softDeleteService (app: FastifyInstance, id: string, at = new Date().toISOString()): void {
+  app.db.update(services).set({ deletedAt: at, updatedAt: at }).where(eq(services.id, id)).run()
+}
+
+function insertService (app: FastifyInstance, name: string, facility = 'begegnungsstaette-spandauer-strasse', category = 'begegnung'): string {
+  const id = randomUUID()
+  const now = new Date().toISOString()
+  app.db.insert(services).values({
+    id, facilityId: seedId('facility', facility), categoryId: seedId('category', category), name, status: 'active', sources: [], createdAt: now, updatedAt: now
+  }).run()
+  return id
+}
+
+// Follows links.next from the first page to the last.
+async function pageThrough (app: FastifyInstance, url: string): Promise<{ items: ServiceBody[], pages: number }> {
+  const items: ServiceBody[] = []
+  let pages = 0
+  for (let next: string | null = url; next !== null; pages++) {
+    const { res, body }: { res: LightMyRequestResponse, body: ServiceList } = await getJson<ServiceList>(app, next)
+    if (res.statusCode !== 200) throw new Error(`${next}: ${res.statusCode} ${res.body}`)
+    items.push(...body.items)
+    next = body.links.next
+  }
+  return { items, pages }
+}
+
+t.test('GET /v1/services?updatedSince= lists services changed since then, oldest change first', async (t) => {
+  const app = await buildTestApp(t)
+  const first = inFuture(10)
+  const second = inFuture(20)
+  app.db.update(services).set({ updatedAt: second }).where(eq(services.id, MITTAGSTREFF_ID)).run()
+  app.db.update(services).set({ updatedAt: first }).where(eq(services.id, SENIORENANGEBOTE_ID)).run()
+  const since = await getJson<ServiceList>(app, `/v1/services?updatedSince=${first}`)
+  t.equal(since.res.statusCode, 200)
+  t.same(since.body.items.map((s) => [s.id, s.updatedAt]), [[SENIORENANGEBOTE_ID, first], [MITTAGSTREFF_ID, second]], 'inclusive, ascending by updatedAt')
+  t.equal(since.body.total, 2)
+  const between = (await getJson<ServiceList>(app, `/v1/services?updatedSince=${inFuture(15)}`)).body
+  t.same(between.items.map((s) => s.id), [MITTAGSTREFF_ID])
+  const offset = new Date(Date.parse(second) + 3_600_000).toISOString().replace('Z', '+01:00')
+  t.same((await getJson<ServiceList>(app, `/v1/services?updatedSince=${encodeURIComponent(offset)}`)).body.items.map((s) => s.id), [MITTAGSTREFF_ID], 'an offset is the same instant')
+  t.equal((await getJson<ServiceList>(app, `/v1/services?updatedSince=${inFuture(30)}`)).body.total, 0)
+  t.equal((await getJson<ServiceList>(app, '/v1/services?updatedSince=2000-01-01T00:00:00Z')).body.total, ALL_SERVICES, 'everything since before the seed')
+  const filtered = (await getJson<ServiceList>(app, `/v1/services?updatedSince=${first}&facility=meerbaum-haus`)).body
+  t.same(filtered.items.map((s) => s.id), [MITTAGSTREFF_ID], 'combined with filters')
+
+  for (const value of ['yesterday', '2026-13-01T00:00:00Z', '2026-01-01']) {
+    const url = `/v1/services?updatedSince=${value}`
+    const { res, body } = await getJson(app, url)
+    t.equal(res.statusCode, 400, url)
+    t.equal(res.headers['content-type'], PROBLEM_JSON)
+    t.equal(body.errors[0].field, 'query.updatedSince', url)
+  }
+})
+
+t.test('GET /v1/services lists a soft-deleted service only as a tombstone with updatedSince', async (t) => {
+  const app = await buildTestApp(t)
+  const before = new Date().toISOString()
+  const deletedAt = inFuture(1)
+  softDeleteService(app, MITTAGSTREFF_ID, deletedAt)
+  const live = (await getJson<ServiceList>(app, '/v1/services?limit=500')).body
+  t.equal(live.total, ALL_SERVICES - 1)
+  t.notOk(live.items.some((s) => s.id === MITTAGSTREFF_ID))
+  const sync = (await getJson<ServiceList>(app, `/v1/services?updatedSince=${before}`)).body
+  t.same(sync.items, [{ id: MITTAGSTREFF_ID, deleted: true, deletedAt }])
+  t.equal(sync.total, 1)
+  const facilitySync = (await getJson<ServiceList>(app, `/v1/services?updatedSince=${before}&facility=meerbaum-haus&category=alltagshilfe`)).body
+  t.same(facilitySync.items, [{ id: MITTAGSTREFF_ID, deleted: true, deletedAt }], 'filters apply to tombstones too')
+  t.equal((await getJson<ServiceList>(app, `/v1/services?updatedSince=${before}&category=beratung`)).body.total, 0)
+  t.equal((await getJson<ServiceList>(app, search('mittagstreff', `&updatedSince=${before}`))).body.total, 0, 'a search lists no tombstones')
+})
+
+t.test('GET /v1/services?updatedSince= follows changes of the facility and category a service embeds', async (t) => {
+  const app = await buildTestApp(t)
+  const before = new Date().toISOString()
+  // The facility is renamed: its services show the new name, so they changed too.
+  const renamedAt = inFuture(1)
+  app.db.update(facilities).set({ name: 'Familienzentrum Moabit Ost (neu)', updatedAt: renamedAt }).where(eq(facilities.id, MOABIT_OST_ID)).run()
+  const renamed = (await getJson<ServiceList>(app, `/v1/services?updatedSince=${before}`)).body
+  t.same(renamed.items.map((s) => [s.name, s.facility.name, s.updatedAt]), [['Familiencafé mit Sprachparcours', 'Familienzentrum Moabit Ost (neu)', renamedAt]])
+  t.equal((await getJson(app, `/v1/services/${renamed.items[0]!.id}`)).body.updatedAt, renamedAt, 'the detail agrees')
+
+  // The facility is deleted: its live services go with it, as tombstones at the facility's time.
+  const deletedAt = inFuture(2)
+  app.db.update(facilities).set({ deletedAt, updatedAt: deletedAt }).where(eq(facilities.id, KREATIVHAUS_ID)).run()
+  const afterRename = (await getJson<ServiceList>(app, `/v1/services?updatedSince=${inFuture(1.5)}&limit=500`)).body
+  t.equal(afterRename.total, 20)
+  t.ok(afterRename.items.every((s) => s.deleted === true && s.deletedAt === deletedAt && Object.keys(s).length === 3))
+  t.ok(afterRename.items.some((s) => s.id === SENIORENANGEBOTE_ID))
+  t.same(afterRename.items.map((s) => s.id), afterRename.items.map((s) => s.id).toSorted(), 'same change time, so by id')
+  t.equal((await getJson<ServiceList>(app, '/v1/services?limit=500')).body.total, ALL_SERVICES - 20)
+
+  // A service deleted before its facility keeps its own deletion time.
+  const ownDeletion = inFuture(3)
+  softDeleteService(app, MITTAGSTREFF_ID, ownDeletion)
+  const categoryDeletion = inFuture(4)
+  app.db.update(categories).set({ deletedAt: categoryDeletion, updatedAt: categoryDeletion }).where(eq(categories.slug, 'alltagshilfe')).run()
+  const tail = (await getJson<ServiceList>(app, `/v1/services?updatedSince=${inFuture(2.5)}&limit=500`)).body
+  t.equal(tail.total, 9, 'the alltagshilfe services, changed with their category')
+  t.ok(tail.items.every((s) => s.deleted === true))
+  t.same(tail.items.find((s) => s.id === MITTAGSTREFF_ID), { id: MITTAGSTREFF_ID, deleted: true, deletedAt: ownDeletion })
+  t.same(countBy(tail.items, (s) => s.deletedAt!), { [ownDeletion]: 1, [deletedAt]: 4, [categoryDeletion]: 4 },
+    'each keeps the first deletion that took it down: its own, KREATIVHAUS\'s, else the category\'s')
+})
+
+t.test('GET /v1/services cursor pages concatenate to the whole list for every sort', async (t) => {
+  const app = await buildTestApp(t)
+  for (const sort of ['', '&sort=name', '&sort=-name', '&sort=updatedAt', '&sort=-updatedAt']) {
+    const all = (await getJson<ServiceList>(app, `/v1/services?limit=500${sort}`)).body.items.map((s) => s.id)
+    const { items, pages } = await pageThrough(app, `/v1/services?limit=7${sort}`)
+    t.equal(pages, Math.ceil(ALL_SERVICES / 7), sort)
+    t.same(items.map((s) => s.id), all, `${sort || 'default'}: same records, same order`)
+  }
+  const searched = (await getJson<ServiceList>(app, search('selbsthil', '&limit=500'))).body.items.map((s) => s.id)
+  const searchPages = await pageThrough(app, search('selbsthil', '&limit=2'))
+  t.equal(searchPages.pages, 5)
+  t.same(searchPages.items.map((s) => s.id), searched, 'relevance')
+  const filtered = await pageThrough(app, '/v1/services?facility=kreativhaus&limit=6')
+  t.same(filtered.items.map((s) => s.id), (await getJson<ServiceList>(app, '/v1/services?facility=kreativhaus')).body.items.map((s) => s.id))
+  t.equal(filtered.pages, 4)
+})
+
+t.test('GET /v1/services cursor pages stay stable while services are inserted and deleted', async (t) => {
+  const app = await buildTestApp(t)
+  const cases = [
+    { sort: 'facility', name: 'AAA Neuer Treff' },
+    { sort: 'name', name: '0 Neuer Treff' },
+    { sort: '-name', name: 'Zz Neuer Treff' }
+  ]
+  for (const { sort, name } of cases) {
+    const before = (await getJson<ServiceList>(app, `/v1/services?limit=500&sort=${sort}`)).body.items.map((s) => s.id)
+    const first = (await getJson<ServiceList>(app, `/v1/services?limit=10&sort=${sort}`)).body
+    t.same(first.items.map((s) => s.id), before.slice(0, 10))
+    // Between the requests: one service that sorts before the cursor appears, one of the next page goes.
+    const inserted = insertService(app, name)
+    const gone = before[13]!
+    softDeleteService(app, gone)
+    const second = (await getJson<ServiceList>(app, first.links.next!)).body
+    const survivors = before.slice(10).filter((id) => id !== gone)
+    t.same(second.items.map((s) => s.id), survivors.slice(0, 10), `${sort}: no duplicate, no gap`)
+    t.equal(second.total, before.length, 'one more, one less')
+    const rest = await pageThrough(app, first.links.next!)
+    t.same(rest.items.map((s) => s.id), survivors, `${sort}: the remaining pages hold exactly the survivors`)
+    const now = (await getJson<ServiceList>(app, `/v1/services?limit=500&sort=${sort}`)).body.items.map((s) => s.id)
+    t.ok(now.indexOf(inserted) !== -1 && now.indexOf(inserted) < now.indexOf(first.items.at(-1)!.id), `${sort}: the new service sorts before the cursor`)
+  }
+})
+
+t.test('GET /v1/services?updatedSince= pages move changed records to the end instead of losing them', async (t) => {
+  const app = await buildTestApp(t)
+  const since = '2000-01-01T00:00:00Z'
+  const before = (await getJson<ServiceList>(app, `/v1/services?limit=500&updatedSince=${since}`)).body.items.map((s) => s.id)
+  const first = (await getJson<ServiceList>(app, `/v1/services?limit=10&updatedSince=${since}`)).body
+  const changed = before[2]!
+  const gone = before[15]!
+  const changedAt = inFuture(1)
+  app.db.update(services).set({ updatedAt: changedAt }).where(eq(services.id, changed)).run()
+  softDeleteService(app, gone, inFuture(2))
+  const rest = await pageThrough(app, first.links.next!)
+  t.same(rest.items.map((s) => s.id), [...before.slice(10).filter((id) => id !== gone), changed, gone],
+    'the changed record again with its new state, the deleted one as a tombstone, both at the end')
+  t.same(rest.items.at(-1), { id: gone, deleted: true, deletedAt: rest.items.at(-1)!.deletedAt })
+  t.equal(rest.items.at(-2)!.updatedAt, changedAt)
+})
+
+t.test('GET /v1/services sends links, a Link header and X-Total-Count', async (t) => {
+  const app = await buildTestApp(t)
+  const { res, body } = await getJson<ServiceList>(app, '/v1/services?category=beratung&limit=3')
+  t.equal(res.headers['x-total-count'], '8')
+  t.equal(body.total, 8)
+  const cursor = new URL(body.links.next!, 'http://x').searchParams.get('cursor')!
+  t.match(cursor, /^[A-Za-z0-9_-]+$/, 'opaque and URL-safe')
+  t.same(body.links, {
+    self: '/v1/services?category=beratung&limit=3',
+    first: '/v1/services?category=beratung&limit=3',
+    next: `/v1/services?category=beratung&limit=3&cursor=${cursor}`
+  })
+  t.equal(res.headers.link, `</v1/services?category=beratung&limit=3&cursor=${cursor}>; rel="next", </v1/services?category=beratung&limit=3>; rel="first"`)
+  const second = await getJson<ServiceList>(app, body.links.next!)
+  t.equal(second.body.links.self, body.links.next)
+  t.equal(second.body.links.first, body.links.first)
+  const last = await getJson<ServiceList>(app, second.body.links.next!)
+  t.equal(last.body.items.length, 2)
+  t.equal(last.body.links.next, null)
+  t.equal(last.res.headers.link, '</v1/services?category=beratung&limit=3>; rel="first"')
+  t.equal(last.res.headers['x-total-count'], '8')
+  const offset = (await getJson<ServiceList>(app, '/v1/services?category=beratung&limit=3&offset=3')).body
+  t.same(offset.items.map((s) => s.id), second.body.items.map((s) => s.id), 'offset still works')
+  t.equal(offset.links.first, '/v1/services?category=beratung&limit=3', 'first drops the offset')
+})
+
+t.test('GET /v1/services (400) rejects garbage cursors and cursors of another sort', async (t) => {
+  const app = await buildTestApp(t)
+  const byName = (await getJson<ServiceList>(app, '/v1/services?sort=name&limit=2')).body
+  const cursor = new URL(byName.links.next!, 'http://x').searchParams.get('cursor')!
+  t.equal((await getJson(app, `/v1/services?sort=name&limit=2&cursor=${cursor}`)).res.statusCode, 200)
+  const cases: [string, RegExp][] = [
+    ['/v1/services?cursor=not-a-cursor', /not valid/],
+    [`/v1/services?cursor=${Buffer.from('["facility","x"]').toString('base64url')}`, /not valid/],
+    [`/v1/services?sort=-name&cursor=${cursor}`, /sort=name, not sort=-name/],
+    [`/v1/services?cursor=${cursor}`, /sort=name, not sort=facility/],
+    [`/v1/services?q=selbsthil&cursor=${cursor}`, /sort=name, not sort=relevance/]
+  ]
+  for (const [url, detail] of cases) {
+    const { res, body } = await getJson(app, url)
+    t.equal(res.statusCode, 400, url)
+    t.equal(res.headers['content-type'], PROBLEM_JSON, url)
+    t.equal(body.type, '/problems/invalid-cursor', url)
+    t.equal(body.errors[0].field, 'query.cursor', url)
+    t.match(body.detail, detail, url)
+  }
+})
+
+t.test('GET /v1/services?format=ndjson streams every record, one JSON object per line', async (t) => {
+  const app = await buildTestApp(t)
+  const all = (await getJson<ServiceList>(app, '/v1/services?limit=500')).body.items
+  const res = await app.inject('/v1/services?format=ndjson&limit=3&offset=5')
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers['content-type'], 'application/x-ndjson; charset=utf-8')
+  t.ok(res.body.endsWith('}\n'))
+  const lines = res.body.trimEnd().split('\n')
+  t.equal(lines.length, ALL_SERVICES, 'limit and offset do not apply')
+  t.same(lines.map((line) => JSON.parse(line)), all, 'the same records in the same order')
+
+  const before = new Date().toISOString()
+  const deletedAt = inFuture(1)
+  softDeleteService(app, MITTAGSTREFF_ID, deletedAt)
+  const sync = await app.inject(`/v1/services?format=ndjson&updatedSince=${before}`)
+  t.equal(sync.body, JSON.stringify({ id: MITTAGSTREFF_ID, deleted: true, deletedAt }) + '\n', 'the tombstone')
+  const searched = await app.inject(`/v1/services?format=ndjson&q=${encodeURIComponent('ältere')}`)
+  const found = searched.body.trimEnd().split('\n').map((line) => JSON.parse(line) as ServiceBody)
+  t.same(found.map((s) => s.name), names((await getJson<ServiceList>(app, search('ältere'))).body))
+  t.ok(found.every((s) => s.match !== undefined))
+  const empty = await app.inject('/v1/services?format=ndjson&facility=begegnungsstaette-mehr-mitte')
+  t.equal(empty.statusCode, 200)
+  t.equal(empty.body, '')
+})
+
+t.test('services repository iterate() yields every record in batches, in list order', async (t) => {
+  const app = await buildTestApp(t)
+  softDeleteService(app, MITTAGSTREFF_ID)
+  for (const query of [{}, { sort: 'name' as const }, { updatedSince: '2000-01-01T00:00:00Z' }, { q: 'selbsthil' }]) {
+    const listed = app.repos.services.list({ ...query, limit: 500, offset: 0 }).items
+    const batches = [...app.repos.services.iterate(query, 7)]
+    t.same(batches.flat(), listed, JSON.stringify(query))
+    t.ok(batches.every((b) => b.length > 0 && b.length <= 7))
+    t.equal(batches.length, Math.ceil(listed.length / 7))
+  }
+  t.equal(app.repos.services.list({ limit: 500, offset: 0, updatedSince: '2000-01-01T00:00:00Z' }).items.filter((s) => 'deleted' in s).length, 1)
 })

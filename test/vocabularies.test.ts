@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap'
 import { readFileSync } from 'node:fs'
 import { eq } from 'drizzle-orm'
+import type { FastifyInstance } from 'fastify'
 import { categories, facilities, services, targetGroups } from '../src/db/schema.ts'
 import { seedId } from '../src/lib/uuid.ts'
 import { PROBLEM_JSON, buildTestApp, getJson } from './helper.ts'
@@ -53,7 +54,7 @@ t.test('GET /v1/target-groups (200) lists the whole vocabulary sorted by slug wi
   t.equal(res.statusCode, 200)
   t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
   t.equal(body.total, 19)
-  t.same(Object.keys(body).sort(), ['items', 'total'], 'no paging fields for a vocabulary')
+  t.same(Object.keys(body).sort(), ['items', 'limit', 'links', 'offset', 'total'], 'a page like every other list')
   t.same(body.items.map((g) => g.slug), seedSlugs('target-groups.json'))
   const groups = bySlug(body.items)
   t.same(groups.senioren, {
@@ -86,10 +87,14 @@ t.test('GET /v1/target-groups (200) counts agree with the facility and service f
   }
 })
 
-t.test('GET /v1/target-groups (400) accepts no parameters', async (t) => {
+t.test('GET /v1/target-groups (400) for unknown parameters and bad paging', async (t) => {
   const app = await buildTestApp(t)
-  await expectProblem400(t, app, '/v1/target-groups?limit=10', 'query.limit')
   await expectProblem400(t, app, '/v1/target-groups?slug=senioren', 'query.slug')
+  for (const url of ['/v1/target-groups?limit=501', '/v1/target-groups?offset=-1', '/v1/target-groups?sort=name', '/v1/target-groups?format=csv']) {
+    const { res } = await getJson(app, url)
+    t.equal(res.statusCode, 400, url)
+    t.equal(res.headers['content-type'], PROBLEM_JSON, url)
+  }
 })
 
 t.test('GET /v1/target-groups/{idOrSlug} (200) shows the facilities and services with their original wording', async (t) => {
@@ -223,9 +228,14 @@ t.test('GET /v1/categories (200) counts agree with the facility and service filt
   }
 })
 
-t.test('GET /v1/categories (400) accepts no parameters', async (t) => {
+t.test('GET /v1/categories (400) for unknown parameters and bad paging', async (t) => {
   const app = await buildTestApp(t)
-  await expectProblem400(t, app, '/v1/categories?offset=0', 'query.offset')
+  await expectProblem400(t, app, '/v1/categories?label=Beratung', 'query.label')
+  for (const url of ['/v1/categories?limit=0', '/v1/categories?sort=labelDe', '/v1/categories?updatedSince=gestern']) {
+    const { res } = await getJson(app, url)
+    t.equal(res.statusCode, 400, url)
+    t.equal(res.headers['content-type'], PROBLEM_JSON, url)
+  }
 })
 
 t.test('GET /v1/categories/{idOrSlug} (200) by slug and by id', async (t) => {
@@ -271,4 +281,141 @@ t.test('vocabularies repository targetGroupDescriptions maps live group ids to t
   t.equal(descriptions.size, 18)
   t.equal(descriptions.get(seedId('target-group', 'senioren')), 'Ältere Menschen, auch im Ruhestand.')
   t.notOk(descriptions.has(seedId('target-group', 'frauen')))
+})
+
+// After the seed (written when the test process starts), so that only the test's own writes count.
+const SINCE = new Date(Date.now() + 3_600_000).toISOString()
+const LATER = new Date(Date.now() + 7_200_000).toISOString()
+const LATEST = new Date(Date.now() + 10_800_000).toISOString()
+
+const cursorOf = (next: string) => new URL(next, 'http://localhost').searchParams.get('cursor')!
+const since = (path: string, at: string, rest = '') => `${path}?updatedSince=${encodeURIComponent(at)}${rest}`
+const slugs = (items: { slug: string }[]) => items.map((i) => i.slug)
+
+function softDelete (app: FastifyInstance, table: typeof targetGroups | typeof categories, slug: string, at: string) {
+  app.db.update(table).set({ deletedAt: at, updatedAt: at }).where(eq(table.slug, slug)).run()
+}
+
+function addEntry (app: FastifyInstance, table: typeof targetGroups | typeof categories, slug: string) {
+  const now = new Date().toISOString()
+  app.db.insert(table).values({
+    id: seedId(table === targetGroups ? 'target-group' : 'category', slug), slug, labelDe: slug, labelEn: slug, description: 'Testeintrag', createdAt: now, updatedAt: now
+  }).run()
+}
+
+// Follows links.next from the first page; every page must carry the total and matching Link headers.
+async function walk (t: Test, app: FastifyInstance, url: string, total: number): Promise<any[]> {
+  const items: any[] = []
+  let next: string | null = url
+  while (next !== null) {
+    const { res, body }: { res: any, body: any } = await getJson(app, next)
+    t.equal(res.statusCode, 200, next)
+    t.equal(res.headers['x-total-count'], String(total), `${next}: X-Total-Count`)
+    t.equal(body.total, total)
+    const link = [body.links.next === null ? null : `<${body.links.next}>; rel="next"`, `<${body.links.first}>; rel="first"`]
+    t.equal(res.headers.link, link.filter(Boolean).join(', '), `${next}: Link header`)
+    items.push(...body.items)
+    next = body.links.next
+  }
+  return items
+}
+
+for (const [path, table, file, total] of [
+  ['/v1/target-groups', targetGroups, 'target-groups.json', 19],
+  ['/v1/categories', categories, 'categories.json', 13]
+] as const) {
+  t.test(`GET ${path} cursor pages concatenate to the whole vocabulary, counts included`, async (t) => {
+    const app = await buildTestApp(t)
+    const all = (await getJson(app, `${path}?limit=500`)).body.items
+    t.equal(all.length, total)
+    const first = await getJson(app, `${path}?limit=5`)
+    t.same(first.body.links, { self: `${path}?limit=5`, first: `${path}?limit=5`, next: first.body.links.next })
+    t.match(first.body.links.next, /&cursor=[A-Za-z0-9_-]+$/)
+    t.same(await walk(t, app, `${path}?limit=5`, total), all, 'the same entries with the same counts')
+    t.same(slugs(await walk(t, app, `${path}?limit=4&sort=-slug`, total)), seedSlugs(file).reverse())
+    const ids = all.map((e: any) => e.id).sort()
+    t.same((await walk(t, app, `${path}?limit=6&sort=updatedAt`, total)).map((e) => e.id), ids, 'equal updatedAt: id decides')
+    t.same((await walk(t, app, `${path}?limit=6&sort=-updatedAt`, total)).map((e) => e.id), [...ids].reverse())
+    const offset = await getJson(app, `${path}?limit=2&offset=3`)
+    t.same(offset.body.items, all.slice(3, 5))
+  })
+
+  t.test(`GET ${path} cursors stay stable while entries are added and deleted`, async (t) => {
+    const app = await buildTestApp(t)
+    const expected = seedSlugs(file)
+    const first = (await getJson(app, `${path}?limit=5`)).body
+    t.same(slugs(first.items), expected.slice(0, 5))
+    addEntry(app, table, 'aaa-test')
+    softDelete(app, table, expected[7]!, LATER)
+    const rest = await walk(t, app, first.links.next, total)
+    t.same([...slugs(first.items), ...slugs(rest)], expected.filter((slug) => slug !== expected[7]), 'no duplicates, no gaps among the survivors')
+  })
+
+  t.test(`GET ${path}?format=ndjson streams the whole vocabulary, one entry per line`, async (t) => {
+    const app = await buildTestApp(t)
+    const res = await app.inject(`${path}?format=ndjson&limit=1&offset=4`)
+    t.equal(res.statusCode, 200)
+    t.equal(res.headers['content-type'], 'application/x-ndjson; charset=utf-8')
+    const lines = res.body.trimEnd().split('\n').map((line) => JSON.parse(line))
+    t.equal(lines.length, total, 'all entries, ignoring limit and offset')
+    t.same(lines, (await getJson(app, path)).body.items)
+    softDelete(app, table, seedSlugs(file)[0]!, LATER)
+    const changes = await app.inject(`${since(path, SINCE)}&format=ndjson`)
+    t.equal(changes.body, `${JSON.stringify({ id: lines[0].id, deleted: true, deletedAt: LATER })}\n`)
+  })
+
+  t.test(`GET ${path} (400) for a cursor that is garbage or of another sort`, async (t) => {
+    const app = await buildTestApp(t)
+    const garbage = await getJson(app, `${path}?cursor=eyJzbHVnIjoxfQ`)
+    t.equal(garbage.res.statusCode, 400)
+    t.equal(garbage.res.headers['content-type'], PROBLEM_JSON)
+    t.equal(garbage.body.type, '/problems/invalid-cursor')
+    const cursor = cursorOf((await getJson(app, `${path}?limit=3`)).body.links.next)
+    const other = await getJson(app, `${path}?limit=3&sort=updatedAt&cursor=${cursor}`)
+    t.equal(other.res.statusCode, 400)
+    t.equal(other.res.headers['content-type'], PROBLEM_JSON)
+    t.equal(other.body.detail, 'The cursor belongs to sort=slug, not sort=updatedAt.')
+  })
+}
+
+t.test('GET /v1/target-groups?updatedSince= lists changed groups with correct counts and deleted ones as tombstones', async (t) => {
+  const app = await buildTestApp(t)
+  app.db.update(targetGroups).set({ labelEn: 'Seniors', updatedAt: LATER }).where(eq(targetGroups.slug, 'senioren')).run()
+  softDelete(app, targetGroups, 'frauen', LATEST)
+  const { res, body } = await getJson(app, since('/v1/target-groups', SINCE))
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers['x-total-count'], '2')
+  t.equal(body.total, 2)
+  t.same(body.items[0], {
+    id: seedId('target-group', 'senioren'),
+    slug: 'senioren',
+    labelDe: 'Seniorinnen und Senioren',
+    labelEn: 'Seniors',
+    description: 'Ältere Menschen, auch im Ruhestand.',
+    facilityCount: 9,
+    serviceCount: 9,
+    createdAt: body.items[0].createdAt,
+    updatedAt: LATER
+  })
+  t.same(body.items[1], { id: seedId('target-group', 'frauen'), deleted: true, deletedAt: LATEST })
+  t.equal((await getJson(app, '/v1/target-groups')).body.total, 18)
+  t.same((await getJson(app, since('/v1/target-groups', LATEST))).body.items.map((g: any) => g.id), [seedId('target-group', 'frauen')])
+  const bySlug = await getJson(app, since('/v1/target-groups', SINCE, '&sort=slug'))
+  t.same(bySlug.body.items.map((g: any) => g.id), [seedId('target-group', 'frauen'), seedId('target-group', 'senioren')])
+  const everything = await getJson(app, since('/v1/target-groups', '2000-01-01T00:00:00Z', '&limit=500'))
+  t.equal(everything.body.total, 19)
+  t.equal(everything.body.items.at(-1).id, seedId('target-group', 'frauen'), 'the latest change comes last')
+})
+
+t.test('GET /v1/categories?updatedSince= lists changed categories with correct counts and deleted ones as tombstones', async (t) => {
+  const app = await buildTestApp(t)
+  app.db.update(categories).set({ labelEn: 'Advice', updatedAt: LATER }).where(eq(categories.slug, 'beratung')).run()
+  softDelete(app, categories, 'selbsthilfe', LATEST)
+  const { res, body } = await getJson(app, since('/v1/categories', SINCE))
+  t.equal(res.headers['x-total-count'], '2')
+  t.same(body.items.map((c: any) => c.id), [seedId('category', 'beratung'), seedId('category', 'selbsthilfe')])
+  t.same([body.items[0].labelEn, body.items[0].serviceCount, body.items[0].facilityCount, body.items[0].updatedAt], ['Advice', 8, 6, LATER])
+  t.same(body.items[1], { id: seedId('category', 'selbsthilfe'), deleted: true, deletedAt: LATEST })
+  t.equal((await getJson(app, '/v1/categories')).body.total, 12)
+  t.equal((await getJson(app, since('/v1/categories', '2099-01-01T00:00:00Z'))).body.total, 0)
 })

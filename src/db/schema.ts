@@ -263,3 +263,39 @@ export const writeContext = sqliteTable('write_context', {
   id: integer('id').primaryKey(),
   actor: text('actor')
 })
+
+// API keys: only a SHA-256 hash of the secret is stored; the secret is shown once at creation.
+export const apiKeys = sqliteTable('api_keys', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  prefix: text('prefix').notNull(),
+  secretHash: text('secret_hash').notNull(),
+  scopes: text('scopes', { mode: 'json' }).$type<string[]>().notNull(),
+  createdAt: text('created_at').notNull(),
+  revokedAt: text('revoked_at'),
+  lastUsedAt: text('last_used_at')
+}, (t) => [uniqueIndex('api_keys_prefix_idx').on(t.prefix)])
+
+// Field-level history of every write: who changed which fields when, old and new values.
+export const history = sqliteTable('history', {
+  seq: integer('seq').primaryKey({ autoIncrement: true }),
+  entityType: text('entity_type').notNull(),
+  entityId: text('entity_id').notNull(),
+  action: text('action').notNull(),
+  actor: text('actor').notNull(),
+  changedAt: text('changed_at').notNull(),
+  changes: text('changes', { mode: 'json' }).$type<Record<string, { old: unknown, new: unknown }>>().notNull()
+}, (t) => [index('history_entity_idx').on(t.entityType, t.entityId, t.seq)])
+
+// Responses to POSTs with an Idempotency-Key, so a retried create returns the first result.
+export const idempotencyKeys = sqliteTable('idempotency_keys', {
+  key: text('key').notNull(),
+  actor: text('actor').notNull(),
+  method: text('method').notNull(),
+  path: text('path').notNull(),
+  requestHash: text('request_hash').notNull(),
+  status: integer('status').notNull(),
+  headers: text('headers', { mode: 'json' }).$type<Record<string, string>>().notNull(),
+  body: text('body').notNull(),
+  createdAt: text('created_at').notNull()
+}, (t) => [primaryKey({ columns: [t.actor, t.key] })])

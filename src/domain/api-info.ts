@@ -12,5 +12,7 @@ export const API_TAGS = [
   { name: 'organisations', description: 'District office, JobCenter and operators (Träger), with units and sites.' },
   { name: 'contacts', description: 'Contact persons as published by public sources, with their role.' },
   { name: 'agreements', description: 'The cooperation agreement: parties, aims, declared and known partner counts.' },
-  { name: 'events', description: 'Events of the cooperation, such as the meeting of 11 March 2020.' }
+  { name: 'events', description: 'Events of the cooperation, such as the meeting of 11 March 2020.' },
+  { name: 'sync', description: 'The change feed for keeping a copy in step, deletes included.' },
+  { name: 'data-quality', description: 'What the directory does not know yet.' }
 ]

@@ -16,9 +16,9 @@ export function decodeCursor (cursor: string, sort: string, length: number): Cur
   } catch {
     parsed = undefined
   }
-  const valid = Array.isArray(parsed) && parsed.length === length + 1 &&
+  const wellFormed = Array.isArray(parsed) && parsed.length >= 2 && typeof parsed[0] === 'string' &&
     parsed.slice(1).every((v) => v === null || typeof v === 'string' || typeof v === 'number')
-  if (!valid || !Array.isArray(parsed)) {
+  if (!wellFormed || !Array.isArray(parsed) || (parsed[0] === sort && parsed.length !== length + 1)) {
     throw new HttpProblem(400, 'The cursor is not valid. Use the `next` link of a previous page.', {
       type: '/problems/invalid-cursor', errors: [{ field: 'query.cursor', message: 'is not a cursor issued by this API' }]
     })

@@ -1,19 +1,50 @@
-import { and, asc, eq, gte, inArray, isNotNull, isNull, lte, or, sql, type SQL, type SQLWrapper } from 'drizzle-orm'
+import {
+  and, asc, desc, eq, getTableColumns, gte, inArray, isNotNull, isNull, lte, or, sql, type SQL, type SQLWrapper
+} from 'drizzle-orm'
+import type { AnySQLiteColumn } from 'drizzle-orm/sqlite-core'
 import type { Db } from '../db/client.ts'
 import {
   agreementParties, agreements, eventParticipants, events, facilities, organisationSites, organisations
 } from '../db/schema.ts'
 import { PARTY_CONFIRMATIONS, PARTY_ROLES } from '../domain/vocabulary.ts'
+import { decodeCursor, encodeCursor, type CursorKey } from '../lib/cursor.ts'
 import { isUuid } from '../lib/uuid.ts'
+import type { Tombstone } from '../schemas/common.ts'
 import type {
   Agreement, AgreementListQuery, AgreementParty, Event, EventListQuery, PartnerCount
 } from '../schemas/agreements.ts'
-import { groupBy, type Page } from './shared.ts'
+import { groupBy, keysetCondition, syncCondition, tombstoneOf } from './shared.ts'
 
 type AgreementRow = typeof agreements.$inferSelect
 type EventRow = typeof events.$inferSelect
 type Confirmation = AgreementParty['confirmation']
-export type EventFilters = Omit<EventListQuery, 'limit' | 'offset'>
+export type AgreementSort = NonNullable<AgreementListQuery['sort']>
+export type EventSort = NonNullable<EventListQuery['sort']>
+export type AgreementListEntry = Agreement | Tombstone
+export type EventListEntry = Event | Tombstone
+export type AgreementListOptions = Omit<AgreementListQuery, 'format'>
+export type EventListOptions = Omit<EventListQuery, 'format'>
+
+export interface KeysetPage<T, S> {
+  total: number
+  limit: number
+  offset: number
+  sort: S
+  items: T[]
+  nextCursor: string | null
+}
+
+interface SortSpec<R> {
+  keys: (AnySQLiteColumn | SQL)[]
+  descending: boolean
+  keyOf: (row: R) => CursorKey
+}
+
+interface Paging {
+  cursor?: string | undefined
+  limit: number
+  offset: number
+}
 
 const byIdOrSlug = (idColumn: typeof agreements.id | typeof events.id, slugColumn: typeof agreements.slug | typeof events.slug, value: string): SQL =>
   isUuid(value) ? or(eq(idColumn, value), eq(slugColumn, value))! : eq(slugColumn, value)
@@ -24,7 +55,60 @@ const vocabularyOrder = (column: SQLWrapper, values: readonly string[]): SQL =>
   sql`case ${column} ${sql.join(values.map((v, i) => sql`when ${v} then ${i}`), sql` `)} else ${values.length} end`
 
 // Stored times carry their local offset; julianday() compares them as instants.
-const startsAtInstant = sql`julianday(${events.startsAt})`
+const startsAtInstant = sql<number>`julianday(${events.startsAt})`
+
+// Agreements without a signing date come last; row values cannot compare NULL, hence the coalesce.
+const bySigning = [sql`${agreements.signedOn} is null`, sql`coalesce(${agreements.signedOn}, '')`, agreements.id]
+const signingKey = (row: AgreementRow): CursorKey => [row.signedOn === null ? 1 : 0, row.signedOn ?? '', row.id]
+const agreementChangeKey = (row: AgreementRow): CursorKey => [row.updatedAt, row.id]
+
+const AGREEMENT_SORTS: Record<AgreementSort, SortSpec<AgreementRow>> = {
+  signedOn: { keys: bySigning, descending: false, keyOf: signingKey },
+  '-signedOn': { keys: bySigning, descending: true, keyOf: signingKey },
+  updatedAt: { keys: [agreements.updatedAt, agreements.id], descending: false, keyOf: agreementChangeKey },
+  '-updatedAt': { keys: [agreements.updatedAt, agreements.id], descending: true, keyOf: agreementChangeKey }
+}
+
+// The cursor keeps the instant that julianday() computed, so the next page compares like for like.
+type EventRowWithInstant = EventRow & { instant: number }
+const byStart = [startsAtInstant, events.id]
+const startKey = (row: EventRowWithInstant): CursorKey => [row.instant, row.id]
+const eventChangeKey = (row: EventRowWithInstant): CursorKey => [row.updatedAt, row.id]
+
+const EVENT_SORTS: Record<EventSort, SortSpec<EventRowWithInstant>> = {
+  startsAt: { keys: byStart, descending: false, keyOf: startKey },
+  '-startsAt': { keys: byStart, descending: true, keyOf: startKey },
+  updatedAt: { keys: [events.updatedAt, events.id], descending: false, keyOf: eventChangeKey },
+  '-updatedAt': { keys: [events.updatedAt, events.id], descending: true, keyOf: eventChangeKey }
+}
+
+const orderOf = <R>(spec: SortSpec<R>): SQL[] => spec.keys.map((key) => spec.descending ? desc(key) : asc(key))
+
+const afterCursor = <R>(where: SQL | undefined, spec: SortSpec<R>, cursor: CursorKey | null): SQL | undefined =>
+  cursor === null ? where : and(where, keysetCondition(spec.keys, cursor, spec.descending))
+
+// A keyset page: one row more than asked for tells whether there is a next page.
+function pageOf<R, S extends string> (
+  spec: SortSpec<R>, sort: S, paging: Paging, select: (cursor: CursorKey | null, limit: number, offset: number) => R[]
+): { rows: R[], nextCursor: string | null } {
+  const cursor = paging.cursor === undefined ? null : decodeCursor(paging.cursor, sort, spec.keys.length)
+  const rows = select(cursor, paging.limit + 1, paging.offset)
+  if (rows.length <= paging.limit) return { rows, nextCursor: null }
+  const page = rows.slice(0, paging.limit)
+  return { rows: page, nextCursor: encodeCursor(sort, spec.keyOf(page.at(-1)!)) }
+}
+
+// Every row in batches along the keyset, for streaming full copies (format=ndjson).
+function * batchesOf<R> (spec: SortSpec<R>, select: (cursor: CursorKey | null, limit: number, offset: number) => R[], batchSize: number): Generator<R[]> {
+  let cursor: CursorKey | null = null
+  for (;;) {
+    const rows = select(cursor, batchSize, 0)
+    if (rows.length === 0) return
+    yield rows
+    if (rows.length < batchSize) return
+    cursor = spec.keyOf(rows.at(-1)!)
+  }
+}
 
 export function createAgreementsRepository (db: Db) {
   // Links to soft-deleted records are hidden, so joins only match live rows.
@@ -217,8 +301,8 @@ export function createAgreementsRepository (db: Db) {
     })
   }
 
-  function eventCondition (filters: EventFilters): SQL | undefined {
-    const conditions: (SQL | undefined)[] = [isNull(events.deletedAt)]
+  function eventCondition (filters: EventListOptions): SQL | undefined {
+    const conditions: SQL[] = [syncCondition(events, filters.updatedSince)]
     if (filters.agreement?.length) {
       conditions.push(inArray(events.agreementId, db.select({ id: agreements.id }).from(agreements).where(and(
         or(inArray(agreements.id, filters.agreement), inArray(agreements.slug, filters.agreement)),
@@ -233,14 +317,47 @@ export function createAgreementsRepository (db: Db) {
   const liveAgreement = (idOrSlug: string) =>
     and(byIdOrSlug(agreements.id, agreements.slug, idOrSlug), isNull(agreements.deletedAt))
 
+  function agreementPlan (query: AgreementListOptions) {
+    const sort = query.sort ?? (query.updatedSince === undefined ? 'signedOn' : 'updatedAt')
+    const spec = AGREEMENT_SORTS[sort]
+    const where = syncCondition(agreements, query.updatedSince)
+    const select = (cursor: CursorKey | null, limit: number, offset: number): AgreementRow[] =>
+      db.select().from(agreements).where(afterCursor(where, spec, cursor)).orderBy(...orderOf(spec)).limit(limit).offset(offset).all()
+    const count = () => db.select({ n: sql<number>`count(*)` }).from(agreements).where(where).get()?.n ?? 0
+    return { sort, spec, select, count }
+  }
+
+  function eventPlan (query: EventListOptions) {
+    const sort = query.sort ?? (query.updatedSince === undefined ? 'startsAt' : 'updatedAt')
+    const spec = EVENT_SORTS[sort]
+    const where = eventCondition(query)
+    const select = (cursor: CursorKey | null, limit: number, offset: number): EventRowWithInstant[] =>
+      db.select({ ...getTableColumns(events), instant: startsAtInstant }).from(events)
+        .where(afterCursor(where, spec, cursor)).orderBy(...orderOf(spec)).limit(limit).offset(offset).all()
+    const count = () => db.select({ n: sql<number>`count(*)` }).from(events).where(where).get()?.n ?? 0
+    return { sort, spec, select, count }
+  }
+
+  function agreementEntries (rows: AgreementRow[]): AgreementListEntry[] {
+    const full = new Map(toAgreements(rows.filter((r) => r.deletedAt === null)).map((a) => [a.id, a]))
+    return rows.map((row) => tombstoneOf(row) ?? full.get(row.id)!)
+  }
+
+  function eventEntries (rows: EventRow[]): EventListEntry[] {
+    const full = new Map(toEvents(rows.filter((r) => r.deletedAt === null)).map((e) => [e.id, e]))
+    return rows.map((row) => tombstoneOf(row) ?? full.get(row.id)!)
+  }
+
   return {
-    list (query: AgreementListQuery): Page<Agreement> {
-      const where = isNull(agreements.deletedAt)
-      const total = db.select({ n: sql<number>`count(*)` }).from(agreements).where(where).get()?.n ?? 0
-      const rows = db.select().from(agreements).where(where)
-        .orderBy(sql`${agreements.signedOn} is null`, asc(agreements.signedOn), asc(agreements.id))
-        .limit(query.limit).offset(query.offset).all()
-      return { total, limit: query.limit, offset: query.offset, items: toAgreements(rows) }
+    list (query: AgreementListOptions): KeysetPage<AgreementListEntry, AgreementSort> {
+      const { sort, spec, select, count } = agreementPlan(query)
+      const { rows, nextCursor } = pageOf(spec, sort, query, select)
+      return { total: count(), limit: query.limit, offset: query.offset, sort, items: agreementEntries(rows), nextCursor }
+    },
+
+    * iterate (query: AgreementListOptions, batchSize = 500): Generator<AgreementListEntry[]> {
+      const { spec, select } = agreementPlan(query)
+      for (const rows of batchesOf(spec, select, batchSize)) yield agreementEntries(rows)
     },
 
     find (idOrSlug: string): Agreement | undefined {
@@ -253,13 +370,15 @@ export function createAgreementsRepository (db: Db) {
       return db.select({ id: agreements.id }).from(agreements).where(liveAgreement(idOrSlug)).get()?.id
     },
 
-    listEvents (query: EventListQuery): Page<Event> {
-      const where = eventCondition(query)
-      const total = db.select({ n: sql<number>`count(*)` }).from(events).where(where).get()?.n ?? 0
-      const rows = db.select().from(events).where(where)
-        .orderBy(asc(startsAtInstant), asc(events.id))
-        .limit(query.limit).offset(query.offset).all()
-      return { total, limit: query.limit, offset: query.offset, items: toEvents(rows) }
+    listEvents (query: EventListOptions): KeysetPage<EventListEntry, EventSort> {
+      const { sort, spec, select, count } = eventPlan(query)
+      const { rows, nextCursor } = pageOf(spec, sort, query, select)
+      return { total: count(), limit: query.limit, offset: query.offset, sort, items: eventEntries(rows), nextCursor }
+    },
+
+    * iterateEvents (query: EventListOptions, batchSize = 500): Generator<EventListEntry[]> {
+      const { spec, select } = eventPlan(query)
+      for (const rows of batchesOf(spec, select, batchSize)) yield eventEntries(rows)
     },
 
     findEvent (idOrSlug: string): Event | undefined {

@@ -4,15 +4,16 @@ import type { Db } from '../db/client.ts'
 import { categories, facilities, facilityTypes, services, type SourceRef } from '../db/schema.ts'
 import { decodeCursor, encodeCursor, type CursorKey } from '../lib/cursor.ts'
 import { isOpenAt } from '../lib/opening-hours.ts'
-import { HttpProblem } from '../lib/problem.ts'
 import { explainMatch, matchExpression, queryTokens } from '../lib/search-text.ts'
 import type { Facility, FacilityListQuery } from '../schemas/facilities.ts'
-import { groupBy, idOrSlugCondition, organisationRefsOf, targetGroupLinksOf } from './shared.ts'
+import type { Tombstone } from '../schemas/common.ts'
+import {
+  groupBy, idOrSlugCondition, invalidParameter, organisationRefsOf, targetGroupLinksOf, timestampParameter
+} from './shared.ts'
 
 type FacilityRow = typeof facilities.$inferSelect
 export type FacilitySort = NonNullable<FacilityListQuery['sort']>
 
-export interface Tombstone { id: string, deleted: true, deletedAt: string }
 export type FacilityListEntry = Facility | Tombstone
 
 export interface FacilityPage {
@@ -79,18 +80,6 @@ function defaultSort (query: FacilityListOptions): FacilitySort {
   return 'name'
 }
 
-function invalid (field: string, message: string): HttpProblem {
-  return new HttpProblem(400, `The request is invalid: ${field} ${message}.`, {
-    type: '/problems/validation-error', errors: [{ field, message }]
-  })
-}
-
-function timestampParam (field: string, value: string): string {
-  const time = Date.parse(value)
-  if (Number.isNaN(time)) throw invalid(field, 'must be an ISO 8601 date-time')
-  return new Date(time).toISOString()
-}
-
 export function createFacilitiesRepository (db: Db) {
   const sqlite = db.$client
   // Filter combinations repeat, so their statements are prepared once and kept.
@@ -119,12 +108,12 @@ export function createFacilitiesRepository (db: Db) {
       fromParams.push(matchExpression(tokens))
       select += ', hits.rank AS rank'
     } else if (sort === 'relevance') {
-      throw invalid('query.sort', 'relevance needs a search text q')
+      throw invalidParameter('query.sort', 'relevance needs a search text q')
     }
 
     if (query.near !== undefined) {
       const [lat, lon] = parseCoordinates(query.near) as [number, number]
-      if (Math.abs(lat) > 90 || Math.abs(lon) > 180) throw invalid('query.near', 'must be lat,lon within -90..90 and -180..180')
+      if (Math.abs(lat) > 90 || Math.abs(lon) > 180) throw invalidParameter('query.near', 'must be lat,lon within -90..90 and -180..180')
       select += ', distance_m(f.lat, f.lon, ?, ?) AS distance'
       selectParams.push(lat, lon)
       where.push('f.lat IS NOT NULL AND f.lon IS NOT NULL')
@@ -136,15 +125,15 @@ export function createFacilitiesRepository (db: Db) {
         params.push(lat - dLat, lat + dLat, lon - dLon, lon + dLon, lat, lon, query.radius)
       }
     } else if (sort === 'distance') {
-      throw invalid('query.sort', 'distance needs near=lat,lon')
+      throw invalidParameter('query.sort', 'distance needs near=lat,lon')
     } else if (query.radius !== undefined) {
-      throw invalid('query.radius', 'needs near=lat,lon')
+      throw invalidParameter('query.radius', 'needs near=lat,lon')
     }
 
     if (query.bbox !== undefined) {
       const [minLon, minLat, maxLon, maxLat] = parseCoordinates(query.bbox) as [number, number, number, number]
       if (minLon > maxLon || minLat > maxLat || Math.abs(minLat) > 90 || Math.abs(maxLat) > 90 || Math.abs(minLon) > 180 || Math.abs(maxLon) > 180) {
-        throw invalid('query.bbox', 'must be minLon,minLat,maxLon,maxLat with min <= max')
+        throw invalidParameter('query.bbox', 'must be minLon,minLat,maxLon,maxLat with min <= max')
       }
       where.push('f.lat BETWEEN ? AND ? AND f.lon BETWEEN ? AND ?')
       params.push(minLat, maxLat, minLon, maxLon)
@@ -152,7 +141,7 @@ export function createFacilitiesRepository (db: Db) {
 
     if (query.updatedSince !== undefined) {
       where.push('f.updated_at >= ?')
-      params.push(timestampParam('query.updatedSince', query.updatedSince))
+      params.push(timestampParameter('query.updatedSince', query.updatedSince))
     } else {
       where.push('f.deleted_at IS NULL')
     }
@@ -179,9 +168,9 @@ export function createFacilitiesRepository (db: Db) {
     }
 
     let openAt: Date | null = null
-    if (query.openAt !== undefined) openAt = new Date(timestampParam('query.openAt', query.openAt))
+    if (query.openAt !== undefined) openAt = new Date(timestampParameter('query.openAt', query.openAt))
     if (query.openNow === true) {
-      if (openAt !== null) throw invalid('query.openNow', 'cannot be combined with openAt')
+      if (openAt !== null) throw invalidParameter('query.openNow', 'cannot be combined with openAt')
       openAt = query.now ?? new Date()
     }
     if (openAt !== null) where.push('f.opening_hours IS NOT NULL')

@@ -5,6 +5,9 @@ import { createVocabulariesRepository } from './vocabularies-repository.ts'
 import { createOrganisationsRepository } from './organisations-repository.ts'
 import { createContactsRepository } from './contacts-repository.ts'
 import { createAgreementsRepository } from './agreements-repository.ts'
+import { createChangesRepository } from './changes-repository.ts'
+import { createApiKeysRepository } from './api-keys-repository.ts'
+import { createIdempotencyRepository } from './idempotency-repository.ts'
 
 export function createRepositories (db: Db) {
   return {
@@ -13,7 +16,10 @@ export function createRepositories (db: Db) {
     vocabularies: createVocabulariesRepository(db),
     organisations: createOrganisationsRepository(db),
     contacts: createContactsRepository(db),
-    agreements: createAgreementsRepository(db)
+    agreements: createAgreementsRepository(db),
+    changes: createChangesRepository(db),
+    apiKeys: createApiKeysRepository(db),
+    idempotency: createIdempotencyRepository(db)
   }
 }
 

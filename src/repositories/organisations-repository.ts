@@ -1,13 +1,50 @@
-import { and, asc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm'
+import { and, asc, desc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm'
+import type { AnySQLiteColumn } from 'drizzle-orm/sqlite-core'
 import type { Db } from '../db/client.ts'
 import { facilities, organisations, organisationSites, organisationUnits } from '../db/schema.ts'
+import { decodeCursor, encodeCursor, type CursorKey } from '../lib/cursor.ts'
+import type { Tombstone } from '../schemas/common.ts'
 import type {
   Organisation, OrganisationDetail, OrganisationListQuery, OrganisationSite, OrganisationUnit
 } from '../schemas/organisations.ts'
 import { createContactsRepository } from './contacts-repository.ts'
-import { idOrSlugCondition, type EntityRef, type Page } from './shared.ts'
+import { idOrSlugCondition, keysetCondition, syncCondition, tombstoneOf, type EntityRef } from './shared.ts'
 
 type OrganisationRow = typeof organisations.$inferSelect
+export type OrganisationSort = NonNullable<OrganisationListQuery['sort']>
+export type OrganisationListEntry = Organisation | Tombstone
+export type OrganisationListOptions = Omit<OrganisationListQuery, 'format'>
+
+export interface OrganisationPage {
+  total: number
+  limit: number
+  offset: number
+  sort: OrganisationSort
+  items: OrganisationListEntry[]
+  nextCursor: string | null
+}
+
+interface SortSpec {
+  keys: (AnySQLiteColumn | SQL)[]
+  descending: boolean
+}
+
+const byName = [sql`${organisations.name} collate nocase`, organisations.id]
+const byChange = [organisations.updatedAt, organisations.id]
+
+const SORTS: Record<OrganisationSort, SortSpec> = {
+  name: { keys: byName, descending: false },
+  '-name': { keys: byName, descending: true },
+  updatedAt: { keys: byChange, descending: false },
+  '-updatedAt': { keys: byChange, descending: true }
+}
+
+function keyOf (row: OrganisationRow, sort: OrganisationSort): CursorKey {
+  switch (sort) {
+    case 'name': case '-name': return [row.name, row.id]
+    case 'updatedAt': case '-updatedAt': return [row.updatedAt, row.id]
+  }
+}
 
 export function createOrganisationsRepository (db: Db) {
   const contactsRepository = createContactsRepository(db)
@@ -87,16 +124,56 @@ export function createOrganisationsRepository (db: Db) {
       .all()
   }
 
+  function plan (query: OrganisationListOptions): { where: SQL | undefined, sort: OrganisationSort } {
+    const conditions: SQL[] = [syncCondition(organisations, query.updatedSince)]
+    if (query.kind?.length) conditions.push(inArray(organisations.kind, query.kind))
+    return { where: and(...conditions), sort: query.sort ?? (query.updatedSince === undefined ? 'name' : 'updatedAt') }
+  }
+
+  function select (where: SQL | undefined, sort: OrganisationSort, cursor: CursorKey | null, limit: number, offset: number): OrganisationRow[] {
+    const spec = SORTS[sort]
+    return db.select().from(organisations)
+      .where(cursor === null ? where : and(where, keysetCondition(spec.keys, cursor, spec.descending)))
+      .orderBy(...spec.keys.map((key) => spec.descending ? desc(key) : asc(key)))
+      .limit(limit).offset(offset).all()
+  }
+
+  function toEntries (rows: OrganisationRow[]): OrganisationListEntry[] {
+    const full = new Map(toOrganisations(rows.filter((r) => r.deletedAt === null)).map((o) => [o.id, o]))
+    return rows.map((row) => tombstoneOf(row) ?? full.get(row.id)!)
+  }
+
   return {
-    list (query: OrganisationListQuery): Page<Organisation> {
-      const conditions: (SQL | undefined)[] = [isNull(organisations.deletedAt)]
-      if (query.kind?.length) conditions.push(inArray(organisations.kind, query.kind))
-      const where = and(...conditions)
+    list (query: OrganisationListOptions): OrganisationPage {
+      const { where, sort } = plan(query)
+      const cursor = query.cursor === undefined ? null : decodeCursor(query.cursor, sort, SORTS[sort].keys.length)
       const total = db.select({ n: sql<number>`count(*)` }).from(organisations).where(where).get()?.n ?? 0
-      const rows = db.select().from(organisations).where(where)
-        .orderBy(asc(sql`${organisations.name} collate nocase`), asc(organisations.id))
-        .limit(query.limit).offset(query.offset).all()
-      return { total, limit: query.limit, offset: query.offset, items: toOrganisations(rows) }
+      // One row more than the page tells whether there is a next page.
+      let rows = select(where, sort, cursor, query.limit + 1, query.offset)
+      const hasNext = rows.length > query.limit
+      if (hasNext) rows = rows.slice(0, query.limit)
+      const last = rows.at(-1)
+      return {
+        total,
+        limit: query.limit,
+        offset: query.offset,
+        sort,
+        items: toEntries(rows),
+        nextCursor: hasNext && last !== undefined ? encodeCursor(sort, keyOf(last, sort)) : null
+      }
+    },
+
+    // Every matching record, in batches, for streaming full copies (format=ndjson).
+    * iterate (query: OrganisationListOptions, batchSize = 500): Generator<OrganisationListEntry[]> {
+      const { where, sort } = plan(query)
+      let cursor: CursorKey | null = null
+      for (;;) {
+        const rows = select(where, sort, cursor, batchSize, 0)
+        if (rows.length === 0) return
+        yield toEntries(rows)
+        if (rows.length < batchSize) return
+        cursor = keyOf(rows.at(-1)!, sort)
+      }
     },
 
     find (idOrSlug: string): OrganisationDetail | undefined {

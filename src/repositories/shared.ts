@@ -1,10 +1,13 @@
-import { and, eq, inArray, isNull, or, sql, type SQL } from 'drizzle-orm'
+import { and, eq, gte, inArray, isNull, or, sql, type SQL } from 'drizzle-orm'
 import type { AnySQLiteColumn } from 'drizzle-orm/sqlite-core'
 import type { Db } from '../db/client.ts'
 import {
   categories, facilities, facilityTargetGroups, organisations, serviceTargetGroups, targetGroups
 } from '../db/schema.ts'
 import { isUuid } from '../lib/uuid.ts'
+import { HttpProblem } from '../lib/problem.ts'
+import type { CursorKey } from '../lib/cursor.ts'
+import type { Tombstone } from '../schemas/common.ts'
 
 export interface Page<T> {
   total: number
@@ -83,4 +86,36 @@ export function categorySlugIds (db: Db, slugs: string[]): SQL {
 
 export function targetGroupSlugIds (db: Db, slugs: string[]): SQL {
   return sql`(select ${targetGroups.id} from ${targetGroups} where ${inArray(targetGroups.slug, slugs)})`
+}
+
+// --- Paging and sync, shared by every list ---------------------------------------------------
+
+export function invalidParameter (field: string, message: string): HttpProblem {
+  return new HttpProblem(400, `The request is invalid: ${field} ${message}.`, {
+    type: '/problems/validation-error', errors: [{ field, message }]
+  })
+}
+
+// ISO 8601 in, the stored form (UTC with milliseconds) out, so text comparison is time order.
+export function timestampParameter (field: string, value: string): string {
+  const time = Date.parse(value)
+  if (Number.isNaN(time)) throw invalidParameter(field, 'must be an ISO 8601 date-time')
+  return new Date(time).toISOString()
+}
+
+// Without updatedSince a list shows live records; with it, everything written since, deletes
+// included (as tombstones), so a copy can follow.
+export function syncCondition (table: { updatedAt: AnySQLiteColumn, deletedAt: AnySQLiteColumn }, updatedSince: string | undefined): SQL {
+  return updatedSince === undefined
+    ? isNull(table.deletedAt)
+    : gte(table.updatedAt, timestampParameter('query.updatedSince', updatedSince))
+}
+
+// Rows after the cursor's key in the sort order (SQLite row values; id is the last key).
+export function keysetCondition (keys: (AnySQLiteColumn | SQL)[], values: CursorKey, descending = false): SQL {
+  return sql`(${sql.join(keys, sql`, `)}) ${sql.raw(descending ? '<' : '>')} (${sql.join(values.map((v) => sql`${v}`), sql`, `)})`
+}
+
+export function tombstoneOf (row: { id: string, deletedAt: string | null }): Tombstone | null {
+  return row.deletedAt === null ? null : { id: row.id, deleted: true, deletedAt: row.deletedAt }
 }

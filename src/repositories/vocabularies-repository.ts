@@ -1,14 +1,40 @@
-import { and, asc, eq, exists, isNotNull, isNull, or, sql, type SQL } from 'drizzle-orm'
+import { and, asc, desc, eq, exists, isNotNull, isNull, or, sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { categories, facilities, facilityTargetGroups, services, serviceTargetGroups, targetGroups } from '../db/schema.ts'
-import type { Category, TargetGroup, TargetGroupDetail } from '../schemas/vocabularies.ts'
+import { decodeCursor, encodeCursor, type CursorKey } from '../lib/cursor.ts'
+import type { Tombstone } from '../schemas/common.ts'
+import type { Category, TargetGroup, TargetGroupDetail, VocabularyListQuery } from '../schemas/vocabularies.ts'
 import { liveServiceCondition } from './services-repository.ts'
-import { groupBy, idOrSlugCondition } from './shared.ts'
+import { groupBy, idOrSlugCondition, keysetCondition, syncCondition, tombstoneOf } from './shared.ts'
 
 type Column = typeof targetGroups.id
+type VocabularyTable = typeof targetGroups | typeof categories
+export type VocabularySort = NonNullable<VocabularyListQuery['sort']>
+export type VocabularyListOptions = Omit<VocabularyListQuery, 'format'>
 
-const idOrSlugOf = (table: typeof targetGroups | typeof categories, value: string): SQL =>
+export interface VocabularyPage<T> {
+  total: number
+  limit: number
+  offset: number
+  sort: VocabularySort
+  items: (T | Tombstone)[]
+  nextCursor: string | null
+}
+
+interface Entry { id: string, slug: string, updatedAt: string, deletedAt: string | null }
+
+const idOrSlugOf = (table: VocabularyTable, value: string): SQL =>
   idOrSlugCondition(table.id, table.slug, value)
+
+const sortKeys = (table: VocabularyTable, sort: VocabularySort) =>
+  sort === 'slug' || sort === '-slug' ? [table.slug, table.id] : [table.updatedAt, table.id]
+
+const keyOf = (row: Entry, sort: VocabularySort): CursorKey =>
+  sort === 'slug' || sort === '-slug' ? [row.slug, row.id] : [row.updatedAt, row.id]
+
+function withoutDeletedAt<T extends Entry> ({ deletedAt, ...entry }: T): Omit<T, 'deletedAt'> {
+  return entry
+}
 
 export function createVocabulariesRepository (db: Db) {
   // Whether the facility of the enclosing query has a live service naming the target group.
@@ -43,7 +69,8 @@ export function createVocabulariesRepository (db: Db) {
       .innerJoin(categories, eq(categories.id, services.categoryId))
       .where(and(eq(serviceTargetGroups.targetGroupId, targetGroups.id), liveServiceCondition()))}`,
     createdAt: targetGroups.createdAt,
-    updatedAt: targetGroups.updatedAt
+    updatedAt: targetGroups.updatedAt,
+    deletedAt: targetGroups.deletedAt
   }).from(targetGroups)
 
   // The enclosing category is live already, so the subqueries need not join categories again.
@@ -59,8 +86,65 @@ export function createVocabulariesRepository (db: Db) {
     facilityCount: sql<number>`${db.select({ n: sql`count(distinct ${services.facilityId})` }).from(services)
       .innerJoin(facilities, eq(facilities.id, services.facilityId)).where(liveCategoryServices())}`,
     createdAt: categories.createdAt,
-    updatedAt: categories.updatedAt
+    updatedAt: categories.updatedAt,
+    deletedAt: categories.deletedAt
   }).from(categories)
+
+  // Both vocabularies page alike; `fetch` selects the entries of one, with their counts.
+  function pager<T extends Entry> (table: VocabularyTable, fetch: (where: SQL | undefined, order: SQL[], limit: number, offset: number) => T[]) {
+    function plan (query: VocabularyListOptions) {
+      const sort = query.sort ?? (query.updatedSince === undefined ? 'slug' : 'updatedAt')
+      const keys = sortKeys(table, sort)
+      const descending = sort.startsWith('-')
+      const where = syncCondition(table, query.updatedSince)
+      const select = (cursor: CursorKey | null, limit: number, offset: number): T[] => fetch(
+        cursor === null ? where : and(where, keysetCondition(keys, cursor, descending)),
+        keys.map((key) => descending ? desc(key) : asc(key)), limit, offset)
+      return { sort, keys, where, select }
+    }
+
+    const toEntries = (rows: T[]): (Omit<T, 'deletedAt'> | Tombstone)[] =>
+      rows.map((row) => tombstoneOf(row) ?? withoutDeletedAt(row))
+
+    return {
+      list (query: VocabularyListOptions): VocabularyPage<Omit<T, 'deletedAt'>> {
+        const { sort, keys, where, select } = plan(query)
+        const cursor = query.cursor === undefined ? null : decodeCursor(query.cursor, sort, keys.length)
+        const total = db.select({ n: sql<number>`count(*)` }).from(table).where(where).get()?.n ?? 0
+        // One row more than the page tells whether there is a next page.
+        let rows = select(cursor, query.limit + 1, query.offset)
+        const hasNext = rows.length > query.limit
+        if (hasNext) rows = rows.slice(0, query.limit)
+        const last = rows.at(-1)
+        return {
+          total,
+          limit: query.limit,
+          offset: query.offset,
+          sort,
+          items: toEntries(rows),
+          nextCursor: hasNext && last !== undefined ? encodeCursor(sort, keyOf(last, sort)) : null
+        }
+      },
+
+      // Every matching entry, in batches, for streaming full copies (format=ndjson).
+      * iterate (query: VocabularyListOptions, batchSize = 500): Generator<(Omit<T, 'deletedAt'> | Tombstone)[]> {
+        const { sort, select } = plan(query)
+        let cursor: CursorKey | null = null
+        for (;;) {
+          const rows = select(cursor, batchSize, 0)
+          if (rows.length === 0) return
+          yield toEntries(rows)
+          if (rows.length < batchSize) return
+          cursor = keyOf(rows.at(-1)!, sort)
+        }
+      }
+    }
+  }
+
+  const targetGroupPages = pager(targetGroups, (where, order, limit, offset) =>
+    selectTargetGroups().where(where).orderBy(...order).limit(limit).offset(offset).all())
+  const categoryPages = pager(categories, (where, order, limit, offset) =>
+    selectCategories().where(where).orderBy(...order).limit(limit).offset(offset).all())
 
   function facilitiesOf (groupId: string): TargetGroupDetail['facilities'] {
     const rows = db.select({
@@ -112,15 +196,14 @@ export function createVocabulariesRepository (db: Db) {
   }
 
   return {
-    listTargetGroups (): { total: number, items: TargetGroup[] } {
-      const items = selectTargetGroups().where(isNull(targetGroups.deletedAt)).orderBy(asc(targetGroups.slug)).all()
-      return { total: items.length, items }
-    },
+    listTargetGroups: targetGroupPages.list,
+    iterateTargetGroups: targetGroupPages.iterate,
 
     findTargetGroup (idOrSlug: string): TargetGroupDetail | undefined {
-      const group = selectTargetGroups()
+      const row = selectTargetGroups()
         .where(and(idOrSlugOf(targetGroups, idOrSlug), isNull(targetGroups.deletedAt))).get()
-      if (group === undefined) return undefined
+      if (row === undefined) return undefined
+      const group: TargetGroup = withoutDeletedAt(row)
       const linkedServices = servicesOf(group.id)
       const servicesByFacility = groupBy(linkedServices, (s) => s.facility.id)
       const linkedFacilities = facilitiesOf(group.id).map((entry) => {
@@ -137,14 +220,13 @@ export function createVocabulariesRepository (db: Db) {
       return new Map(rows.map((r) => [r.id, r.description]))
     },
 
-    listCategories (): { total: number, items: Category[] } {
-      const items = selectCategories().where(isNull(categories.deletedAt)).orderBy(asc(categories.slug)).all()
-      return { total: items.length, items }
-    },
+    listCategories: categoryPages.list,
+    iterateCategories: categoryPages.iterate,
 
     findCategory (idOrSlug: string): Category | undefined {
-      return selectCategories()
+      const row = selectCategories()
         .where(and(idOrSlugOf(categories, idOrSlug), isNull(categories.deletedAt))).get()
+      return row === undefined ? undefined : withoutDeletedAt(row)
     }
   }
 }

@@ -1,13 +1,12 @@
-import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { IdOrSlugParams, problemResponses, ref } from '../schemas/common.ts'
+import { IdOrSlugParams, listResponse, problemResponses, ref } from '../schemas/common.ts'
 import {
   FACILITY_FIELDS, FacilityListQuery, FacilityListSchema, FacilitySchema, type Facility
 } from '../schemas/facilities.ts'
 import { ServiceListSchema } from '../schemas/services.ts'
-import { ContactListSchema } from '../schemas/contacts.ts'
+import { ContactPageSchema } from '../schemas/contacts.ts'
 import { HttpProblem, notFound } from '../lib/problem.ts'
-import { pageUrl } from '../lib/cursor.ts'
+import { sendNdjson, sendPage } from './list-support.ts'
 import type { FacilityListEntry } from '../repositories/facilities-repository.ts'
 
 const SELECTABLE_FIELDS = new Set<string>([...FACILITY_FIELDS, 'distance', 'match', 'services', 'contacts'])
@@ -65,13 +64,7 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       ].join('\n'),
       querystring: FacilityListQuery,
       response: {
-        200: {
-          description: 'A page of facilities (JSON), or with `format=ndjson` every matching facility, one per line.',
-          content: {
-            'application/json': { schema: FacilityListSchema },
-            'application/x-ndjson': { schema: { type: 'string', description: 'One facility (or tombstone) as JSON per line.' } }
-          }
-        },
+        200: listResponse(FacilityListSchema),
         400: problemResponses[400],
         500: problemResponses[500]
       }
@@ -81,35 +74,16 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const fields = parseFields(fieldList)
     if (format === 'ndjson') {
       const batches = app.repos.facilities.iterate(query)
-      const lines = (function * () {
+      return sendNdjson(reply, (function * () {
         for (const batch of batches) {
           embed(batch, include)
-          yield batch.map((entry) => JSON.stringify(project(entry, fields)) + '\n').join('')
+          yield batch.map((entry) => project(entry, fields))
         }
-      })()
-      // A stream is sent as is; the response schema documents its lines.
-      return reply.type('application/x-ndjson; charset=utf-8').send(Readable.from(lines) as never)
+      })())
     }
     const page = app.repos.facilities.list(query)
     embed(page.items, include)
-    const path = '/v1/facilities'
-    const links = {
-      self: request.url,
-      first: pageUrl(path, request.query, null),
-      next: page.nextCursor === null ? null : pageUrl(path, request.query, page.nextCursor)
-    }
-    reply.header('x-total-count', String(page.total))
-    reply.header('link', [
-      links.next === null ? null : `<${links.next}>; rel="next"`,
-      `<${links.first}>; rel="first"`
-    ].filter(Boolean).join(', '))
-    return {
-      total: page.total,
-      limit: page.limit,
-      offset: page.offset,
-      links,
-      items: page.items.map((entry) => project(entry, fields))
-    }
+    return sendPage(request, reply, { ...page, items: page.items.map((entry) => project(entry, fields)) })
   })
 
   app.get('/v1/facilities/:idOrSlug', {
@@ -136,10 +110,10 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: IdOrSlugParams,
       response: { 200: ServiceListSchema, 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
     }
-  }, async (request) => {
+  }, async (request, reply) => {
     const facilityId = app.repos.facilities.resolveId(request.params.idOrSlug)
     if (facilityId === undefined) throw notFound('facility', request.params.idOrSlug)
-    return app.repos.services.list({ facility: [facilityId], limit: 500, offset: 0 })
+    return sendPage(request, reply, app.repos.services.list({ facility: [facilityId], limit: 500, offset: 0 }))
   })
 
   app.get('/v1/facilities/:idOrSlug/contacts', {
@@ -149,12 +123,12 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'List the public contacts of a facility',
       description: 'Contact persons of one facility whose contact data a public source published. Internal contacts are not listed.',
       params: IdOrSlugParams,
-      response: { 200: ContactListSchema, 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
+      response: { 200: ContactPageSchema, 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
     }
-  }, async (request) => {
+  }, async (request, reply) => {
     const facilityId = app.repos.facilities.resolveId(request.params.idOrSlug)
     if (facilityId === undefined) throw notFound('facility', request.params.idOrSlug)
-    return app.repos.contacts.list({ facility: [facilityId], limit: 500, offset: 0 })
+    return sendPage(request, reply, app.repos.contacts.list({ facility: [facilityId], limit: 500, offset: 0 }))
   })
 }
 

@@ -12,7 +12,8 @@ const COLLECTIONS = {
   organisations: '/v1/organisations',
   contacts: '/v1/contacts',
   agreements: '/v1/agreements',
-  events: '/v1/events'
+  events: '/v1/events',
+  changes: '/v1/changes'
 }
 
 const RootSchema = Type.Object({

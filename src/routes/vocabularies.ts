@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { IdOrSlugParams, problemResponses, ref } from '../schemas/common.ts'
+import { IdOrSlugParams, listResponse, problemResponses, ref } from '../schemas/common.ts'
 import {
   CategoryListSchema, CategorySchema, TargetGroupDetailSchema, TargetGroupListSchema, VocabularyListQuery
 } from '../schemas/vocabularies.ts'
 import { notFound } from '../lib/problem.ts'
+import { sendNdjson, sendPage } from './list-support.ts'
 
 const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/target-groups', {
@@ -11,11 +12,19 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['vocabularies'],
       operationId: 'listTargetGroups',
       summary: 'List target groups',
-      description: 'The whole controlled vocabulary of target groups, sorted by slug, with how many facilities and services serve each. A facility counts when it names the group itself or through one of its services. The list is short and complete, so it takes no parameters.',
+      description: [
+        'The controlled vocabulary of target groups, by default sorted by slug, with how many facilities and services serve each. A facility counts when it names the group itself or through one of its services.',
+        '',
+        '**Pages**: `limit` and the opaque `cursor` of `links.next` (also in the `Link` header); the total is in `total` and `X-Total-Count`. A cursor stays valid while records change. **Sync**: `updatedSince` lists changes including tombstones of deleted records; `format=ndjson` streams the full result without pages. The counts are as of the request: they change with facilities and services, not with the entry\'s `updatedAt`.'
+      ].join('\n'),
       querystring: VocabularyListQuery,
-      response: { 200: TargetGroupListSchema, 400: problemResponses[400], 500: problemResponses[500] }
+      response: { 200: listResponse(TargetGroupListSchema), 400: problemResponses[400], 500: problemResponses[500] }
     }
-  }, async () => app.repos.vocabularies.listTargetGroups())
+  }, async (request, reply) => {
+    const { format, ...query } = request.query
+    if (format === 'ndjson') return sendNdjson(reply, app.repos.vocabularies.iterateTargetGroups(query))
+    return sendPage(request, reply, app.repos.vocabularies.listTargetGroups(query))
+  })
 
   app.get('/v1/target-groups/:idOrSlug', {
     schema: {
@@ -37,11 +46,19 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['vocabularies'],
       operationId: 'listCategories',
       summary: 'List service categories',
-      description: 'The whole controlled vocabulary of service categories, sorted by slug, with how many services and facilities each has. The list is short and complete, so it takes no parameters.',
+      description: [
+        'The controlled vocabulary of service categories, by default sorted by slug, with how many services and facilities each has.',
+        '',
+        '**Pages**: `limit` and the opaque `cursor` of `links.next` (also in the `Link` header); the total is in `total` and `X-Total-Count`. A cursor stays valid while records change. **Sync**: `updatedSince` lists changes including tombstones of deleted records; `format=ndjson` streams the full result without pages. The counts are as of the request: they change with facilities and services, not with the entry\'s `updatedAt`.'
+      ].join('\n'),
       querystring: VocabularyListQuery,
-      response: { 200: CategoryListSchema, 400: problemResponses[400], 500: problemResponses[500] }
+      response: { 200: listResponse(CategoryListSchema), 400: problemResponses[400], 500: problemResponses[500] }
     }
-  }, async () => app.repos.vocabularies.listCategories())
+  }, async (request, reply) => {
+    const { format, ...query } = request.query
+    if (format === 'ndjson') return sendNdjson(reply, app.repos.vocabularies.iterateCategories(query))
+    return sendPage(request, reply, app.repos.vocabularies.listCategories(query))
+  })
 
   app.get('/v1/categories/:idOrSlug', {
     schema: {

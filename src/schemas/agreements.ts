@@ -1,8 +1,8 @@
 import { Type, type Static } from 'typebox'
 import { PARTY_CONFIRMATIONS, PARTY_ROLES } from '../domain/vocabulary.ts'
 import {
-  FacilityRefSchema, Id, ListMeta, Nullable, OrganisationRefSchema, Pagination, Slug, Sources, Timestamp,
-  Vocabulary, ref, many
+  FacilityRefSchema, Id, Nullable, OrganisationRefSchema, Pagination, Slug, Sources, SyncQuery, Timestamp,
+  Vocabulary, listItemSchema, many, pageSchema, ref
 } from './common.ts'
 
 const AGREEMENT_ID = '68dbae1d-4a9b-5e2e-aa5e-3da11723ef4c'
@@ -235,13 +235,18 @@ export const AgreementSchema = Type.Object({
 })
 export type Agreement = Static<typeof AgreementSchema>
 
-export const AgreementListQuery = Type.Object({ ...Pagination }, { additionalProperties: false })
+export const AGREEMENT_SORTS = ['signedOn', '-signedOn', 'updatedAt', '-updatedAt'] as const
+
+export const AgreementListQuery = Type.Object({
+  sort: Type.Optional(Vocabulary(AGREEMENT_SORTS, { description: 'Sort order; a leading `-` is descending. `signedOn`: agreements without a known signing date after the others. `id` is always the final tie-break, so the order is stable. Default: `updatedAt` with `updatedSince`, else `signedOn`.' })),
+  ...SyncQuery,
+  ...Pagination
+}, { additionalProperties: false })
 export type AgreementListQuery = Static<typeof AgreementListQuery>
 
-export const AgreementListSchema = Type.Object({
-  ...ListMeta,
-  items: Type.Array(ref(AgreementSchema))
-}, { description: 'A page of agreements, sorted by signing date.' })
+export const AgreementListItemSchema = listItemSchema(AgreementSchema, 'AgreementListItem')
+
+export const AgreementListSchema = pageSchema(AgreementListItemSchema, 'A page of agreements, by default sorted by signing date.')
 
 export const EventParticipantSchema = Type.Object({
   name: Type.String({ description: 'The participant as written in the source.' }),
@@ -306,22 +311,27 @@ export const EventSchema = Type.Object({
 })
 export type Event = Static<typeof EventSchema>
 
+export const EVENT_SORTS = ['startsAt', '-startsAt', 'updatedAt', '-updatedAt'] as const
+
+const eventSort = Type.Optional(Vocabulary(EVENT_SORTS, { description: 'Sort order; a leading `-` is descending. `startsAt` orders by the instant of the start, whatever its offset. `id` is always the final tie-break, so the order is stable. Default: `updatedAt` with `updatedSince`, else `startsAt`.' }))
+
 export const EventListQuery = Type.Object({
   agreement: Type.Optional(many(Type.String({ minLength: 1, maxLength: 200 }), 'Agreement id or slug, e.g. `kooperationsvereinbarung-2018`.')),
   from: Type.Optional(Type.String({ format: 'date', description: 'Only events starting on or after this local date (YYYY-MM-DD, Europe/Berlin).' })),
   to: Type.Optional(Type.String({ format: 'date', description: 'Only events starting on or before this local date (YYYY-MM-DD, Europe/Berlin).' })),
+  sort: eventSort,
+  ...SyncQuery,
   ...Pagination
 }, { additionalProperties: false })
 export type EventListQuery = Static<typeof EventListQuery>
 
-export const EventPageQuery = Type.Object({ ...Pagination }, { additionalProperties: false })
+export const EventPageQuery = Type.Object({ sort: eventSort, ...SyncQuery, ...Pagination }, { additionalProperties: false })
 
-export const EventListSchema = Type.Object({
-  ...ListMeta,
-  items: Type.Array(ref(EventSchema))
-}, { description: 'A page of events, sorted by start time.' })
+export const EventListItemSchema = listItemSchema(EventSchema, 'EventListItem')
+
+export const EventListSchema = pageSchema(EventListItemSchema, 'A page of events, by default sorted by start time.')
 
 export const agreementSchemas = [
   AgreementRefSchema, EventRefSchema, AgreementPartySchema, DeclaredPartnerCountSchema, PartnerCountSchema, AgreementSchema,
-  EventParticipantSchema, EventLocationSchema, EventSchema
+  AgreementListItemSchema, EventParticipantSchema, EventLocationSchema, EventSchema, EventListItemSchema
 ]

@@ -1,4 +1,4 @@
-import { Type, type Static, type TSchema, type TUnsafe } from 'typebox'
+import { Type, type Static, type TObject, type TOptional, type TSchema, type TUnsafe } from 'typebox'
 
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
 
@@ -87,10 +87,66 @@ export const Pagination = {
   offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0, description: 'Number of records to skip.' })
 }
 
+// Parameters every list accepts for paging through it and keeping a copy in sync.
+export const SyncQuery = {
+  updatedSince: Type.Optional(Type.String({ format: 'date-time', description: 'Only records created, changed or deleted at or after this instant; deleted records appear as tombstones `{ id, deleted: true, deletedAt }`. Sorted by `updatedAt` unless `sort` says otherwise.', examples: ['2026-01-01T00:00:00Z'] })),
+  cursor: Type.Optional(Type.String({ maxLength: 1000, description: 'Opaque cursor from `links.next` (or the `Link` header) of the previous page. Stays valid while records change.' })),
+  format: Type.Optional(Type.Unsafe<'json' | 'ndjson'>({ type: 'string', enum: ['json', 'ndjson'], description: '`ndjson`: stream every matching record, one JSON object per line, without pages (for full copies).' }))
+}
+
 export const ListMeta = {
   total: Type.Integer({ minimum: 0, description: 'Number of records matching the filters.' }),
   limit: Type.Integer(),
   offset: Type.Integer()
+}
+
+export const TombstoneSchema = Type.Object({
+  id: Id,
+  deleted: Type.Literal(true),
+  deletedAt: Timestamp
+}, { $id: 'Tombstone', description: 'A deleted record, listed only with `updatedSince` so that copies can delete it too.' })
+export type Tombstone = Static<typeof TombstoneSchema>
+
+export const PageLinksSchema = Type.Object({
+  self: Type.String(),
+  first: Type.String(),
+  next: Nullable(Type.String({ description: 'The next page, or null on the last page.' }))
+}, { $id: 'PageLinks', description: 'Pagination links (also sent as an RFC 8288 Link header).' })
+
+// One item shape for every list variant (a union would make serialisation try each branch):
+// the full record (every field unless `fields` selects some) or a tombstone (`updatedSince`).
+export function listItemSchema<T extends TObject> (schema: T, $id: string) {
+  const optional = Object.fromEntries(Object.entries(schema.properties).map(([name, property]) => [name, Type.Optional(property)])) as {
+    [K in keyof T['properties']]: TOptional<T['properties'][K]>
+  }
+  return Type.Object({
+    ...optional,
+    id: Id,
+    deleted: Type.Optional(Type.Literal(true, { description: 'Only on tombstones.' })),
+    deletedAt: Type.Optional(Timestamp)
+  }, {
+    $id,
+    description: `A record as in \`${String((schema as { $id?: string }).$id)}\`, or a tombstone \`{ id, deleted: true, deletedAt }\` of a deleted one (only with \`updatedSince\`).`
+  })
+}
+
+export function pageSchema<T extends TSchema> (item: T, description: string) {
+  return Type.Object({
+    ...ListMeta,
+    links: ref(PageLinksSchema),
+    items: Type.Array(ref(item))
+  }, { description })
+}
+
+// 200 of a list: a JSON page, or with format=ndjson every record, one per line.
+export function listResponse<T extends TSchema> (page: T) {
+  return {
+    description: 'A page of records (JSON), or with `format=ndjson` every matching record, one JSON object per line.',
+    content: {
+      'application/json': { schema: page },
+      'application/x-ndjson': { schema: { type: 'string', description: 'One record (or tombstone) as JSON per line.' } }
+    }
+  }
 }
 
 export const FacilityRefSchema = Type.Object({
@@ -122,4 +178,4 @@ export const CategoryRefSchema = Type.Object({
   labelEn: Type.String()
 }, { $id: 'CategoryRef', description: 'A service category of the vocabulary.' })
 
-export const sharedSchemas = [SourceSchema, ProblemSchema, FacilityRefSchema, OrganisationRefSchema, TargetGroupLinkSchema, CategoryRefSchema]
+export const sharedSchemas = [SourceSchema, ProblemSchema, TombstoneSchema, PageLinksSchema, FacilityRefSchema, OrganisationRefSchema, TargetGroupLinkSchema, CategoryRefSchema]

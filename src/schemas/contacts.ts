@@ -1,7 +1,8 @@
 import { Type, type Static } from 'typebox'
 import { CONTACT_VISIBILITIES } from '../domain/vocabulary.ts'
 import {
-  FacilityRefSchema, Id, ListMeta, Nullable, OrganisationRefSchema, Pagination, Sources, Timestamp, Vocabulary, ref, many
+  FacilityRefSchema, Id, Nullable, OrganisationRefSchema, Pagination, Sources, SyncQuery, Timestamp, Vocabulary,
+  listItemSchema, many, pageSchema, ref
 } from './common.ts'
 
 export const ContactSchema = Type.Object({
@@ -45,16 +46,19 @@ export type Contact = Static<typeof ContactSchema>
 
 const idsOrSlugs = (description: string) => many(Type.String({ minLength: 1, maxLength: 200 }), description)
 
+export const CONTACT_SORTS = ['name', '-name', 'updatedAt', '-updatedAt'] as const
+
 export const ContactListQuery = Type.Object({
   organisation: Type.Optional(idsOrSlugs('Organisation id or slug, e.g. `jobcenter-berlin-mitte`.')),
   facility: Type.Optional(idsOrSlugs('Facility id or slug, e.g. `kreativhaus`.')),
+  sort: Type.Optional(Vocabulary(CONTACT_SORTS, { description: 'Sort order; a leading `-` is descending. `id` is always the final tie-break, so the order is stable. Default: `updatedAt` with `updatedSince`, else `name`. Tombstones have no name, so with `name` they come first.' })),
+  ...SyncQuery,
   ...Pagination
 }, { additionalProperties: false })
 export type ContactListQuery = Static<typeof ContactListQuery>
 
-export const ContactListSchema = Type.Object({
-  ...ListMeta,
-  items: Type.Array(ref(ContactSchema))
-}, { description: 'A page of public contacts, sorted by name.' })
+export const ContactListItemSchema = listItemSchema(ContactSchema, 'ContactListItem')
 
-export const contactSchemas = [ContactSchema]
+export const ContactPageSchema = pageSchema(ContactListItemSchema, 'A page of public contacts, by default sorted by name.')
+
+export const contactSchemas = [ContactSchema, ContactListItemSchema]

@@ -1,8 +1,8 @@
 import { Type, type Static } from 'typebox'
 import { FACILITY_STATUSES, FACILITY_TYPES, PARTNERSHIP_STATUSES } from '../domain/vocabulary.ts'
 import {
-  Id, ListMeta, Nullable, OrganisationRefSchema, Pagination, Slug, Sources, TargetGroupLinkSchema, Timestamp,
-  Vocabulary, ref, many
+  Id, Nullable, OrganisationRefSchema, Pagination, Slug, Sources, SyncQuery, TargetGroupLinkSchema, Timestamp,
+  Vocabulary, listItemSchema, many, pageSchema, ref
 } from './common.ts'
 import { ServiceSchema } from './services.ts'
 import { ContactSchema } from './contacts.ts'
@@ -94,44 +94,107 @@ export const FacilityListQuery = Type.Object({
   bbox: Type.Optional(Type.String({ pattern: `^${COORDINATE},${COORDINATE},${COORDINATE},${COORDINATE}$`, description: '`minLon,minLat,maxLon,maxLat` (GeoJSON order): only facilities with known coordinates inside the box.', examples: ['13.36,52.50,13.42,52.55'] })),
   openAt: Type.Optional(Type.String({ format: 'date-time', description: 'Only facilities open at this instant (evaluated in Europe/Berlin, honouring Berlin public holidays). Facilities with unknown hours are never reported open.', examples: ['2026-03-11T10:00:00+01:00'] })),
   openNow: Type.Optional(Type.Boolean({ description: '`true`: only facilities open now (see `openAt`).' })),
-  updatedSince: Type.Optional(Type.String({ format: 'date-time', description: 'Only records created, changed or deleted at or after this instant; deleted records appear as tombstones `{ id, deleted: true, deletedAt }`. Sorted by `updatedAt` unless `sort` says otherwise.', examples: ['2026-01-01T00:00:00Z'] })),
   include: Type.Optional(Type.String({ pattern: `^(${FACILITY_INCLUDES.join('|')})(,(${FACILITY_INCLUDES.join('|')}))*$`, description: 'Embed related records: `services`, `contacts` (public ones), `targetGroups` (full vocabulary entries with descriptions); comma-separated.', examples: ['services,contacts'] })),
   fields: Type.Optional(Type.String({ pattern: '^[a-zA-Z]+(,[a-zA-Z]+)*$', maxLength: 500, description: `Sparse fieldset: comma-separated top-level fields (\`id\` is always returned). One of: ${FACILITY_FIELDS.join(', ')}, distance, match, services, contacts.`, examples: ['id,slug,name,address'] })),
   sort: Type.Optional(Vocabulary(FACILITY_SORTS, { description: 'Sort order; a leading `-` is descending. `id` is always the final tie-break, so the order is stable. Default: `relevance` with `q`, `distance` with `near`, `updatedAt` with `updatedSince`, else `name`.' })),
-  cursor: Type.Optional(Type.String({ maxLength: 1000, description: 'Opaque cursor from the `next` link of the previous page.' })),
-  format: Type.Optional(Vocabulary(['json', 'ndjson'] as const, { description: '`ndjson`: stream every matching record, one JSON object per line, without pages (for full copies).' })),
+  ...SyncQuery,
   ...Pagination
 }, { additionalProperties: false })
 export type FacilityListQuery = Static<typeof FacilityListQuery>
 
-export const TombstoneSchema = Type.Object({
-  id: Id,
-  deleted: Type.Literal(true),
-  deletedAt: Timestamp
-}, { $id: 'Tombstone', description: 'A deleted record, listed only with `updatedSince` so that copies can delete it too.' })
+export const FacilityListItemSchema = listItemSchema(FacilitySchema, 'FacilityListItem')
 
-export const PageLinksSchema = Type.Object({
-  self: Type.String(),
-  first: Type.String(),
-  next: Nullable(Type.String({ description: 'The next page, or null on the last page.' }))
-}, { $id: 'PageLinks', description: 'Pagination links (also sent as an RFC 8288 Link header).' })
+export const FacilityListSchema = pageSchema(FacilityListItemSchema, 'A page of facilities.')
 
-// One item shape for every list variant (a union would make serialisation try each branch):
-// a full facility, a sparse one (`fields`) or a tombstone (`updatedSince`).
-export const FacilityListItemSchema = Type.Object({
-  ...Object.fromEntries(Object.entries(FacilitySchema.properties).map(([name, schema]) => [name, Type.Optional(schema)])) as { [K in keyof typeof FacilitySchema.properties]: ReturnType<typeof Type.Optional<typeof FacilitySchema.properties[K]>> },
-  id: Id,
-  deleted: Type.Optional(Type.Literal(true, { description: 'Only on tombstones.' })),
-  deletedAt: Type.Optional(Timestamp)
+export const facilitySchemas = [AddressSchema, GeoSchema, MatchSchema, FacilitySchema, FacilityListItemSchema]
+
+// --- Writes ------------------------------------------------------------------------------------
+
+const Text = (maxLength: number, description?: string) => Type.String({ minLength: 1, maxLength, ...(description ? { description } : {}) })
+
+export const SourceInputSchema = Type.Object({
+  url: Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 }),
+  title: Text(500),
+  facts: Type.Array(Text(200), { maxItems: 50 })
+}, { additionalProperties: false })
+
+export const TargetGroupInputSchema = Type.Object({
+  targetGroup: Slug,
+  originalWording: Text(500, 'How the source words it.')
+}, { additionalProperties: false })
+
+export const FacilityInputSchema = Type.Object({
+  slug: Slug,
+  name: Text(300),
+  alternateNames: Type.Array(Text(300), { maxItems: 50, default: [] }),
+  types: Type.Array(FacilityTypeSchema, { minItems: 1, maxItems: 10, uniqueItems: true }),
+  operator: Nullable(Text(200, 'Operator organisation id or slug.')),
+  operatorNote: Nullable(Text(2000)),
+  address: Type.Object({
+    street: Nullable(Text(200)),
+    postcode: Nullable(Type.String({ pattern: '^[0-9]{5}$' })),
+    city: Nullable(Text(100)),
+    ortsteil: Nullable(Text(100)),
+    bezirksregion: Nullable(Text(100)),
+    note: Nullable(Text(2000))
+  }, { additionalProperties: false }),
+  geo: Nullable(Type.Object({
+    lat: Type.Number({ minimum: -90, maximum: 90 }),
+    lon: Type.Number({ minimum: -180, maximum: 180 })
+  }, { additionalProperties: false })),
+  phone: Nullable(Text(100)),
+  fax: Nullable(Text(100)),
+  email: Nullable(Type.String({ format: 'email', maxLength: 254 })),
+  website: Nullable(Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 })),
+  openingHours: Type.Object({
+    osm: Nullable(Text(500, 'OpenStreetMap opening_hours syntax.')),
+    note: Nullable(Text(2000))
+  }, { additionalProperties: false }),
+  description: Nullable(Text(5000)),
+  partnership: Type.Object({
+    status: PartnershipStatusSchema,
+    evidence: Text(2000)
+  }, { additionalProperties: false }),
+  status: Vocabulary(FACILITY_STATUSES, { description: 'Operating status.' }),
+  notes: Type.Array(Text(2000), { maxItems: 50 }),
+  targetGroups: Type.Array(TargetGroupInputSchema, { maxItems: 50 }),
+  sources: Type.Array(SourceInputSchema, { maxItems: 100 })
 }, {
-  $id: 'FacilityListItem',
-  description: 'A facility as in `Facility` (all fields unless `fields` selects some), or a tombstone `{ id, deleted: true, deletedAt }` of a deleted facility (only with `updatedSince`).'
+  $id: 'FacilityInput',
+  additionalProperties: false,
+  description: 'A facility as written by clients. Unknown facts are null; `sources` says where the facts come from.',
+  examples: [{
+    slug: 'nachbarschaftstreff-beispiel',
+    name: 'Nachbarschaftstreff Beispielstraße',
+    alternateNames: [],
+    types: ['nachbarschaftstreff'],
+    operator: 'stadtteilverein-tiergarten',
+    operatorNote: null,
+    address: { street: 'Beispielstraße 1', postcode: '10785', city: 'Berlin', ortsteil: 'Tiergarten', bezirksregion: null, note: null },
+    geo: null,
+    phone: null,
+    fax: null,
+    email: null,
+    website: null,
+    openingHours: { osm: 'Mo-Fr 10:00-16:00; PH off', note: null },
+    description: 'Offener Treffpunkt für die Nachbarschaft.',
+    partnership: { status: 'unknown', evidence: 'Keine Quelle verbindet die Einrichtung mit der Vereinbarung.' },
+    status: 'active',
+    notes: [],
+    targetGroups: [{ targetGroup: 'nachbarschaft', originalWording: 'Nachbar*innen' }],
+    sources: [{ url: 'https://example.org/quelle', title: 'Beispielquelle', facts: ['name', 'address'] }]
+  }]
 })
+export type FacilityInput = Static<typeof FacilityInputSchema>
 
-export const FacilityListSchema = Type.Object({
-  ...ListMeta,
-  links: ref(PageLinksSchema),
-  items: Type.Array(ref(FacilityListItemSchema))
-}, { description: 'A page of facilities.' })
+// A JSON Merge Patch (RFC 7386) of FacilityInput: any subset of its members; null clears one.
+export const FacilityPatchSchema = Type.Object(
+  Object.fromEntries(Object.entries(FacilityInputSchema.properties).map(([name, schema]) => [name, Type.Optional(Type.Unsafe({ ...(schema as object), description: `See FacilityInput.${name}` }))])),
+  { additionalProperties: false, minProperties: 1, description: 'JSON Merge Patch (RFC 7386, `application/merge-patch+json`) of a FacilityInput: the members to change; `null` clears a nullable member. The merged record is validated as a whole (422).' }
+)
 
-export const facilitySchemas = [AddressSchema, GeoSchema, MatchSchema, FacilitySchema, FacilityListItemSchema, TombstoneSchema, PageLinksSchema]
+export const VerificationInputSchema = Type.Object({
+  verifiedBy: Type.Optional(Text(200, 'Who verified the record (a role or unit; default: the API key\'s name).'))
+}, { additionalProperties: false })
+
+export const facilityWriteSchemas = [FacilityInputSchema]

@@ -1,7 +1,8 @@
 import { Type, type Static } from 'typebox'
 import { ORGANISATION_KINDS, ORGANISATION_UNIT_KINDS, SITE_STATUSES } from '../domain/vocabulary.ts'
 import {
-  FacilityRefSchema, Id, ListMeta, Nullable, Pagination, Slug, Sources, Timestamp, Vocabulary, ref
+  FacilityRefSchema, Id, Nullable, Pagination, Slug, Sources, SyncQuery, Timestamp, Vocabulary, listItemSchema, many,
+  pageSchema, ref
 } from './common.ts'
 import { GeoSchema } from './facilities.ts'
 import { ContactSchema } from './contacts.ts'
@@ -167,17 +168,21 @@ export const OrganisationDetailSchema = Type.Object({
 })
 export type OrganisationDetail = Static<typeof OrganisationDetailSchema>
 
+export const ORGANISATION_SORTS = ['name', '-name', 'updatedAt', '-updatedAt'] as const
+
 export const OrganisationListQuery = Type.Object({
-  kind: Type.Optional(Type.Array(OrganisationKindSchema, { description: 'Organisation kind. Repeat the parameter for OR.', maxItems: 50 })),
+  kind: Type.Optional(many(OrganisationKindSchema, 'Organisation kind.')),
+  sort: Type.Optional(Vocabulary(ORGANISATION_SORTS, { description: 'Sort order; a leading `-` is descending. `id` is always the final tie-break, so the order is stable. Default: `updatedAt` with `updatedSince`, else `name`.' })),
+  ...SyncQuery,
   ...Pagination
 }, { additionalProperties: false })
 export type OrganisationListQuery = Static<typeof OrganisationListQuery>
 
-export const OrganisationListSchema = Type.Object({
-  ...ListMeta,
-  items: Type.Array(ref(OrganisationSchema))
-}, { description: 'A page of organisations, sorted by name.' })
+export const OrganisationListItemSchema = listItemSchema(OrganisationSchema, 'OrganisationListItem')
+
+export const OrganisationListSchema = pageSchema(OrganisationListItemSchema, 'A page of organisations, by default sorted by name.')
 
 export const organisationSchemas = [
-  OrganisationAddressSchema, OrganisationSchema, OrganisationUnitSchema, OrganisationSiteSchema, OrganisationDetailSchema
+  OrganisationAddressSchema, OrganisationSchema, OrganisationUnitSchema, OrganisationSiteSchema, OrganisationDetailSchema,
+  OrganisationListItemSchema
 ]

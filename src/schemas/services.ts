@@ -1,8 +1,9 @@
 import { Type, type Static } from 'typebox'
 import { SERVICE_STATUSES } from '../domain/vocabulary.ts'
+import type { MatchExplanation } from '../lib/search-text.ts'
 import {
-  CategoryRefSchema, FacilityRefSchema, Id, ListMeta, Nullable, Pagination, Slug, Sources, TargetGroupLinkSchema,
-  Timestamp, Vocabulary, ref, many
+  CategoryRefSchema, FacilityRefSchema, Id, Nullable, Pagination, Slug, Sources, SyncQuery, TargetGroupLinkSchema,
+  Timestamp, Vocabulary, listItemSchema, many, pageSchema, ref
 } from './common.ts'
 
 export const ServiceStatusSchema = Vocabulary(SERVICE_STATUSES, {
@@ -25,7 +26,14 @@ export const ServiceSchema = Type.Object({
   targetGroups: Type.Array(ref(TargetGroupLinkSchema), { description: 'Target groups the offer names, with the source\'s wording.' }),
   sources: Sources,
   createdAt: Timestamp,
-  updatedAt: Timestamp
+  updatedAt: Type.String({
+    format: 'date-time',
+    description: 'When this record last changed as served: the latest change of the service, its facility, its category or its target groups, whose names and labels it embeds.',
+    examples: ['2026-11-21T09:00:00.000Z']
+  }),
+  // facilities.ts (home of SearchMatch) imports this module, so importing MatchSchema back would
+  // be a cycle in which one of the two schemas is read before it exists.
+  match: Type.Optional(Type.Unsafe<MatchExplanation>({ $ref: 'SearchMatch#' }))
 }, {
   $id: 'Service',
   description: 'An offer (Angebot) of a neighbourhood facility.',
@@ -57,17 +65,21 @@ export const ServiceSchema = Type.Object({
 })
 export type Service = Static<typeof ServiceSchema>
 
+export const SERVICE_SORTS = ['facility', 'name', '-name', 'updatedAt', '-updatedAt', 'relevance'] as const
+
 export const ServiceListQuery = Type.Object({
+  q: Type.Optional(Type.String({ maxLength: 200, description: 'Full-text search over name, description, category, target groups and facility name; case-, umlaut- and ß-insensitive, every word as a prefix (`selbsthil`, `Lübecker Strasse`). Any text is allowed; only its letters and digits count.', examples: ['Selbsthilfe Migration'] })),
   facility: Type.Optional(many(Type.String({ minLength: 1, maxLength: 200 }), 'Facility id or slug, e.g. `kreativhaus`.')),
   category: Type.Optional(many(Slug, 'Service category slug, e.g. `beratung`.')),
   targetGroup: Type.Optional(many(Slug, 'Target group slug, e.g. `senioren`.')),
+  sort: Type.Optional(Vocabulary(SERVICE_SORTS, { description: 'Sort order; a leading `-` is descending. `facility`: facility name, category slug, name. `relevance` needs `q`. `id` is always the final tie-break, so the order is stable. Default: `relevance` with `q`, `updatedAt` with `updatedSince`, else `facility`.' })),
+  ...SyncQuery,
   ...Pagination
 }, { additionalProperties: false })
 export type ServiceListQuery = Static<typeof ServiceListQuery>
 
-export const ServiceListSchema = Type.Object({
-  ...ListMeta,
-  items: Type.Array(ref(ServiceSchema))
-}, { description: 'A page of services, sorted by facility name, category slug and name.' })
+export const ServiceListItemSchema = listItemSchema(ServiceSchema, 'ServiceListItem')
 
-export const serviceSchemas = [ServiceSchema]
+export const ServiceListSchema = pageSchema(ServiceListItemSchema, 'A page of services, by default sorted by facility name, category slug and name.')
+
+export const serviceSchemas = [ServiceSchema, ServiceListItemSchema]

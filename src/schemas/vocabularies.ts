@@ -1,5 +1,8 @@
 import { Type, type Static } from 'typebox'
-import { CategoryRefSchema, FacilityRefSchema, Id, Nullable, Slug, Timestamp, Vocabulary, ref } from './common.ts'
+import {
+  CategoryRefSchema, FacilityRefSchema, Id, Nullable, Pagination, Slug, SyncQuery, Timestamp, Vocabulary, listItemSchema,
+  pageSchema, ref
+} from './common.ts'
 
 const vocabularyEntry = {
   id: Id,
@@ -40,10 +43,9 @@ export const TargetGroupSchema = Type.Object(targetGroupProperties, {
 })
 export type TargetGroup = Static<typeof TargetGroupSchema>
 
-export const TargetGroupListSchema = Type.Object({
-  total: Type.Integer({ minimum: 0, description: 'Number of target groups.' }),
-  items: Type.Array(ref(TargetGroupSchema))
-}, { description: 'The whole target-group vocabulary, sorted by slug.' })
+export const TargetGroupListItemSchema = listItemSchema(TargetGroupSchema, 'TargetGroupListItem')
+
+export const TargetGroupListSchema = pageSchema(TargetGroupListItemSchema, 'A page of the target-group vocabulary, by default sorted by slug.')
 
 export const TargetGroupLinkVia = Vocabulary(['facility', 'service'] as const, {
   description: '`facility`: the facility names the group itself; `service`: at least one of its services names it.'
@@ -152,14 +154,20 @@ export const CategorySchema = Type.Object({
 })
 export type Category = Static<typeof CategorySchema>
 
-export const CategoryListSchema = Type.Object({
-  total: Type.Integer({ minimum: 0, description: 'Number of categories.' }),
-  items: Type.Array(ref(CategorySchema))
-}, { description: 'The whole category vocabulary, sorted by slug.' })
+export const CategoryListItemSchema = listItemSchema(CategorySchema, 'CategoryListItem')
 
-// The vocabularies are short and complete, so their lists take no parameters at all.
-export const VocabularyListQuery = Type.Object({}, { additionalProperties: false })
+export const CategoryListSchema = pageSchema(CategoryListItemSchema, 'A page of the category vocabulary, by default sorted by slug.')
+
+export const VOCABULARY_SORTS = ['slug', '-slug', 'updatedAt', '-updatedAt'] as const
+
+export const VocabularyListQuery = Type.Object({
+  sort: Type.Optional(Vocabulary(VOCABULARY_SORTS, { description: 'Sort order; a leading `-` is descending. `id` is always the final tie-break, so the order is stable. Default: `updatedAt` with `updatedSince`, else `slug`.' })),
+  ...SyncQuery,
+  ...Pagination
+}, { additionalProperties: false })
+export type VocabularyListQuery = Static<typeof VocabularyListQuery>
 
 export const vocabularySchemas = [
-  TargetGroupSchema, TargetGroupFacilitySchema, TargetGroupServiceSchema, TargetGroupDetailSchema, CategorySchema
+  TargetGroupSchema, TargetGroupListItemSchema, TargetGroupFacilitySchema, TargetGroupServiceSchema, TargetGroupDetailSchema,
+  CategorySchema, CategoryListItemSchema
 ]

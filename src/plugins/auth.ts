@@ -1,0 +1,46 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Principal } from '../lib/api-keys.ts'
+import { HttpProblem } from '../lib/problem.ts'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null
+  }
+}
+
+const MESSAGES = {
+  malformed: 'The Authorization header must be `Bearer <API key>`.',
+  unknown: 'The API key is not known.',
+  revoked: 'The API key has been revoked.'
+}
+
+// Reads need no key; a key that is sent must be valid, whatever the request.
+export default fp(async function auth (app: FastifyInstance) {
+  app.decorateRequest('principal', null)
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    const header = request.headers.authorization
+    if (header === undefined) return
+    const match = /^Bearer +(\S+)\s*$/i.exec(header)
+    const result = match === null ? { ok: false as const, reason: 'malformed' as const } : app.repos.apiKeys.authenticate(match[1]!)
+    if (!result.ok) {
+      throw new HttpProblem(401, MESSAGES[result.reason], { type: '/problems/invalid-api-key' })
+    }
+    request.principal = result.principal
+  })
+}, { name: 'auth', dependencies: ['repositories'] })
+
+export function requirePrincipal (request: FastifyRequest): Principal {
+  if (request.principal === null) {
+    throw new HttpProblem(401, 'This operation needs an API key: send `Authorization: Bearer <API key>`.', { type: '/problems/api-key-required' })
+  }
+  return request.principal
+}
+
+export function requireScope (request: FastifyRequest, allowed: (principal: Principal) => boolean, what: string): Principal {
+  const principal = requirePrincipal(request)
+  if (!allowed(principal)) {
+    throw new HttpProblem(403, `The API key '${principal.name}' may not ${what}.`, { type: '/problems/insufficient-scope' })
+  }
+  return principal
+}

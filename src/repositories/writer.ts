@@ -1,0 +1,51 @@
+import type { Db } from '../db/client.ts'
+
+// Every write runs through here: one transaction that records the actor for the change-feed
+// triggers, the field-level history and the data itself, so they commit (or fail) together.
+
+export interface WriteContext {
+  actor: string
+  now: string
+}
+
+export type FieldChanges = Record<string, { old: unknown, new: unknown }>
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
+
+export function diff (before: Record<string, unknown> | null, after: Record<string, unknown> | null): FieldChanges {
+  const changes: FieldChanges = {}
+  const names = new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])
+  for (const name of names) {
+    const old = before?.[name] ?? null
+    const value = after?.[name] ?? null
+    if (!same(old, value)) changes[name] = { old, new: value }
+  }
+  return changes
+}
+
+export function createWriter (db: Db) {
+  const sqlite = db.$client
+  const setActor = sqlite.prepare('INSERT INTO write_context (id, actor) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET actor = excluded.actor')
+  const clearActor = sqlite.prepare('DELETE FROM write_context WHERE id = 1')
+  const insertHistory = sqlite.prepare('INSERT INTO history (entity_type, entity_id, action, actor, changed_at, changes) VALUES (?, ?, ?, ?, ?, ?)')
+
+  return {
+    // Runs fn in one immediate transaction with the actor set for the triggers.
+    write<T> (actor: string, fn: (context: WriteContext) => T): T {
+      return sqlite.transaction(() => {
+        setActor.run(actor)
+        try {
+          return fn({ actor, now: new Date().toISOString() })
+        } finally {
+          clearActor.run()
+        }
+      }).immediate()
+    },
+
+    recordHistory (context: WriteContext, entityType: string, entityId: string, action: 'create' | 'update' | 'delete', changes: FieldChanges): void {
+      insertHistory.run(entityType, entityId, action, context.actor, context.now, JSON.stringify(changes))
+    }
+  }
+}
+
+export type Writer = ReturnType<typeof createWriter>

@@ -1,0 +1,31 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { problemResponses } from '../schemas/common.ts'
+import { ChangeFeedQuery, ChangeFeedSchema } from '../schemas/changes.ts'
+import { pageUrl } from '../lib/cursor.ts'
+
+const changesRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/v1/changes', {
+    schema: {
+      tags: ['sync'],
+      operationId: 'listChanges',
+      summary: 'Change feed',
+      description: 'Every create, update and delete of every record, oldest first, by a strictly increasing sequence number. The feed is written by database triggers in the same transaction as the data, so no change can bypass it. Keep `lastSeq` and ask for `since=lastSeq` next time; a delete means: remove the record from your copy.',
+      querystring: ChangeFeedQuery,
+      response: { 200: ChangeFeedSchema, 400: problemResponses[400], 500: problemResponses[500] }
+    }
+  }, async (request) => {
+    const { items, hasMore } = app.repos.changes.after(request.query)
+    const lastSeq = items.at(-1)?.seq ?? request.query.since
+    return {
+      items,
+      lastSeq,
+      hasMore,
+      links: {
+        self: request.url,
+        next: pageUrl('/v1/changes', { ...request.query, since: lastSeq }, null)
+      }
+    }
+  })
+}
+
+export default changesRoutes

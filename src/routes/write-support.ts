@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { TSchema } from 'typebox'
+import { Value } from 'typebox/value'
+import { HttpProblem, type FieldError } from '../lib/problem.ts'
+import { strongEtag } from '../plugins/http-cache.ts'
+import type { Principal } from '../lib/api-keys.ts'
+
+// The ETag of one record: a hash of its JSON representation. Item GETs send it, and writes
+// compare If-Match with it inside their transaction, so both always agree.
+export function entityTag (record: unknown): string {
+  return strongEtag(JSON.stringify(record))
+}
+
+export function sendItem<T> (reply: FastifyReply, record: T): T {
+  reply.header('etag', entityTag(record))
+  return record
+}
+
+// Optimistic concurrency (RFC 9110 If-Match): a write must name the version it changes.
+export function checkIfMatch (request: FastifyRequest, current: unknown): void {
+  const header = request.headers['if-match']
+  if (header === undefined) {
+    throw new HttpProblem(428, 'This write needs an If-Match header with the current ETag of the record (GET it first).', { type: '/problems/if-match-required' })
+  }
+  const etag = entityTag(current)
+  const candidates = header.split(',').map((c) => c.trim())
+  if (!candidates.includes('*') && !candidates.includes(etag)) {
+    throw new HttpProblem(412, 'The record has changed since you read it (the If-Match ETag is not current). GET it again and reapply your change.', { type: '/problems/stale-etag' })
+  }
+}
+
+// Semantic validation of a merged record: 422 with each failing field.
+export function validateRecord (schema: TSchema, value: unknown, prefix = 'body'): void {
+  if (Value.Check(schema, value)) return
+  const errors: FieldError[] = []
+  for (const error of Value.Errors(schema, value)) {
+    const field = [prefix, ...error.instancePath.split('/').filter(Boolean)].join('.')
+    if (!errors.some((e) => e.field === field)) errors.push({ field, message: error.message })
+    if (errors.length >= 20) break
+  }
+  throw unprocessable(errors)
+}
+
+export function unprocessable (errors: FieldError[]): HttpProblem {
+  return new HttpProblem(422, `The record is not valid: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}.`, {
+    type: '/problems/invalid-record', errors
+  })
+}
+
+export interface StoredResponse {
+  status: number
+  headers: Record<string, string>
+  body: string
+}
+
+export interface IdempotencyStore {
+  find: (actor: string, key: string) => (StoredResponse & { requestHash: string, method: string, path: string }) | undefined
+  save: (actor: string, key: string, method: string, path: string, requestHash: string, response: StoredResponse) => void
+  atomically: <T>(fn: () => T) => T
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/
+
+// Idempotency-Key on POST: the first response is stored and replayed for retries with the same
+// key and body; the same key with another body is a client error.
+export function idempotentCreate (
+  store: IdempotencyStore, request: FastifyRequest, reply: FastifyReply, principal: Principal,
+  create: () => { status: number, headers: Record<string, string>, body: unknown }
+): unknown {
+  const key = request.headers['idempotency-key']
+  if (key === undefined) {
+    const result = create()
+    for (const [name, value] of Object.entries(result.headers)) reply.header(name, value)
+    return reply.code(result.status).send(result.body)
+  }
+  if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
+    throw new HttpProblem(400, 'Idempotency-Key must be 1–200 visible ASCII characters.', { errors: [{ field: 'header.idempotency-key', message: 'is not a valid key' }] })
+  }
+  const requestHash = createHash('sha256').update(JSON.stringify(request.body ?? null)).digest('hex')
+  const path = request.url.split('?')[0]!
+  const previous = store.find(principal.keyId, key)
+  if (previous !== undefined) {
+    if (previous.requestHash !== requestHash || previous.method !== request.method || previous.path !== path) {
+      throw new HttpProblem(422, 'This Idempotency-Key was already used for a different request.', { type: '/problems/idempotency-key-reused' })
+    }
+    for (const [name, value] of Object.entries(previous.headers)) reply.header(name, value)
+    reply.header('idempotent-replayed', 'true')
+    return reply.code(previous.status).type('application/json; charset=utf-8').send(previous.body)
+  }
+  // The record and its stored response commit together: a crash cannot leave one without the other.
+  const { result, body } = store.atomically(() => {
+    const result = create()
+    const body = JSON.stringify(result.body)
+    store.save(principal.keyId, key, request.method, path, requestHash, { status: result.status, headers: result.headers, body })
+    return { result, body }
+  })
+  for (const [name, value] of Object.entries(result.headers)) reply.header(name, value)
+  return reply.code(result.status).type('application/json; charset=utf-8').send(body)
+}
