@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs'
 import t from 'tap'
+import { Ajv2020 } from 'ajv/dist/2020.js'
+import * as formats from 'ajv-formats'
 import { OPENAPI_FILE, generateOpenApiDocument } from '../openapi/document.ts'
 import { buildTestApp } from './helper.ts'
 
@@ -46,4 +48,45 @@ t.test('GET /openapi.json and /openapi.yaml serve the document; /docs is browsab
   t.equal(docs.statusCode, 200)
   t.match(docs.headers['content-type'], /text\/html/)
   t.match(docs.body, /swagger/i)
+})
+
+t.test('every example in the OpenAPI document is valid against its own schema', async (t) => {
+  const doc = JSON.parse(await generateOpenApiDocument())
+  const ajv = new Ajv2020({ strict: false, allErrors: true })
+  // ajv-formats is CommonJS; its function is the default export's default under ESM.
+  const addFormats = ((formats as { default: unknown }).default as { default?: unknown }).default ?? (formats as { default: unknown }).default
+  ;(addFormats as (ajv: Ajv2020) => void)(ajv)
+  ajv.addSchema({ $id: 'doc', components: doc.components })
+  const resolve = (schema: unknown): unknown => JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"doc#/components/'))
+  let checked = 0
+  for (const [name, schema] of Object.entries<any>(doc.components.schemas)) {
+    t.ok(Array.isArray(schema.examples) && schema.examples.length > 0, `${name} has examples`)
+    const validate = ajv.compile(resolve({ ...schema, examples: undefined }) as object)
+    for (const example of schema.examples ?? []) {
+      t.ok(validate(example), `${name} example is valid: ${ajv.errorsText(validate.errors)}`)
+      checked++
+    }
+  }
+  for (const [path, item] of Object.entries<Record<string, any>>(doc.paths)) {
+    for (const [method, op] of Object.entries<any>(item)) {
+      for (const media of Object.values<any>(op.responses['200'].content ?? {})) {
+        const schema = media.schema
+        if (schema.type === 'string') continue
+        const target = schema.$ref ? doc.components.schemas[schema.$ref.split('/').at(-1)] : schema
+        // @fastify/swagger moves a response schema's examples to the media type's `example`.
+        const examples = [
+          ...(media.example === undefined ? [] : [media.example]),
+          ...Object.values<any>(media.examples ?? {}).map((e) => e.value),
+          ...(target.examples ?? [])
+        ]
+        t.ok(examples.length > 0, `${method.toUpperCase()} ${path} 200 has an example`)
+        const validate = ajv.compile(resolve({ ...target, examples: undefined }) as object)
+        for (const example of examples) {
+          t.ok(validate(example), `${method.toUpperCase()} ${path} example is valid: ${ajv.errorsText(validate.errors)}`)
+          checked++
+        }
+      }
+    }
+  }
+  t.ok(checked > 40, `checked ${checked} examples`)
 })

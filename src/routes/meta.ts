@@ -28,12 +28,20 @@ const RootSchema = Type.Object({
     ready: Type.String(),
     collections: Type.Object(Object.fromEntries(Object.keys(COLLECTIONS).map((k) => [k, Type.String()])) as Record<keyof typeof COLLECTIONS, ReturnType<typeof Type.String>>)
   })
-}, { description: 'Service root with links to the documentation and every collection.' })
+}, {
+  description: 'Service root with links to the documentation and every collection.',
+  examples: [{
+    name: 'Mitte Partner Directory',
+    description: 'Facilities, services, target groups, organisations, contacts and the cooperation agreement of Bezirksamt Mitte, JobCenter Berlin Mitte and the Nachbarschaftseinrichtungen in Berlin-Mitte.',
+    version: '0.1.0',
+    links: { docs: '/docs', openapi: '/openapi.json', openapiYaml: '/openapi.yaml', health: '/health', ready: '/ready', collections: COLLECTIONS }
+  }]
+})
 
 const StatusSchema = Type.Object({
   status: Type.Literal('ok'),
   checks: Type.Optional(Type.Object({ database: Type.Literal('ok') }))
-})
+}, { examples: [{ status: 'ok', checks: { database: 'ok' } }] })
 
 const metaRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/', {

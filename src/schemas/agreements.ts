@@ -63,14 +63,14 @@ export const AgreementRefSchema = Type.Object({
   id: Id,
   slug: Slug,
   title: Type.String()
-}, { $id: 'AgreementRef', description: 'A short reference to an agreement.' })
+}, { $id: 'AgreementRef', description: 'A short reference to an agreement.', examples: [{ id: AGREEMENT_ID, slug: AGREEMENT_SLUG, title: AGREEMENT_TITLE }] })
 
 export const EventRefSchema = Type.Object({
   id: Id,
   slug: Slug,
   title: Type.String(),
   startsAt: LocalDateTime
-}, { $id: 'EventRef', description: 'A short reference to an event.' })
+}, { $id: 'EventRef', description: 'A short reference to an event.', examples: [{ id: EVENT_ID, slug: EVENT_SLUG, title: EVENT_TITLE, startsAt: '2020-03-11T09:00:00+01:00' }] })
 
 export const AgreementPartySchema = Type.Object({
   id: Id,
@@ -252,7 +252,7 @@ export const EventParticipantSchema = Type.Object({
   name: Type.String({ description: 'The participant as written in the source.' }),
   organisation: Nullable(ref(OrganisationRefSchema)),
   facility: Nullable(ref(FacilityRefSchema))
-}, { $id: 'EventParticipant', description: 'A participant of an event, linked to the directory where known.' })
+}, { $id: 'EventParticipant', description: 'A participant of an event, linked to the directory where known.', examples: [{ name: 'Kreativhaus', organisation: null, facility: KREATIVHAUS_REF }] })
 
 const SiteRef = Type.Object({ id: Id, slug: Slug, name: Type.String() }, { description: 'A short reference to a site of an organisation.' })
 
@@ -263,7 +263,18 @@ export const EventLocationSchema = Type.Object({
   city: Nullable(Type.String()),
   site: Nullable(SiteRef),
   organisation: Nullable(ref(OrganisationRefSchema))
-}, { $id: 'EventLocation', description: 'Where an event takes place; `site` and `organisation` link it to the directory where known.' })
+}, {
+  $id: 'EventLocation',
+  description: 'Where an event takes place; `site` and `organisation` link it to the directory where known.',
+  examples: [{
+    name: 'JobCenter Mitte – Standort Spittelmarkt',
+    street: 'Seydelstr. 2-5',
+    postcode: '10117',
+    city: 'Berlin',
+    site: { id: 'c067ff05-1bc0-529b-aac4-c277aa3717e0', slug: 'jobcenter-spittelmarkt', name: 'Standort Spittelmarkt' },
+    organisation: JOBCENTER_REF
+  }]
+})
 
 export const EventSchema = Type.Object({
   id: Id,
@@ -335,3 +346,8 @@ export const agreementSchemas = [
   AgreementRefSchema, EventRefSchema, AgreementPartySchema, DeclaredPartnerCountSchema, PartnerCountSchema, AgreementSchema,
   AgreementListItemSchema, EventParticipantSchema, EventLocationSchema, EventSchema, EventListItemSchema
 ]
+
+// The partner-count parts show the same real values as the agreement example.
+const agreementExample = (AgreementSchema as unknown as { examples: [{ partnerCount: { declared: unknown[] } }] }).examples[0]
+Object.assign(PartnerCountSchema, { examples: [agreementExample.partnerCount] })
+Object.assign(DeclaredPartnerCountSchema, { examples: [agreementExample.partnerCount.declared[0]] })

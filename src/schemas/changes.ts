@@ -42,6 +42,14 @@ export const ChangeFeedSchema = Type.Object({
     self: Type.String(),
     next: Type.String({ description: 'The next page; on the last page, the URL to poll for future changes.' })
   })
-}, { description: 'A page of the change feed, oldest first.' })
+}, {
+  description: 'A page of the change feed, oldest first.',
+  examples: [{
+    items: [{ seq: 209, entityType: 'facility', entityId: '645e8249-1972-5756-951a-0106b9a62b19', action: 'update', changedAt: '2026-11-21T10:00:00.000Z', href: '/v1/facilities/645e8249-1972-5756-951a-0106b9a62b19' }],
+    lastSeq: 209,
+    hasMore: false,
+    links: { self: '/v1/changes?since=208', next: '/v1/changes?limit=100&since=209' }
+  }]
+})
 
 export const changeSchemas = [ChangeSchema]

@@ -104,14 +104,22 @@ export const TombstoneSchema = Type.Object({
   id: Id,
   deleted: Type.Literal(true),
   deletedAt: Timestamp
-}, { $id: 'Tombstone', description: 'A deleted record, listed only with `updatedSince` so that copies can delete it too.' })
+}, {
+  $id: 'Tombstone',
+  description: 'A deleted record, listed only with `updatedSince` so that copies can delete it too.',
+  examples: [{ id: '645e8249-1972-5756-951a-0106b9a62b19', deleted: true, deletedAt: '2026-11-21T10:00:00.000Z' }]
+})
 export type Tombstone = Static<typeof TombstoneSchema>
 
 export const PageLinksSchema = Type.Object({
   self: Type.String(),
   first: Type.String(),
   next: Nullable(Type.String({ description: 'The next page, or null on the last page.' }))
-}, { $id: 'PageLinks', description: 'Pagination links (also sent as an RFC 8288 Link header).' })
+}, {
+  $id: 'PageLinks',
+  description: 'Pagination links (also sent as an RFC 8288 Link header).',
+  examples: [{ self: '/v1/facilities?limit=5', first: '/v1/facilities?limit=5', next: '/v1/facilities?limit=5&cursor=WyJuYW1lIiwiS1JFQVRJVkhBVVMiLCI2NDVlIl0' }]
+})
 
 // One item shape for every list variant (a union would make serialisation try each branch):
 // the full record (every field unless `fields` selects some) or a tombstone (`updatedSince`).
@@ -126,16 +134,21 @@ export function listItemSchema<T extends TObject> (schema: T, $id: string) {
     deletedAt: Type.Optional(Timestamp)
   }, {
     $id,
+    ...('examples' in schema ? { examples: schema.examples } : {}),
     description: `A record as in \`${String((schema as { $id?: string }).$id)}\`, or a tombstone \`{ id, deleted: true, deletedAt }\` of a deleted one (only with \`updatedSince\`).`
   })
 }
 
 export function pageSchema<T extends TSchema> (item: T, description: string) {
+  const itemExamples = (item as { examples?: unknown[] }).examples ?? []
   return Type.Object({
     ...ListMeta,
     links: ref(PageLinksSchema),
     items: Type.Array(ref(item))
-  }, { description })
+  }, {
+    description,
+    examples: [{ total: itemExamples.length, limit: 50, offset: 0, links: { self: '/v1/…', first: '/v1/…?limit=50', next: null }, items: itemExamples.slice(0, 1) }]
+  })
 }
 
 // 200 of a list: a JSON page, or with format=ndjson every record, one per line.
@@ -153,14 +166,22 @@ export const FacilityRefSchema = Type.Object({
   id: Id,
   slug: Slug,
   name: Type.String()
-}, { $id: 'FacilityRef', description: 'A short reference to a facility.' })
+}, {
+  $id: 'FacilityRef',
+  description: 'A short reference to a facility.',
+  examples: [{ id: '645e8249-1972-5756-951a-0106b9a62b19', slug: 'kreativhaus', name: 'KREATIVHAUS (Stadtteilzentrum Kreativhaus auf der Fischerinsel)' }]
+})
 
 export const OrganisationRefSchema = Type.Object({
   id: Id,
   slug: Slug,
   name: Type.String(),
   kind: Type.String()
-}, { $id: 'OrganisationRef', description: 'A short reference to an organisation.' })
+}, {
+  $id: 'OrganisationRef',
+  description: 'A short reference to an organisation.',
+  examples: [{ id: 'a5b77cc7-a25e-57ef-a1fa-f55e22e41707', slug: 'pfefferwerk', name: 'Pfefferwerk Stadtkultur gGmbH', kind: 'operator' }]
+})
 
 export const TargetGroupLinkSchema = Type.Object({
   id: Id,
@@ -169,13 +190,21 @@ export const TargetGroupLinkSchema = Type.Object({
   labelEn: Type.String(),
   originalWording: Type.String({ description: 'The source\'s own wording mapped onto this target group.' }),
   description: Type.Optional(Nullable(Type.String({ description: 'The vocabulary entry\'s description (with `include=targetGroups`).' })))
-}, { $id: 'TargetGroupLink', description: 'A target group of the vocabulary as linked to a facility or service.' })
+}, {
+  $id: 'TargetGroupLink',
+  description: 'A target group of the vocabulary as linked to a facility or service.',
+  examples: [{ id: 'af53712b-0dce-5d7c-addf-a2bd2498ab49', slug: 'senioren', labelDe: 'Seniorinnen und Senioren', labelEn: 'Older people', originalWording: 'Senioren' }]
+})
 
 export const CategoryRefSchema = Type.Object({
   id: Id,
   slug: Slug,
   labelDe: Type.String(),
   labelEn: Type.String()
-}, { $id: 'CategoryRef', description: 'A service category of the vocabulary.' })
+}, {
+  $id: 'CategoryRef',
+  description: 'A service category of the vocabulary.',
+  examples: [{ id: 'f939e12b-c872-50e4-8c1e-136b47612d93', slug: 'begegnung', labelDe: 'Begegnung', labelEn: 'Meeting and socialising' }]
+})
 
 export const sharedSchemas = [SourceSchema, ProblemSchema, TombstoneSchema, PageLinksSchema, FacilityRefSchema, OrganisationRefSchema, TargetGroupLinkSchema, CategoryRefSchema]

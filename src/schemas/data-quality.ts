@@ -8,6 +8,21 @@ export const FACILITY_GAP_FIELDS = [
   'phone', 'email', 'website', 'contactChannel', 'operator', 'services', 'description'
 ] as const
 
+const facilityQualityExample = {
+  facility: { id: '40e80652-20cc-515e-b1f4-4004c97f6303', slug: 'begegnungsstaette-mehr-mitte', name: 'Begegnungsstätte „Mehr Mitte“' },
+  partnershipStatus: 'participant',
+  missing: ['address.street', 'address.postcode', 'address.ortsteil', 'geo', 'openingHours.osm', 'openingHours.note', 'phone', 'email', 'website', 'contactChannel', 'operator', 'services'],
+  verifiedAt: null,
+  verificationDue: true
+}
+
+const agreementCoverageExample = {
+  agreement: { id: '68dbae1d-4a9b-5e2e-aa5e-3da11723ef4c', slug: 'kooperationsvereinbarung-2018', title: 'Kooperationsvereinbarung zwischen Bezirksamt Mitte, JobCenter (Berlin) Mitte und Nachbarschaftseinrichtungen im Bezirk Mitte' },
+  partnerCount: (PartnerCountSchema as unknown as { examples: unknown[] }).examples[0],
+  unknownByName: [{ declared: 19, knownByName: 9, missing: 10 }, { declared: 17, knownByName: 9, missing: 8 }],
+  evidence: [{ name: 'Kreativhaus', confirmation: 'named_participant', evidence: 'In der PM 067/2020 und der Berliner Woche (2020) als teilnehmende Nachbarschaftseinrichtung des Treffens am 11.03.2020 genannt.' }]
+}
+
 export const FacilityQualitySchema = Type.Object({
   facility: ref(FacilityRefSchema),
   partnershipStatus: Vocabulary(PARTNERSHIP_STATUSES, { description: 'Partnership status of the facility.' }),
@@ -16,7 +31,7 @@ export const FacilityQualitySchema = Type.Object({
   }),
   verifiedAt: Nullable(Timestamp),
   verificationDue: Type.Boolean({ description: 'Not verified by a person in the last 12 months.' })
-}, { $id: 'FacilityQuality', description: 'The gaps in one facility record.' })
+}, { $id: 'FacilityQuality', description: 'The gaps in one facility record.', examples: [facilityQualityExample] })
 
 export const AgreementCoverageSchema = Type.Object({
   agreement: Type.Object({ id: Type.String(), slug: Type.String(), title: Type.String() }),
@@ -31,7 +46,7 @@ export const AgreementCoverageSchema = Type.Object({
     confirmation: Type.String(),
     evidence: Type.String()
   }), { description: 'The evidence for every facility party.' })
-}, { $id: 'AgreementCoverage', description: 'Parties known by name versus the declared partner count.' })
+}, { $id: 'AgreementCoverage', description: 'Parties known by name versus the declared partner count.', examples: [agreementCoverageExample] })
 
 export const DataQualitySchema = Type.Object({
   generatedAt: Timestamp,
@@ -43,7 +58,16 @@ export const DataQualitySchema = Type.Object({
   }),
   facilities: Type.Array(ref(FacilityQualitySchema)),
   agreements: Type.Array(ref(AgreementCoverageSchema))
-}, { $id: 'DataQuality', description: 'What the directory does not know yet: gaps per facility, records due for verification, agreement coverage.' })
+}, {
+  $id: 'DataQuality',
+  description: 'What the directory does not know yet: gaps per facility, records due for verification, agreement coverage.',
+  examples: [{
+    generatedAt: '2026-11-21T09:00:00.000Z',
+    summary: { facilities: 14, facilitiesWithGaps: 14, verificationDue: 14, missingByField: { geo: 14, 'address.postcode': 6 } },
+    facilities: [facilityQualityExample],
+    agreements: [agreementCoverageExample]
+  }]
+})
 export type DataQuality = Static<typeof DataQualitySchema>
 
 export const dataQualitySchemas = [FacilityQualitySchema, AgreementCoverageSchema, DataQualitySchema]

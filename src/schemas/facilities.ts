@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { Type, type Static } from 'typebox'
 import { FACILITY_STATUSES, FACILITY_TYPES, PARTNERSHIP_STATUSES } from '../domain/vocabulary.ts'
 import {
@@ -19,17 +20,21 @@ export const AddressSchema = Type.Object({
   ortsteil: Nullable(Type.String({ description: 'Ortsteil (locality) of Bezirk Mitte.' })),
   bezirksregion: Nullable(Type.String({ description: 'Bezirksregion (planning region) where a source states it.' })),
   note: Nullable(Type.String({ description: 'What the sources say beyond the fields, e.g. former addresses.' }))
-}, { $id: 'Address', description: 'Postal address as far as sources state it; unknown parts are null.' })
+}, {
+  $id: 'Address',
+  description: 'Postal address as far as sources state it; unknown parts are null.',
+  examples: [{ street: 'Wattstraße 16', postcode: null, city: 'Berlin', ortsteil: 'Gesundbrunnen', bezirksregion: null, note: 'Im Brunnenviertel; die Postleitzahl nennt keine Quelle.' }]
+})
 
 export const GeoSchema = Type.Object({
   lat: Type.Number({ minimum: -90, maximum: 90 }),
   lon: Type.Number({ minimum: -180, maximum: 180 })
-}, { $id: 'Geo', description: 'WGS 84 coordinates.' })
+}, { $id: 'Geo', description: 'WGS 84 coordinates (null wherever no source gives them, which is every seeded facility).', examples: [{ lat: 52.5219, lon: 13.4132 }] })
 
 export const MatchSchema = Type.Object({
   fields: Type.Array(Type.String(), { description: 'Fields that contain a search word.' }),
   snippet: Nullable(Type.String({ description: 'The first matching place in its original spelling.' }))
-}, { $id: 'SearchMatch', description: 'Why a record matched the search `q`.' })
+}, { $id: 'SearchMatch', description: 'Why a record matched the search `q`.', examples: [{ fields: ['name', 'alternateNames'], snippet: 'Familienzentrum Wattstraße' }] })
 
 export const FacilitySchema = Type.Object({
   id: Id,
@@ -70,7 +75,8 @@ export const FacilitySchema = Type.Object({
   contacts: Type.Optional(Type.Array(ref(ContactSchema), { description: 'With `include=contacts`: public contacts.' }))
 }, {
   $id: 'Facility',
-  description: 'A neighbourhood facility (Nachbarschaftseinrichtung) in Berlin-Mitte.'
+  description: 'A neighbourhood facility (Nachbarschaftseinrichtung) in Berlin-Mitte.',
+  examples: [JSON.parse(readFileSync(new URL('./examples/facility.json', import.meta.url), 'utf8'))]
 })
 export type Facility = Static<typeof FacilitySchema>
 

@@ -16,7 +16,7 @@ export const OrganisationAddressSchema = Type.Object({
   postcode: Nullable(Type.String()),
   city: Nullable(Type.String()),
   ortsteil: Nullable(Type.String({ description: 'Ortsteil (locality) of Bezirk Mitte.' }))
-}, { $id: 'OrganisationAddress', description: 'Postal address of an organisation or one of its sites; unknown parts are null.' })
+}, { $id: 'OrganisationAddress', description: 'Postal address of an organisation or one of its sites; unknown parts are null.', examples: [{ street: 'Seydelstr. 2-5', postcode: '10117', city: 'Berlin', ortsteil: null }] })
 
 const pm067 = {
   url: 'https://berlin.de/ba-mitte/aktuelles/pressemitteilungen/2020/pressemitteilung.901585.php',
