@@ -8,6 +8,7 @@ import openapi from './plugins/openapi.ts'
 import repositories from './plugins/repositories.ts'
 import httpCache from './plugins/http-cache.ts'
 import corsPolicy from './plugins/cors.ts'
+import protection from './plugins/protection.ts'
 import metaRoutes from './routes/meta.ts'
 import facilitiesRoutes from './routes/facilities.ts'
 import servicesRoutes from './routes/services.ts'
@@ -21,7 +22,7 @@ import dataQualityRoutes from './routes/data-quality.ts'
 import auth from './plugins/auth.ts'
 
 export interface AppOptions {
-  config: Pick<Config, 'DATABASE_PATH' | 'LOG_LEVEL'>
+  config: Pick<Config, 'DATABASE_PATH' | 'LOG_LEVEL'> & Partial<Pick<Config, 'RATE_LIMIT_MAX' | 'CORS_WRITE_ORIGINS'>>
   // Seed an empty database with the real directory (true except in tests that build their own data).
   seed?: boolean
   // An in-memory copy of this serialized database instead of DATABASE_PATH (tests).
@@ -51,11 +52,16 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(problems)
+  // JSON Merge Patch bodies (RFC 7386) are JSON.
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
+  // Bodies are JSON only; anything else is 415, not a string that fails validation.
+  app.removeContentTypeParser('text/plain')
   await app.register(database, { path: options.databaseImage ?? options.config.DATABASE_PATH, seed: options.seed ?? true })
   await app.register(repositories)
+  await app.register(corsPolicy, { writeOrigins: (options.config.CORS_WRITE_ORIGINS ?? '').split(',').filter(Boolean) })
   await app.register(auth)
-  await app.register(corsPolicy)
   await app.register(httpCache)
+  await app.register(protection, { rateLimitMax: options.config.RATE_LIMIT_MAX ?? 600 })
   await app.register(openapi)
 
   await app.register(metaRoutes)

@@ -7,7 +7,9 @@ export const ConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   DATABASE_PATH: Type.String({ minLength: 1, default: 'data/partner-directory.db' }),
-  LOG_LEVEL: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info' }) as unknown as TUnsafe<typeof LOG_LEVELS[number]>
+  LOG_LEVEL: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info' }) as unknown as TUnsafe<typeof LOG_LEVELS[number]>,
+  RATE_LIMIT_MAX: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 600 }),
+  CORS_WRITE_ORIGINS: Type.String({ default: '', pattern: '^(https?://[^\\s,]+(,https?://[^\\s,]+)*)?$' })
 })
 
 export type Config = Static<typeof ConfigSchema>
@@ -24,9 +26,10 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     const value = env[name]
     if (value !== undefined && value !== '') raw[name] = value
   }
-  if (raw.PORT !== undefined) {
-    const text = String(raw.PORT)
-    raw.PORT = /^\d+$/.test(text) ? Number(text) : text
+  for (const name of ['PORT', 'RATE_LIMIT_MAX'] as const) {
+    if (raw[name] === undefined) continue
+    const text = String(raw[name])
+    raw[name] = /^\d+$/.test(text) ? Number(text) : text
   }
   const withDefaults = Value.Default(ConfigSchema, raw)
   if (!Value.Check(ConfigSchema, withDefaults)) {
@@ -45,5 +48,7 @@ function describe (name: keyof Config): string {
     case 'HOST': return 'expected a host name or address'
     case 'DATABASE_PATH': return 'expected a file path or :memory:'
     case 'LOG_LEVEL': return `expected one of ${LOG_LEVELS.join(', ')}`
+    case 'RATE_LIMIT_MAX': return 'expected requests per minute per client, 0 to switch the limit off'
+    case 'CORS_WRITE_ORIGINS': return 'expected comma-separated origins like https://app.example.org'
   }
 }

@@ -2,18 +2,20 @@ import t from 'tap'
 import { ConfigError, loadConfig } from '../src/config.ts'
 
 t.test('defaults', async (t) => {
-  t.same(loadConfig({}), { PORT: 3000, HOST: '127.0.0.1', DATABASE_PATH: 'data/partner-directory.db', LOG_LEVEL: 'info' })
+  t.same(loadConfig({}), { PORT: 3000, HOST: '127.0.0.1', DATABASE_PATH: 'data/partner-directory.db', LOG_LEVEL: 'info', RATE_LIMIT_MAX: 600, CORS_WRITE_ORIGINS: '' })
 })
 
 t.test('values from the environment', async (t) => {
-  t.same(loadConfig({ PORT: '8080', HOST: '0.0.0.0', DATABASE_PATH: '/tmp/x.db', LOG_LEVEL: 'debug' }),
-    { PORT: 8080, HOST: '0.0.0.0', DATABASE_PATH: '/tmp/x.db', LOG_LEVEL: 'debug' })
+  t.same(loadConfig({ PORT: '8080', HOST: '0.0.0.0', DATABASE_PATH: '/tmp/x.db', LOG_LEVEL: 'debug', RATE_LIMIT_MAX: '0', CORS_WRITE_ORIGINS: 'https://a.example.org,http://localhost:5173' }),
+    { PORT: 8080, HOST: '0.0.0.0', DATABASE_PATH: '/tmp/x.db', LOG_LEVEL: 'debug', RATE_LIMIT_MAX: 0, CORS_WRITE_ORIGINS: 'https://a.example.org,http://localhost:5173' })
 })
 
 t.test('a bad value stops the start with a message naming the setting', async (t) => {
   t.throws(() => loadConfig({ PORT: 'eighty' }), new ConfigError('Invalid configuration: PORT="eighty" is invalid: expected an integer from 0 to 65535'))
   t.throws(() => loadConfig({ PORT: '70000' }), /PORT=70000 is invalid/)
   t.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), /LOG_LEVEL="loud" is invalid: expected one of fatal, error, warn, info, debug, trace, silent/)
+  t.throws(() => loadConfig({ RATE_LIMIT_MAX: 'lots' }), /RATE_LIMIT_MAX="lots" is invalid/)
+  t.throws(() => loadConfig({ CORS_WRITE_ORIGINS: 'example.org' }), /CORS_WRITE_ORIGINS="example.org" is invalid/)
   const error = t.throws(() => loadConfig({ PORT: '-1', LOG_LEVEL: 'x' })) as Error
   t.match(error.message, /PORT/)
   t.match(error.message, /LOG_LEVEL/)

@@ -449,7 +449,7 @@ t.test('GET /v1/contacts?format=ndjson streams every public contact, one per lin
 
 t.test('contacts repository iterate() walks the keyset batch by batch', async (t) => {
   const app = await buildTestApp(t)
-  const batches = [...app.repos.contacts.iterate({ limit: 50, offset: 0 }, 3)]
+  const batches = [...app.repos.contacts.iterate({ limit: 50, offset: 0 }, {}, 3)]
   t.same(batches.map((b) => b.length), [3, 1])
   t.same(batches.flat().map((c) => 'name' in c ? c.name : null), PUBLIC_NAMES)
 })

@@ -9,6 +9,9 @@ import { reindexFacilities } from '../src/repositories/search-index.ts'
 export interface TestAppOptions {
   // false: an empty, migrated database (for tests that build their own data)
   seed?: boolean
+  // Requests per minute per client; off (0) unless a test is about the limit.
+  rateLimitMax?: number
+  corsWriteOrigins?: string
 }
 
 let seededImage: Buffer | undefined
@@ -29,7 +32,7 @@ function seededDatabaseImage (): Buffer {
 export async function buildTestApp (t: Test, options: TestAppOptions = {}): Promise<FastifyInstance> {
   const seed = options.seed ?? true
   const app = await buildApp({
-    config: { DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent' },
+    config: { DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', RATE_LIMIT_MAX: options.rateLimitMax ?? 0, CORS_WRITE_ORIGINS: options.corsWriteOrigins ?? '' },
     seed,
     ...(seed ? { databaseImage: seededDatabaseImage() } : {}),
     logger: false
@@ -74,3 +77,11 @@ export function softDeleteFacility (app: FastifyInstance, id: string, at = new D
   app.db.$client.prepare('update facilities set deleted_at = ?, updated_at = ? where id = ?').run(at, at, id)
   reindexFacilities(app.db, [id])
 }
+
+// Creates an API key with these scopes directly in the app's database; returns the secret.
+export function createKey (app: FastifyInstance, scopes: string[], name = `test ${scopes.join(' ')}`): { key: string, id: string } {
+  const { key, info } = app.repos.apiKeys.create(name, scopes)
+  return { key, id: info.id }
+}
+
+export const bearer = (key: string) => ({ authorization: `Bearer ${key}` })

@@ -55,3 +55,14 @@ export function problemTypeFor (status: number): { type: string, title: string }
 }
 
 export const notFound = (what: string, id: string) => new HttpProblem(404, `No ${what} with id or slug '${id}' exists.`)
+
+// A record that is well-formed but breaks a rule of the directory (unknown reference, duplicate
+// slug, unparsable opening hours). Repositories throw it; the error handler answers 422.
+export class InvalidRecordError extends Error {
+  readonly errors: FieldError[]
+
+  constructor (errors: FieldError[]) {
+    super(`The record is not valid: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}.`)
+    this.errors = errors
+  }
+}

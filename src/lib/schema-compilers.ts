@@ -4,18 +4,25 @@ import { SerializerSelector } from '@fastify/fast-json-stringify-compiler'
 // Fastify's own validator (Ajv) and serializer (fast-json-stringify) compilers, kept per process:
 // compiling every route schema costs a few hundred milliseconds, and the tests build many app
 // instances with identical schemas. A running server builds one app, so nothing changes there.
+// Every route's schemas are module constants, so a compiled serializer is keyed by the route
+// (method, URL, status, media type) and the set of shared schema $ids; fastify hands the compiler
+// fresh copies of the schema objects, so identity cannot serve as the key.
 
-type RouteDefinition = { httpStatus: string, contentType?: string, schema?: unknown }
+type RouteDefinition = { method: string, url: string, httpStatus: string, contentType?: string, schema?: unknown }
 type Serializer = (doc: unknown) => string
 
 const buildFastJsonStringify = SerializerSelector()
 const serializers = new Map<string, Serializer>()
 
+function externalsKey (externalSchemas: unknown): string {
+  return Object.keys((externalSchemas ?? {}) as Record<string, unknown>).sort().join(',')
+}
+
 function buildSerializer (externalSchemas?: unknown, options?: unknown) {
   const compile = buildFastJsonStringify(externalSchemas, options as never)
-  const prefix = JSON.stringify([externalSchemas, options])
+  const prefix = `${externalsKey(externalSchemas)}\u0001${JSON.stringify(options ?? null)}`
   return (route: RouteDefinition): Serializer => {
-    const key = `${prefix}\u0000${route.httpStatus}\u0000${route.contentType ?? ''}\u0000${JSON.stringify(route.schema)}`
+    const key = `${prefix}\u0001${route.method} ${route.url} ${route.httpStatus} ${route.contentType ?? ''}`
     let serializer = serializers.get(key)
     if (serializer === undefined) {
       serializer = compile(route as never) as Serializer

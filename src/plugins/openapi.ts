@@ -9,6 +9,13 @@ import { API_TAGS, API_VERSION } from '../domain/api-info.ts'
 export default fp(async function openapi (app: FastifyInstance) {
   for (const schema of [...sharedSchemas, ...allSharedSchemas]) app.addSchema(schema)
 
+  // PATCH bodies are JSON Merge Patches; document both media types the parser accepts.
+  app.addHook('onRoute', (route) => {
+    if (route.method === 'PATCH' && route.schema !== undefined && route.schema.consumes === undefined) {
+      route.schema.consumes = ['application/merge-patch+json', 'application/json']
+    }
+  })
+
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -23,7 +30,12 @@ export default fp(async function openapi (app: FastifyInstance) {
         ].join('\n'),
         license: { name: 'MIT', identifier: 'MIT' }
       },
-      tags: API_TAGS
+      tags: API_TAGS,
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key created with `npm run apikey -- create`. Reads need none.' }
+        }
+      }
     },
     refResolver: {
       buildLocalReference (json, _baseUri, _fragment, i) {

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { HttpProblem, problemTypeFor, type FieldError, type ProblemDetails } from '../lib/problem.ts'
+import { HttpProblem, InvalidRecordError, problemTypeFor, type FieldError, type ProblemDetails } from '../lib/problem.ts'
 
 const CONTEXT_NAMES: Record<string, string> = { querystring: 'query', params: 'path', body: 'body', headers: 'header' }
 
@@ -23,13 +23,19 @@ function fieldErrors (context: string | undefined, errors: AjvError[]): FieldErr
     seen.add(key)
     out.push({ field, message })
   }
-  // anyOf over literal unions reports one error per literal; keep the summary the user can act on.
-  return out.filter((e) => !(e.message.startsWith('must be equal to constant') && out.some((o) => o.field === e.field && o !== e && !o.message.startsWith('must be equal to constant'))))
+  // A nullable member (anyOf [T, null]) also reports "must be null" and "must match a schema in
+  // anyOf", and its parents report the same failure again; keep the errors a client can act on.
+  const generic = (e: FieldError) => e.message === 'must be null' || e.message === 'must match a schema in anyOf' ||
+    e.message.startsWith('must be equal to constant')
+  return out.filter((e) => !generic(e) || !out.some((o) => o !== e && !generic(o) && (o.field === e.field || o.field.startsWith(`${e.field}.`))))
 }
 
 export function toProblem (error: FastifyError | HttpProblem | Error, instance: string): ProblemDetails {
   if (error instanceof HttpProblem) {
     return { type: error.type, title: error.title, status: error.status, detail: error.message, instance, ...(error.errors ? { errors: error.errors } : {}) }
+  }
+  if (error instanceof InvalidRecordError) {
+    return { type: '/problems/invalid-record', title: 'Unprocessable Content', status: 422, detail: error.message, instance, errors: error.errors }
   }
   const fastifyError = error as FastifyError
   if (fastifyError.validation) {

@@ -4,16 +4,19 @@ import {
 import type { AnySQLiteColumn } from 'drizzle-orm/sqlite-core'
 import type { Db } from '../db/client.ts'
 import {
-  agreementParties, agreements, eventParticipants, events, facilities, organisationSites, organisations
+  agreementParties, agreements, eventParticipants, events, facilities, organisationSites, organisations, type SourceRef
 } from '../db/schema.ts'
 import { PARTY_CONFIRMATIONS, PARTY_ROLES } from '../domain/vocabulary.ts'
 import { decodeCursor, encodeCursor, type CursorKey } from '../lib/cursor.ts'
-import { isUuid } from '../lib/uuid.ts'
+import { isUuid, newId } from '../lib/uuid.ts'
+import { InvalidRecordError, type FieldError } from '../lib/problem.ts'
 import type { Tombstone } from '../schemas/common.ts'
 import type {
-  Agreement, AgreementListQuery, AgreementParty, Event, EventListQuery, PartnerCount
+  Agreement, AgreementInput, AgreementListQuery, AgreementParty, AgreementPartyInput, AgreementPartyRecord, Event,
+  EventInput, EventListQuery, PartnerCount
 } from '../schemas/agreements.ts'
 import { groupBy, keysetCondition, syncCondition, tombstoneOf } from './shared.ts'
+import { diff, type WriteContext, type Writer } from './writer.ts'
 
 type AgreementRow = typeof agreements.$inferSelect
 type EventRow = typeof events.$inferSelect
@@ -110,16 +113,130 @@ function * batchesOf<R> (spec: SortSpec<R>, select: (cursor: CursorKey | null, l
   }
 }
 
-export function createAgreementsRepository (db: Db) {
+// --- Writable forms ----------------------------------------------------------------------------
+// Objects are rebuilt in the order of their schema, so stored JSON, history and ETags do not
+// depend on the order in which a client wrote the members.
+
+const asRecord = (value: object | null) => value as Record<string, unknown> | null
+const sourcesIn = (sources: SourceRef[]): SourceRef[] => sources.map(({ url, title, facts }) => ({ url, title, facts }))
+
+function canonicalAgreement (input: AgreementInput): AgreementInput {
+  return {
+    slug: input.slug,
+    title: input.title,
+    titleNote: input.titleNote,
+    summary: input.summary,
+    announced: { date: input.announced.date, note: input.announced.note },
+    signed: { date: input.signed.date, time: input.signed.time, place: input.signed.place, note: input.signed.note },
+    declaredPartnerCounts: input.declaredPartnerCounts.map((d) => ({ value: d.value, note: d.note, sources: sourcesIn(d.sources) })),
+    partnerCountNote: input.partnerCountNote,
+    aims: input.aims,
+    commitments: input.commitments,
+    rationale: input.rationale,
+    outcome: input.outcome === null ? null : { date: input.outcome.date, summary: input.outcome.summary, sources: sourcesIn(input.outcome.sources) },
+    statusNotes: input.statusNotes,
+    documentTextFound: input.documentTextFound,
+    signatoryListFound: input.signatoryListFound,
+    sources: sourcesIn(input.sources)
+  }
+}
+
+// What clients write: the agreement's own facts, not the parties, events and counts derived from them.
+export function agreementWritableOf (a: Agreement): AgreementInput {
+  return canonicalAgreement({
+    slug: a.slug,
+    title: a.title,
+    titleNote: a.titleNote,
+    summary: a.summary,
+    announced: a.announced,
+    signed: a.signed,
+    declaredPartnerCounts: a.partnerCount.declared,
+    partnerCountNote: a.partnerCount.note,
+    aims: a.aims,
+    commitments: a.commitments,
+    rationale: a.rationale,
+    outcome: a.outcome,
+    statusNotes: a.statusNotes,
+    documentTextFound: a.documentTextFound,
+    signatoryListFound: a.signatoryListFound,
+    sources: a.sources
+  })
+}
+
+export function partyWritableOf (p: AgreementParty): AgreementPartyInput {
+  return {
+    role: p.role,
+    organisation: p.organisation?.slug ?? null,
+    facility: p.facility?.slug ?? null,
+    name: p.name,
+    confirmation: p.confirmation,
+    evidence: p.evidence,
+    sources: sourcesIn(p.sources)
+  }
+}
+
+export function eventWritableOf (e: Event): EventInput {
+  return {
+    agreement: e.agreement?.slug ?? null,
+    slug: e.slug,
+    title: e.title,
+    description: e.description,
+    startsAt: e.startsAt,
+    endsAt: e.endsAt,
+    timeZone: e.timeZone as EventInput['timeZone'],
+    location: { name: e.location.name, street: e.location.street, postcode: e.location.postcode, city: e.location.city, site: e.location.site?.slug ?? null },
+    participants: e.participants.map((p) => ({ name: p.name, organisation: p.organisation?.slug ?? null, facility: p.facility?.slug ?? null })),
+    sources: sourcesIn(e.sources)
+  }
+}
+
+const berlinOffsets = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', timeZoneName: 'longOffset' })
+
+// The UTC offset in force in Europe/Berlin at an instant, as ±HH:MM.
+function berlinOffsetAt (instant: Date): string {
+  const name = berlinOffsets.formatToParts(instant).find((part) => part.type === 'timeZoneName')?.value ?? 'GMT'
+  return name === 'GMT' ? '+00:00' : name.slice(3)
+}
+
+// A local time must exist in Berlin and carry the offset in force then, so that its text gives
+// the local date and time (times skipped when the clocks go forward never match).
+function checkBerlinTime (field: string, value: string, errors: FieldError[]): number | null {
+  const instant = Date.parse(value)
+  if (Number.isNaN(instant)) {
+    errors.push({ field, message: 'is not a valid ISO 8601 date-time' })
+    return null
+  }
+  const expected = berlinOffsetAt(new Date(instant))
+  if (!value.endsWith(expected)) {
+    errors.push({ field, message: `is not a local time of Europe/Berlin: at that instant the offset is ${expected}, not ${value.slice(-6)}` })
+  }
+  return instant
+}
+
+interface ResolvedEvent {
+  input: EventInput
+  agreementId: string | null
+  siteId: string | null
+  participants: { name: string, organisationId: string | null, facilityId: string | null }[]
+}
+
+interface ResolvedParty {
+  input: AgreementPartyInput
+  organisationId: string | null
+  facilityId: string | null
+}
+
+export function createAgreementsRepository (db: Db, writer: Writer) {
+  const sqlite = db.$client
   // Links to soft-deleted records are hidden, so joins only match live rows.
   const liveFacility = (column: typeof agreementParties.facilityId | typeof eventParticipants.facilityId) =>
     and(eq(facilities.id, column), isNull(facilities.deletedAt))
   const liveOrganisation = (column: typeof agreementParties.organisationId | typeof eventParticipants.organisationId | typeof organisationSites.organisationId) =>
     and(eq(organisations.id, column), isNull(organisations.deletedAt))
 
-  function partiesOf (agreementIds: string[]): Map<string, AgreementParty[]> {
-    if (agreementIds.length === 0) return new Map()
-    const rows = db.select({
+  // Live parties matching `where`, in reading order.
+  function selectParties (where: SQL) {
+    return db.select({
       agreementId: agreementParties.agreementId,
       id: agreementParties.id,
       role: agreementParties.role,
@@ -128,13 +245,15 @@ export function createAgreementsRepository (db: Db) {
       evidence: agreementParties.evidence,
       sources: agreementParties.sources,
       org: { id: organisations.id, slug: organisations.slug, name: organisations.name, kind: organisations.kind },
-      facility: { id: facilities.id, slug: facilities.slug, name: facilities.name }
+      facility: { id: facilities.id, slug: facilities.slug, name: facilities.name },
+      createdAt: agreementParties.createdAt,
+      updatedAt: agreementParties.updatedAt
     })
       .from(agreementParties)
       .leftJoin(organisations, liveOrganisation(agreementParties.organisationId))
       .leftJoin(facilities, liveFacility(agreementParties.facilityId))
       .where(and(
-        inArray(agreementParties.agreementId, agreementIds),
+        where,
         isNull(agreementParties.deletedAt),
         // A party stands for its facility or organisation: once that is deleted, so is the party.
         or(isNull(agreementParties.facilityId), isNotNull(facilities.id)),
@@ -145,17 +264,23 @@ export function createAgreementsRepository (db: Db) {
         asc(sql`${agreementParties.name} collate nocase`),
         asc(agreementParties.id))
       .all()
-    const grouped = groupBy(rows, (r) => r.agreementId)
-    return new Map([...grouped].map(([agreementId, list]) => [agreementId, list.map((r) => ({
-      id: r.id,
-      role: r.role as AgreementParty['role'],
-      name: r.name,
-      confirmation: r.confirmation as Confirmation,
-      evidence: r.evidence,
-      organisation: r.org,
-      facility: r.facility,
-      sources: r.sources
-    }))]))
+  }
+
+  const toParty = (r: ReturnType<typeof selectParties>[number]): AgreementParty => ({
+    id: r.id,
+    role: r.role as AgreementParty['role'],
+    name: r.name,
+    confirmation: r.confirmation as Confirmation,
+    evidence: r.evidence,
+    organisation: r.org,
+    facility: r.facility,
+    sources: r.sources
+  })
+
+  function partiesOf (agreementIds: string[]): Map<string, AgreementParty[]> {
+    if (agreementIds.length === 0) return new Map()
+    const grouped = groupBy(selectParties(inArray(agreementParties.agreementId, agreementIds)), (r) => r.agreementId)
+    return new Map([...grouped].map(([agreementId, list]) => [agreementId, list.map(toParty)]))
   }
 
   function eventRefsOf (agreementIds: string[]): Map<string, Agreement['events']> {
@@ -348,6 +473,177 @@ export function createAgreementsRepository (db: Db) {
     return rows.map((row) => tombstoneOf(row) ?? full.get(row.id)!)
   }
 
+  // --- Writes ----------------------------------------------------------------------------------
+
+  interface Ref { id: string, slug: string }
+  const refLookup = <T extends Ref = Ref>(table: string, extra = '') => {
+    const statement = sqlite.prepare(`SELECT id, slug${extra} FROM ${table} WHERE (id = ? OR slug = ?) AND deleted_at IS NULL`)
+    return (idOrSlug: string) => statement.get(idOrSlug, idOrSlug) as T | undefined
+  }
+  const agreementRef = refLookup('agreements')
+  const organisationRef = refLookup<Ref & { kind: string }>('organisations', ', kind')
+  const facilityRef = refLookup('facilities')
+  const siteRef = refLookup('organisation_sites')
+  // Slugs are unique over deleted records too (the index covers every row).
+  const agreementSlugOwner = sqlite.prepare('SELECT id FROM agreements WHERE slug = ?').pluck()
+  const eventSlugOwner = sqlite.prepare('SELECT id FROM events WHERE slug = ?').pluck()
+  const otherParty = sqlite.prepare(`SELECT id FROM agreement_parties
+    WHERE agreement_id = ? AND deleted_at IS NULL AND (facility_id = ? OR organisation_id = ?) AND id IS NOT ?`).pluck()
+  const eventAgreement = sqlite.prepare('SELECT agreement_id FROM events WHERE id = ?').pluck()
+
+  function findAgreement (idOrSlug: string): Agreement | undefined {
+    const row = db.select().from(agreements).where(liveAgreement(idOrSlug)).get()
+    return row === undefined ? undefined : toAgreements([row])[0]
+  }
+
+  function findEventLive (idOrSlug: string): Event | undefined {
+    const row = db.select().from(events)
+      .where(and(byIdOrSlug(events.id, events.slug, idOrSlug), isNull(events.deletedAt))).get()
+    return row === undefined ? undefined : toEvents([row])[0]
+  }
+
+  // A party on its own: live, of a live agreement, standing for a live facility or organisation.
+  function findParty (id: string): AgreementPartyRecord | undefined {
+    const row = selectParties(eq(agreementParties.id, id))[0]
+    if (row === undefined) return undefined
+    const agreement = db.select({ id: agreements.id, slug: agreements.slug, title: agreements.title }).from(agreements)
+      .where(and(eq(agreements.id, row.agreementId), isNull(agreements.deletedAt))).get()
+    return agreement === undefined ? undefined : { ...toParty(row), agreement, createdAt: row.createdAt, updatedAt: row.updatedAt }
+  }
+
+  // Parties and events are part of an agreement's representation: writing them changes it.
+  function touchAgreements (ids: (string | null | undefined)[], context: WriteContext): void {
+    const wanted = [...new Set(ids.filter((id): id is string => typeof id === 'string'))]
+    if (wanted.length === 0) return
+    db.update(agreements).set({ updatedAt: context.now }).where(and(inArray(agreements.id, wanted), isNull(agreements.deletedAt))).run()
+  }
+
+  function resolveAgreement (input: AgreementInput, selfId: string): AgreementInput {
+    const owner = agreementSlugOwner.get(input.slug) as string | undefined
+    if (owner !== undefined && owner !== selfId) throw new InvalidRecordError([{ field: 'body.slug', message: `is already used by agreement ${owner}` }])
+    return canonicalAgreement(input)
+  }
+
+  // Exactly one of organisation and facility, as the role says; each at most once per agreement.
+  function resolveParty (agreementId: string, input: AgreementPartyInput, selfId: string | null): ResolvedParty {
+    const errors: FieldError[] = []
+    const wantsFacility = input.role === 'facility'
+    let organisation: (Ref & { kind: string }) | undefined
+    let facility: Ref | undefined
+    if (wantsFacility) {
+      if (input.organisation !== null) errors.push({ field: 'body.organisation', message: 'must be null for the role facility (the party is the facility)' })
+      if (input.facility === null) errors.push({ field: 'body.facility', message: 'is required for the role facility' })
+      else if ((facility = facilityRef(input.facility)) === undefined) errors.push({ field: 'body.facility', message: `no facility '${input.facility}'` })
+    } else {
+      if (input.facility !== null) errors.push({ field: 'body.facility', message: `must be null for the role ${input.role}` })
+      if (input.organisation === null) {
+        errors.push({ field: 'body.organisation', message: `is required for the role ${input.role}` })
+      } else if ((organisation = organisationRef(input.organisation)) === undefined) {
+        errors.push({ field: 'body.organisation', message: `no organisation '${input.organisation}'` })
+      } else if (organisation.kind !== input.role) {
+        errors.push({ field: 'body.organisation', message: `is of kind ${organisation.kind}, not ${input.role} as the role says` })
+      }
+    }
+    if (errors.length === 0) {
+      const other = otherParty.get(agreementId, facility?.id ?? null, organisation?.id ?? null, selfId) as string | undefined
+      if (other !== undefined) errors.push({ field: wantsFacility ? 'body.facility' : 'body.organisation', message: `is already a party of this agreement (party ${other})` })
+    }
+    if (errors.length > 0) throw new InvalidRecordError(errors)
+    return {
+      input: {
+        role: input.role,
+        organisation: organisation?.slug ?? null,
+        facility: facility?.slug ?? null,
+        name: input.name,
+        confirmation: input.confirmation,
+        evidence: input.evidence,
+        sources: sourcesIn(input.sources)
+      },
+      organisationId: organisation?.id ?? null,
+      facilityId: facility?.id ?? null
+    }
+  }
+
+  function resolveEvent (input: EventInput, selfId: string | null): ResolvedEvent {
+    const errors: FieldError[] = []
+    const owner = eventSlugOwner.get(input.slug) as string | undefined
+    if (owner !== undefined && owner !== selfId) errors.push({ field: 'body.slug', message: `is already used by event ${owner}` })
+    const agreement = input.agreement === null ? undefined : agreementRef(input.agreement)
+    if (input.agreement !== null && agreement === undefined) errors.push({ field: 'body.agreement', message: `no agreement '${input.agreement}'` })
+    const startsAt = checkBerlinTime('body.startsAt', input.startsAt, errors)
+    if (input.endsAt !== null) {
+      const endsAt = checkBerlinTime('body.endsAt', input.endsAt, errors)
+      if (startsAt !== null && endsAt !== null && endsAt < startsAt) errors.push({ field: 'body.endsAt', message: 'must not be before startsAt' })
+    }
+    const site = input.location.site === null ? undefined : siteRef(input.location.site)
+    if (input.location.site !== null && site === undefined) errors.push({ field: 'body.location.site', message: `no organisation site '${input.location.site}'` })
+    const participants = input.participants.map((p, i) => {
+      const field = `body.participants.${i}`
+      if (p.organisation !== null && p.facility !== null) errors.push({ field, message: 'names both an organisation and a facility; a participant is one of them' })
+      const organisation = p.organisation === null ? undefined : organisationRef(p.organisation)
+      if (p.organisation !== null && organisation === undefined) errors.push({ field: `${field}.organisation`, message: `no organisation '${p.organisation}'` })
+      const facility = p.facility === null ? undefined : facilityRef(p.facility)
+      if (p.facility !== null && facility === undefined) errors.push({ field: `${field}.facility`, message: `no facility '${p.facility}'` })
+      return { name: p.name, organisation, facility }
+    })
+    if (errors.length > 0) throw new InvalidRecordError(errors)
+    return {
+      input: {
+        agreement: agreement?.slug ?? null,
+        slug: input.slug,
+        title: input.title,
+        description: input.description,
+        startsAt: input.startsAt,
+        endsAt: input.endsAt,
+        timeZone: input.timeZone,
+        location: { name: input.location.name, street: input.location.street, postcode: input.location.postcode, city: input.location.city, site: site?.slug ?? null },
+        participants: participants.map((p) => ({ name: p.name, organisation: p.organisation?.slug ?? null, facility: p.facility?.slug ?? null })),
+        sources: sourcesIn(input.sources)
+      },
+      agreementId: agreement?.id ?? null,
+      siteId: site?.id ?? null,
+      participants: participants.map((p) => ({ name: p.name, organisationId: p.organisation?.id ?? null, facilityId: p.facility?.id ?? null }))
+    }
+  }
+
+  function eventColumns (event: ResolvedEvent) {
+    const { input } = event
+    return {
+      agreementId: event.agreementId,
+      slug: input.slug,
+      title: input.title,
+      description: input.description,
+      startsAt: input.startsAt,
+      endsAt: input.endsAt,
+      timeZone: input.timeZone,
+      locationName: input.location.name,
+      street: input.location.street,
+      postcode: input.location.postcode,
+      city: input.location.city,
+      organisationSiteId: event.siteId,
+      sources: input.sources
+    }
+  }
+
+  function writeParticipants (eventId: string, event: ResolvedEvent): void {
+    db.delete(eventParticipants).where(eq(eventParticipants.eventId, eventId)).run()
+    if (event.participants.length === 0) return
+    db.insert(eventParticipants).values(event.participants.map((p, position) => ({ eventId, position, ...p }))).run()
+  }
+
+  function partyColumns (party: ResolvedParty) {
+    const { input } = party
+    return {
+      role: input.role,
+      organisationId: party.organisationId,
+      facilityId: party.facilityId,
+      name: input.name,
+      confirmation: input.confirmation,
+      evidence: input.evidence,
+      sources: input.sources
+    }
+  }
+
   return {
     list (query: AgreementListOptions): KeysetPage<AgreementListEntry, AgreementSort> {
       const { sort, spec, select, count } = agreementPlan(query)
@@ -360,9 +656,95 @@ export function createAgreementsRepository (db: Db) {
       for (const rows of batchesOf(spec, select, batchSize)) yield agreementEntries(rows)
     },
 
-    find (idOrSlug: string): Agreement | undefined {
-      const row = db.select().from(agreements).where(liveAgreement(idOrSlug)).get()
-      return row === undefined ? undefined : toAgreements([row])[0]
+    find: findAgreement,
+
+    // Id of an agreement by id or slug, deleted ones included (their history stays readable).
+    resolveAnyId (idOrSlug: string): string | undefined {
+      return db.select({ id: agreements.id }).from(agreements).where(byIdOrSlug(agreements.id, agreements.slug, idOrSlug)).get()?.id
+    },
+
+    // Runs `change` on the current record inside the write transaction, so preconditions
+    // (scope, If-Match) are checked against exactly what is replaced.
+    update (idOrSlug: string, actor: string, change: (current: Agreement) => AgreementInput): Agreement | undefined {
+      return writer.write(actor, (context) => {
+        const current = findAgreement(idOrSlug)
+        if (current === undefined) return undefined
+        const input = resolveAgreement(change(current), current.id)
+        const changes = diff(asRecord(agreementWritableOf(current)), asRecord(input))
+        if (Object.keys(changes).length === 0) return current
+        db.update(agreements).set({
+          slug: input.slug,
+          title: input.title,
+          titleNote: input.titleNote,
+          summary: input.summary,
+          announcedOn: input.announced.date,
+          announcementNote: input.announced.note,
+          signedOn: input.signed.date,
+          signedTime: input.signed.time,
+          signedPlace: input.signed.place,
+          signedNote: input.signed.note,
+          declaredPartnerCounts: input.declaredPartnerCounts,
+          partnerCountNote: input.partnerCountNote,
+          aims: input.aims,
+          commitments: input.commitments,
+          rationale: input.rationale,
+          outcome: input.outcome,
+          statusNotes: input.statusNotes,
+          documentTextFound: input.documentTextFound,
+          signatoryListFound: input.signatoryListFound,
+          sources: input.sources,
+          updatedAt: context.now
+        }).where(eq(agreements.id, current.id)).run()
+        writer.recordHistory(context, 'agreement', current.id, 'update', changes)
+        return findAgreement(current.id)!
+      })
+    },
+
+    findParty,
+
+    // Id of a party, deleted ones included (their history stays readable).
+    resolveAnyPartyId (id: string): string | undefined {
+      return db.select({ id: agreementParties.id }).from(agreementParties).where(eq(agreementParties.id, id)).get()?.id
+    },
+
+    // undefined when there is no such live agreement.
+    createParty (agreementIdOrSlug: string, input: AgreementPartyInput, actor: string): AgreementPartyRecord | undefined {
+      return writer.write(actor, (context) => {
+        const agreementId = db.select({ id: agreements.id }).from(agreements).where(liveAgreement(agreementIdOrSlug)).get()?.id
+        if (agreementId === undefined) return undefined
+        const party = resolveParty(agreementId, input, null)
+        const id = newId()
+        db.insert(agreementParties).values({ id, agreementId, ...partyColumns(party), createdAt: context.now, updatedAt: context.now }).run()
+        touchAgreements([agreementId], context)
+        writer.recordHistory(context, 'agreement_party', id, 'create', diff(null, asRecord(party.input)))
+        return findParty(id)!
+      })
+    },
+
+    updateParty (id: string, actor: string, change: (current: AgreementPartyRecord) => AgreementPartyInput): AgreementPartyRecord | undefined {
+      return writer.write(actor, (context) => {
+        const current = findParty(id)
+        if (current === undefined) return undefined
+        const party = resolveParty(current.agreement.id, change(current), current.id)
+        const changes = diff(asRecord(partyWritableOf(current)), asRecord(party.input))
+        if (Object.keys(changes).length === 0) return current
+        db.update(agreementParties).set({ ...partyColumns(party), updatedAt: context.now }).where(eq(agreementParties.id, current.id)).run()
+        touchAgreements([current.agreement.id], context)
+        writer.recordHistory(context, 'agreement_party', current.id, 'update', changes)
+        return findParty(current.id)!
+      })
+    },
+
+    softDeleteParty (id: string, actor: string, check: (current: AgreementPartyRecord) => void): AgreementPartyRecord | undefined {
+      return writer.write(actor, (context) => {
+        const current = findParty(id)
+        if (current === undefined) return undefined
+        check(current)
+        db.update(agreementParties).set({ deletedAt: context.now, updatedAt: context.now }).where(eq(agreementParties.id, current.id)).run()
+        touchAgreements([current.agreement.id], context)
+        writer.recordHistory(context, 'agreement_party', current.id, 'delete', diff(asRecord(partyWritableOf(current)), null))
+        return current
+      })
     },
 
     // The id of a live agreement, for routes that list its events.
@@ -381,10 +763,54 @@ export function createAgreementsRepository (db: Db) {
       for (const rows of batchesOf(spec, select, batchSize)) yield eventEntries(rows)
     },
 
-    findEvent (idOrSlug: string): Event | undefined {
-      const row = db.select().from(events)
-        .where(and(byIdOrSlug(events.id, events.slug, idOrSlug), isNull(events.deletedAt))).get()
-      return row === undefined ? undefined : toEvents([row])[0]
+    findEvent: findEventLive,
+
+    // Id of an event by id or slug, deleted ones included (their history stays readable).
+    resolveAnyEventId (idOrSlug: string): string | undefined {
+      return db.select({ id: events.id }).from(events).where(byIdOrSlug(events.id, events.slug, idOrSlug)).get()?.id
+    },
+
+    createEvent (input: EventInput, actor: string): Event {
+      return writer.write(actor, (context) => {
+        const event = resolveEvent(input, null)
+        const id = newId()
+        db.insert(events).values({ id, ...eventColumns(event), createdAt: context.now, updatedAt: context.now }).run()
+        writeParticipants(id, event)
+        touchAgreements([event.agreementId], context)
+        writer.recordHistory(context, 'event', id, 'create', diff(null, asRecord(event.input)))
+        return findEventLive(id)!
+      })
+    },
+
+    updateEvent (idOrSlug: string, actor: string, change: (current: Event) => EventInput): Event | undefined {
+      return writer.write(actor, (context) => {
+        const current = findEventLive(idOrSlug)
+        if (current === undefined) return undefined
+        const event = resolveEvent(change(current), current.id)
+        const changes = diff(asRecord(eventWritableOf(current)), asRecord(event.input))
+        if (Object.keys(changes).length === 0) return current
+        const previousAgreementId = eventAgreement.get(current.id) as string | null
+        db.update(events).set({ ...eventColumns(event), updatedAt: context.now }).where(eq(events.id, current.id)).run()
+        // Unchanged participants keep their stored links, also those hidden while a record is deleted.
+        if ('participants' in changes) writeParticipants(current.id, event)
+        // The agreements list their events by slug, title and start.
+        const listed = previousAgreementId !== event.agreementId || 'slug' in changes || 'title' in changes || 'startsAt' in changes
+        if (listed) touchAgreements([previousAgreementId, event.agreementId], context)
+        writer.recordHistory(context, 'event', current.id, 'update', changes)
+        return findEventLive(current.id)!
+      })
+    },
+
+    softDeleteEvent (idOrSlug: string, actor: string, check: (current: Event) => void): Event | undefined {
+      return writer.write(actor, (context) => {
+        const current = findEventLive(idOrSlug)
+        if (current === undefined) return undefined
+        check(current)
+        db.update(events).set({ deletedAt: context.now, updatedAt: context.now }).where(eq(events.id, current.id)).run()
+        touchAgreements([eventAgreement.get(current.id) as string | null], context)
+        writer.recordHistory(context, 'event', current.id, 'delete', diff(asRecord(eventWritableOf(current)), null))
+        return current
+      })
     }
   }
 }

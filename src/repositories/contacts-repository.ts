@@ -3,14 +3,24 @@ import type { AnySQLiteColumn } from 'drizzle-orm/sqlite-core'
 import type { Db } from '../db/client.ts'
 import { contacts, facilities, organisations } from '../db/schema.ts'
 import { decodeCursor, encodeCursor, type CursorKey } from '../lib/cursor.ts'
+import { InvalidRecordError, type FieldError } from '../lib/problem.ts'
+import { newId } from '../lib/uuid.ts'
 import type { Tombstone } from '../schemas/common.ts'
-import type { Contact, ContactListQuery } from '../schemas/contacts.ts'
-import { facilityRefsOf, groupBy, keysetCondition, organisationRefsOf, timestampParameter } from './shared.ts'
+import type { Contact, ContactInput, ContactListQuery } from '../schemas/contacts.ts'
+import { asOfError, canonicalSources } from './services-repository.ts'
+import { facilityRefsOf, groupBy, keysetCondition, organisationRefsOf, timestampParameter, type EntityRef } from './shared.ts'
+import { createWriter, diff, type Writer } from './writer.ts'
 
 type ContactRow = typeof contacts.$inferSelect
 export type ContactSort = NonNullable<ContactListQuery['sort']>
 export type ContactListEntry = Contact | Tombstone
 export type ContactListOptions = Omit<ContactListQuery, 'format'>
+
+// Who reads: internal contacts are served only to readers that may see them (API keys with
+// contacts:read-internal). Without it a reader sees public contacts only.
+export interface ContactAccess {
+  includeInternal?: boolean
+}
 
 export interface ContactPage<T = ContactListEntry> {
   total: number
@@ -27,26 +37,32 @@ interface SortSpec {
 }
 
 // Internal contacts are for the administration only. A reader sees a contact while it is live and
-// public; every other one is, for the reader, deleted.
-const isServed = (row: ContactRow) => row.deletedAt === null && row.visibility === 'public'
-const servedCondition = and(isNull(contacts.deletedAt), eq(contacts.visibility, 'public'))!
+// public (or live at all, if it may see internal ones); every other one is, for the reader, deleted.
+const isServed = (row: ContactRow, access: ContactAccess) => row.deletedAt === null && (access.includeInternal === true || row.visibility === 'public')
+const servedCondition = (access: ContactAccess): SQL => access.includeInternal === true
+  ? isNull(contacts.deletedAt)
+  : and(isNull(contacts.deletedAt), eq(contacts.visibility, 'public'))!
 
 // Tombstones sort by an empty name: ordering (or a cursor) by the real name would disclose the
 // names of internal contacts.
-const servedName = sql`coalesce(case when ${servedCondition} then ${contacts.name} end, '') collate nocase`
-const byName = [servedName, contacts.id]
-const byChange = [contacts.updatedAt, contacts.id]
-
-const SORTS: Record<ContactSort, SortSpec> = {
-  name: { keys: byName, descending: false },
-  '-name': { keys: byName, descending: true },
-  updatedAt: { keys: byChange, descending: false },
-  '-updatedAt': { keys: byChange, descending: true }
+function sortsFor (access: ContactAccess): Record<ContactSort, SortSpec> {
+  const servedName = sql`coalesce(case when ${servedCondition(access)} then ${contacts.name} end, '') collate nocase`
+  const byName = [servedName, contacts.id]
+  const byChange = [contacts.updatedAt, contacts.id]
+  return {
+    name: { keys: byName, descending: false },
+    '-name': { keys: byName, descending: true },
+    updatedAt: { keys: byChange, descending: false },
+    '-updatedAt': { keys: byChange, descending: true }
+  }
 }
+const PUBLIC_SORTS = sortsFor({})
+const ALL_SORTS = sortsFor({ includeInternal: true })
+const sorts = (access: ContactAccess) => (access.includeInternal === true ? ALL_SORTS : PUBLIC_SORTS)
 
-function keyOf (row: ContactRow, sort: ContactSort): CursorKey {
+function keyOf (row: ContactRow, sort: ContactSort, access: ContactAccess): CursorKey {
   switch (sort) {
-    case 'name': case '-name': return [isServed(row) ? row.name : '', row.id]
+    case 'name': case '-name': return [isServed(row, access) ? row.name : '', row.id]
     case 'updatedAt': case '-updatedAt': return [row.updatedAt, row.id]
   }
 }
@@ -55,17 +71,48 @@ function tombstoneOf (row: ContactRow): Tombstone {
   return { id: row.id, deleted: true, deletedAt: row.deletedAt ?? row.updatedAt }
 }
 
-export function createContactsRepository (db: Db) {
-  function filterCondition (query: ContactListOptions): SQL {
+// What clients write: the contact minus what the directory derives (id, names of references).
+export function writableOf (c: Contact): ContactInput {
+  return {
+    name: c.name,
+    role: c.role,
+    organisation: c.organisation?.slug ?? null,
+    facility: c.facility?.slug ?? null,
+    phone: c.phone,
+    email: c.email,
+    visibility: c.visibility,
+    asOf: c.asOf,
+    sources: c.sources
+  }
+}
+
+// Called with the facility a contact belongs to (null: none), before and after a change, before
+// any other rule is checked; it throws when the writer may not write that contact.
+export type AuthoriseContact = (facility: EntityRef | null) => void
+
+interface References {
+  organisation: { id: string, slug: string } | null
+  facility: EntityRef | null
+}
+
+// organisations-repository.ts builds its own instance for reading; only the directory's own
+// instance (repositories/index.ts) is given the shared writer.
+export function createContactsRepository (db: Db, writer: Writer = createWriter(db)) {
+  const sqlite = db.$client
+
+  function filterCondition (query: ContactListOptions, access: ContactAccess): SQL {
     const conditions: SQL[] = []
     if (query.updatedSince === undefined) {
-      conditions.push(servedCondition)
+      conditions.push(servedCondition(access))
     } else {
       conditions.push(gte(contacts.updatedAt, timestampParameter('query.updatedSince', query.updatedSince)))
-      // A contact unchanged since it was created internal was never public, so no copy holds it;
-      // leaving it out keeps the ids of internal contacts (derived from their names) undisclosed.
-      // Every other contact that is no longer served may be in a copy and is reported as deleted.
-      conditions.push(or(eq(contacts.visibility, 'public'), ne(contacts.updatedAt, contacts.createdAt))!)
+      // A contact unchanged since it was created internal was never public, so no public copy
+      // holds it; leaving it out keeps the ids of internal contacts (derived from their names)
+      // undisclosed. Every other contact that is no longer served may be in a copy and is reported
+      // as deleted.
+      if (access.includeInternal !== true) {
+        conditions.push(or(eq(contacts.visibility, 'public'), ne(contacts.updatedAt, contacts.createdAt))!)
+      }
     }
     if (query.facility?.length) {
       conditions.push(inArray(contacts.facilityId, db.select({ id: facilities.id }).from(facilities).where(and(
@@ -98,37 +145,37 @@ export function createContactsRepository (db: Db) {
   }
 
   // Only served contacts become full records; the fields of any other one never leave this place.
-  function toEntries (rows: ContactRow[]): ContactListEntry[] {
-    const full = new Map(toContacts(rows.filter(isServed)).map((c) => [c.id, c]))
+  function toEntries (rows: ContactRow[], access: ContactAccess): ContactListEntry[] {
+    const full = new Map(toContacts(rows.filter((row) => isServed(row, access))).map((c) => [c.id, c]))
     return rows.map((row) => full.get(row.id) ?? tombstoneOf(row))
   }
 
-  function selectPage (where: SQL, sort: ContactSort, cursor: CursorKey | null, limit: number, offset: number): ContactRow[] {
-    const spec = SORTS[sort]
+  function selectPage (where: SQL, spec: SortSpec, cursor: CursorKey | null, limit: number, offset: number): ContactRow[] {
     return db.select().from(contacts)
       .where(cursor === null ? where : and(where, keysetCondition(spec.keys, cursor, spec.descending)))
       .orderBy(...spec.keys.map((key) => spec.descending ? desc(key) : asc(key)))
       .limit(limit).offset(offset).all()
   }
 
-  function select (where: SQL): Contact[] {
-    return toContacts(db.select().from(contacts).where(and(servedCondition, where))
+  function select (where: SQL, access: ContactAccess): Contact[] {
+    return toContacts(db.select().from(contacts).where(and(servedCondition(access), where))
       .orderBy(asc(sql`${contacts.name} collate nocase`), asc(contacts.id)).all())
   }
 
-  function plan (query: ContactListOptions): { where: SQL, sort: ContactSort } {
-    return { where: filterCondition(query), sort: query.sort ?? (query.updatedSince === undefined ? 'name' : 'updatedAt') }
+  function plan (query: ContactListOptions, access: ContactAccess): { where: SQL, sort: ContactSort } {
+    return { where: filterCondition(query, access), sort: query.sort ?? (query.updatedSince === undefined ? 'name' : 'updatedAt') }
   }
 
   // Without updatedSince every item is a served contact, which the facility's contact list relies on.
-  function list (query: ContactListOptions & { updatedSince?: undefined }): ContactPage<Contact>
-  function list (query: ContactListOptions): ContactPage
-  function list (query: ContactListOptions): ContactPage {
-    const { where, sort } = plan(query)
-    const cursor = query.cursor === undefined ? null : decodeCursor(query.cursor, sort, SORTS[sort].keys.length)
+  function list (query: ContactListOptions & { updatedSince?: undefined }, access?: ContactAccess): ContactPage<Contact>
+  function list (query: ContactListOptions, access?: ContactAccess): ContactPage
+  function list (query: ContactListOptions, access: ContactAccess = {}): ContactPage {
+    const { where, sort } = plan(query, access)
+    const spec = sorts(access)[sort]
+    const cursor = query.cursor === undefined ? null : decodeCursor(query.cursor, sort, spec.keys.length)
     const total = db.select({ n: sql<number>`count(*)` }).from(contacts).where(where).get()?.n ?? 0
     // One row more than the page tells whether there is a next page.
-    let rows = selectPage(where, sort, cursor, query.limit + 1, query.offset)
+    let rows = selectPage(where, spec, cursor, query.limit + 1, query.offset)
     const hasNext = rows.length > query.limit
     if (hasNext) rows = rows.slice(0, query.limit)
     const last = rows.at(-1)
@@ -137,8 +184,54 @@ export function createContactsRepository (db: Db) {
       limit: query.limit,
       offset: query.offset,
       sort,
-      items: toEntries(rows),
-      nextCursor: hasNext && last !== undefined ? encodeCursor(sort, keyOf(last, sort)) : null
+      items: toEntries(rows, access),
+      nextCursor: hasNext && last !== undefined ? encodeCursor(sort, keyOf(last, sort, access)) : null
+    }
+  }
+
+  // Any live contact, internal ones included: writes address contacts whatever their visibility.
+  function findLive (id: string): Contact | undefined {
+    return select(eq(contacts.id, id), { includeInternal: true })[0]
+  }
+
+  const organisationByIdOrSlug = sqlite.prepare('SELECT id, slug FROM organisations WHERE (id = ? OR slug = ?) AND deleted_at IS NULL')
+  const facilityByIdOrSlug = sqlite.prepare('SELECT id, slug, name FROM facilities WHERE (id = ? OR slug = ?) AND deleted_at IS NULL')
+
+  // References and rules a schema cannot express; violations are 422 field errors. The scope
+  // is checked first, so a key that may not write the contact gets 403 whatever else is wrong.
+  function resolveReferences (input: ContactInput, authorise: AuthoriseContact): References {
+    const facility = input.facility === null ? null : (facilityByIdOrSlug.get(input.facility, input.facility) as EntityRef | undefined)
+    if (facility !== undefined) authorise(facility)
+    const errors: FieldError[] = []
+    if (facility === undefined) errors.push({ field: 'body.facility', message: `no facility '${input.facility}'` })
+    const organisation = input.organisation === null ? null : (organisationByIdOrSlug.get(input.organisation, input.organisation) as References['organisation'] | undefined)
+    if (organisation === undefined) errors.push({ field: 'body.organisation', message: `no organisation '${input.organisation}'` })
+    if (input.organisation === null && input.facility === null) {
+      errors.push({ field: 'body.organisation', message: 'a contact belongs to an organisation, a facility or both; both are null' })
+    }
+    const asOf = asOfError(input.asOf)
+    if (asOf !== null) errors.push({ field: 'body.asOf', message: asOf })
+    if (errors.length > 0) throw new InvalidRecordError(errors)
+    return { organisation: organisation ?? null, facility: facility ?? null }
+  }
+
+  // The input as it will be served (references by slug, however the client named them), so
+  // history shows real changes only.
+  function normalised (input: ContactInput, references: References): ContactInput {
+    return { ...input, organisation: references.organisation?.slug ?? null, facility: references.facility?.slug ?? null, sources: canonicalSources(input.sources) }
+  }
+
+  function columnsOf (input: ContactInput, references: References) {
+    return {
+      name: input.name,
+      role: input.role,
+      organisationId: references.organisation?.id ?? null,
+      facilityId: references.facility?.id ?? null,
+      phone: input.phone,
+      email: input.email,
+      visibility: input.visibility,
+      asOf: input.asOf,
+      sources: input.sources
     }
   }
 
@@ -146,32 +239,81 @@ export function createContactsRepository (db: Db) {
     list,
 
     // Every matching record, in batches, for streaming full copies (format=ndjson).
-    * iterate (query: ContactListOptions, batchSize = 500): Generator<ContactListEntry[]> {
-      const { where, sort } = plan(query)
+    * iterate (query: ContactListOptions, access: ContactAccess = {}, batchSize = 500): Generator<ContactListEntry[]> {
+      const { where, sort } = plan(query, access)
+      const spec = sorts(access)[sort]
       let cursor: CursorKey | null = null
       for (;;) {
-        const rows = selectPage(where, sort, cursor, batchSize, 0)
+        const rows = selectPage(where, spec, cursor, batchSize, 0)
         if (rows.length === 0) return
-        yield toEntries(rows)
+        yield toEntries(rows, access)
         if (rows.length < batchSize) return
-        cursor = keyOf(rows.at(-1)!, sort)
+        cursor = keyOf(rows.at(-1)!, sort, access)
       }
     },
 
-    find (id: string): Contact | undefined {
-      return select(eq(contacts.id, id))[0]
+    find (id: string, access: ContactAccess = {}): Contact | undefined {
+      return select(eq(contacts.id, id), access)[0]
     },
 
-    // Unpaged: an organisation's detail embeds all of its public contacts.
-    ofOrganisation (organisationId: string): Contact[] {
-      return select(eq(contacts.organisationId, organisationId))
+    // Unpaged: an organisation's detail embeds all of its contacts the reader may see.
+    ofOrganisation (organisationId: string, access: ContactAccess = {}): Contact[] {
+      return select(eq(contacts.organisationId, organisationId), access)
     },
 
-    // The public contacts of many facilities in one query, keyed by facility id, for embedding
-    // into facility lists.
-    listForFacilities (facilityIds: string[]): Map<string, Contact[]> {
+    // The contacts of many facilities in one query, keyed by facility id, for embedding into
+    // facility lists.
+    listForFacilities (facilityIds: string[], access: ContactAccess = {}): Map<string, Contact[]> {
       if (facilityIds.length === 0) return new Map()
-      return groupBy(select(inArray(contacts.facilityId, facilityIds)), (c) => c.facility?.id ?? '')
+      return groupBy(select(inArray(contacts.facilityId, facilityIds), access), (c) => c.facility?.id ?? '')
+    },
+
+    findLive,
+
+    create (input: ContactInput, actor: string, authorise: AuthoriseContact): Contact {
+      return writer.write(actor, (context) => {
+        const id = newId()
+        const references = resolveReferences(input, authorise)
+        const stored = normalised(input, references)
+        db.insert(contacts).values({ id, ...columnsOf(stored, references), createdAt: context.now, updatedAt: context.now }).run()
+        writer.recordHistory(context, 'contact', id, 'create', diff(null, stored as unknown as Record<string, unknown>))
+        return findLive(id)!
+      })
+    },
+
+    // Runs `change` on the current record inside the write transaction, so preconditions
+    // (visibility, scope, If-Match) are checked against exactly what is replaced. A contact that
+    // moves to another facility needs the scope of that facility too.
+    update (id: string, actor: string, change: (current: Contact) => ContactInput, authorise: AuthoriseContact): Contact | undefined {
+      return writer.write(actor, (context) => {
+        const current = findLive(id)
+        if (current === undefined) return undefined
+        const input = change(current)
+        const references = resolveReferences(input, authorise)
+        const stored = normalised(input, references)
+        const changes = diff(writableOf(current) as unknown as Record<string, unknown>, stored as unknown as Record<string, unknown>)
+        if (Object.keys(changes).length === 0) return current
+        db.update(contacts).set({ ...columnsOf(stored, references), updatedAt: context.now }).where(eq(contacts.id, current.id)).run()
+        writer.recordHistory(context, 'contact', current.id, 'update', changes)
+        return findLive(current.id)!
+      })
+    },
+
+    softDelete (id: string, actor: string, check: (current: Contact) => void): Contact | undefined {
+      return writer.write(actor, (context) => {
+        const current = findLive(id)
+        if (current === undefined) return undefined
+        check(current)
+        db.update(contacts).set({ deletedAt: context.now, updatedAt: context.now }).where(eq(contacts.id, current.id)).run()
+        writer.recordHistory(context, 'contact', current.id, 'delete', diff(writableOf(current) as unknown as Record<string, unknown>, null))
+        return current
+      })
+    },
+
+    // Id of any contact ever stored, deleted and internal ones included (their history stays
+    // readable for keys that may read it).
+    resolveAnyId (id: string): string | undefined {
+      return db.select({ id: contacts.id }).from(contacts).where(eq(contacts.id, id)).get()?.id
     }
   }
 }

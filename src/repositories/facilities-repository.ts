@@ -1,11 +1,15 @@
 import type { Statement } from 'better-sqlite3'
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
-import { categories, facilities, facilityTypes, services, type SourceRef } from '../db/schema.ts'
+import { categories, facilities, facilityTargetGroups, facilityTypes, services, type SourceRef } from '../db/schema.ts'
 import { decodeCursor, encodeCursor, type CursorKey } from '../lib/cursor.ts'
-import { isOpenAt } from '../lib/opening-hours.ts'
+import { isOpenAt, validateOpeningHours } from '../lib/opening-hours.ts'
+import { newId } from '../lib/uuid.ts'
+import { InvalidRecordError, type FieldError } from '../lib/problem.ts'
+import { reindexFacilities } from './search-index.ts'
+import { diff, type WriteContext, type Writer } from './writer.ts'
 import { explainMatch, matchExpression, queryTokens } from '../lib/search-text.ts'
-import type { Facility, FacilityListQuery } from '../schemas/facilities.ts'
+import type { Facility, FacilityInput, FacilityListQuery } from '../schemas/facilities.ts'
 import type { Tombstone } from '../schemas/common.ts'
 import {
   groupBy, idOrSlugCondition, invalidParameter, organisationRefsOf, targetGroupLinksOf, timestampParameter
@@ -80,7 +84,32 @@ function defaultSort (query: FacilityListOptions): FacilitySort {
   return 'name'
 }
 
-export function createFacilitiesRepository (db: Db) {
+// What clients write: the facility minus what the directory derives (ids, counts, labels).
+export function writableOf (f: Facility): FacilityInput {
+  return {
+    slug: f.slug,
+    name: f.name,
+    alternateNames: f.alternateNames,
+    types: f.types,
+    operator: f.operator?.slug ?? null,
+    operatorNote: f.operatorNote,
+    address: f.address,
+    geo: f.geo,
+    phone: f.phone,
+    fax: f.fax,
+    email: f.email,
+    website: f.website,
+    openingHours: f.openingHours,
+    description: f.description,
+    partnership: f.partnership,
+    status: f.status,
+    notes: f.notes,
+    targetGroups: f.targetGroups.map((g) => ({ targetGroup: g.slug, originalWording: g.originalWording })),
+    sources: f.sources
+  }
+}
+
+export function createFacilitiesRepository (db: Db, writer: Writer) {
   const sqlite = db.$client
   // Filter combinations repeat, so their statements are prepared once and kept.
   const statements = new Map<string, Statement>()
@@ -299,6 +328,81 @@ export function createFacilitiesRepository (db: Db) {
     })
   }
 
+  function findLive (idOrSlug: string): Facility | undefined {
+    const row = db.select().from(facilities)
+      .where(and(idOrSlugCondition(facilities.id, facilities.slug, idOrSlug), isNull(facilities.deletedAt))).get()
+    return row === undefined ? undefined : toFacilities([row])[0]
+  }
+
+  const operatorByIdOrSlug = sqlite.prepare('SELECT id FROM organisations WHERE (id = ? OR slug = ?) AND deleted_at IS NULL').pluck()
+  const targetGroupBySlug = sqlite.prepare('SELECT id FROM target_groups WHERE slug = ? AND deleted_at IS NULL').pluck()
+  const slugOwner = sqlite.prepare('SELECT id FROM facilities WHERE slug = ?').pluck()
+
+  // References and rules a schema cannot express; violations are 422 field errors.
+  function resolveReferences (input: FacilityInput, selfId: string | null): { operatorId: string | null, targetGroupIds: string[] } {
+    const errors: FieldError[] = []
+    const owner = slugOwner.get(input.slug) as string | undefined
+    if (owner !== undefined && owner !== selfId) errors.push({ field: 'body.slug', message: `is already used by facility ${owner}` })
+    let operatorId: string | null = null
+    if (input.operator !== null) {
+      operatorId = (operatorByIdOrSlug.get(input.operator, input.operator) as string | undefined) ?? null
+      if (operatorId === null) errors.push({ field: 'body.operator', message: `no organisation '${input.operator}'` })
+    }
+    const targetGroupIds = input.targetGroups.map((link, i) => {
+      const id = targetGroupBySlug.get(link.targetGroup) as string | undefined
+      if (id === undefined) errors.push({ field: `body.targetGroups.${i}.targetGroup`, message: `no target group '${link.targetGroup}'` })
+      return id ?? ''
+    })
+    if (new Set(targetGroupIds).size !== targetGroupIds.length) errors.push({ field: 'body.targetGroups', message: 'names a target group twice' })
+    if (input.openingHours.osm !== null) {
+      const hours = validateOpeningHours(input.openingHours.osm)
+      if (!hours.ok) errors.push({ field: 'body.openingHours.osm', message: hours.message })
+    }
+    if (errors.length > 0) throw new InvalidRecordError(errors)
+    return { operatorId, targetGroupIds }
+  }
+
+  function columnsOf (input: FacilityInput, operatorId: string | null) {
+    return {
+      slug: input.slug,
+      name: input.name,
+      alternateNames: input.alternateNames,
+      operatorId,
+      operatorNote: input.operatorNote,
+      street: input.address.street,
+      postcode: input.address.postcode,
+      city: input.address.city,
+      ortsteil: input.address.ortsteil,
+      bezirksregion: input.address.bezirksregion,
+      addressNote: input.address.note,
+      lat: input.geo?.lat ?? null,
+      lon: input.geo?.lon ?? null,
+      phone: input.phone,
+      fax: input.fax,
+      email: input.email,
+      website: input.website,
+      openingHours: input.openingHours.osm,
+      openingHoursNote: input.openingHours.note,
+      description: input.description,
+      partnershipStatus: input.partnership.status,
+      partnershipEvidence: input.partnership.evidence,
+      status: input.status,
+      notes: input.notes,
+      sources: input.sources
+    }
+  }
+
+  function writeLinks (facilityId: string, input: FacilityInput, targetGroupIds: string[]): void {
+    db.delete(facilityTypes).where(eq(facilityTypes.facilityId, facilityId)).run()
+    db.insert(facilityTypes).values(input.types.map((type) => ({ facilityId, type }))).run()
+    db.delete(facilityTargetGroups).where(eq(facilityTargetGroups.facilityId, facilityId)).run()
+    if (input.targetGroups.length > 0) {
+      db.insert(facilityTargetGroups).values(input.targetGroups.map((link, i) => ({
+        facilityId, targetGroupId: targetGroupIds[i]!, originalWording: link.originalWording
+      }))).run()
+    }
+  }
+
   const serviceNames = sqlite.prepare("SELECT group_concat(name || coalesce(' – ' || description, ''), ' · ') FROM services WHERE facility_id = ? AND deleted_at IS NULL").pluck()
   const searchableServiceText = (facilityId: string) => serviceNames.get(facilityId) as string | null
 
@@ -338,6 +442,70 @@ export function createFacilitiesRepository (db: Db) {
         if (batch.length < batchSize) return
         cursor = keyOf(batch.at(-1)!, p.sort)
       }
+    },
+
+    create (input: FacilityInput, actor: string): Facility {
+      return writer.write(actor, (context) => {
+        const id = newId()
+        const references = resolveReferences(input, null)
+        db.insert(facilities).values({ id, ...columnsOf(input, references.operatorId), createdAt: context.now, updatedAt: context.now }).run()
+        writeLinks(id, input, references.targetGroupIds)
+        writer.recordHistory(context, 'facility', id, 'create', diff(null, input as unknown as Record<string, unknown>))
+        reindexFacilities(db, [id])
+        return findLive(id)!
+      })
+    },
+
+    // Runs `change` on the current record inside the write transaction, so preconditions
+    // (scope, If-Match) are checked against exactly what is replaced.
+    update (idOrSlug: string, actor: string, change: (current: Facility) => FacilityInput): Facility | undefined {
+      return writer.write(actor, (context) => {
+        const current = findLive(idOrSlug)
+        if (current === undefined) return undefined
+        const input = change(current)
+        const before = writableOf(current)
+        const changes = diff(before as unknown as Record<string, unknown>, input as unknown as Record<string, unknown>)
+        if (Object.keys(changes).length === 0) return current
+        const references = resolveReferences(input, current.id)
+        db.update(facilities).set({ ...columnsOf(input, references.operatorId), updatedAt: context.now }).where(eq(facilities.id, current.id)).run()
+        writeLinks(current.id, input, references.targetGroupIds)
+        writer.recordHistory(context, 'facility', current.id, 'update', changes)
+        reindexFacilities(db, [current.id])
+        return findLive(current.id)!
+      })
+    },
+
+    softDelete (idOrSlug: string, actor: string, check: (current: Facility) => void): Facility | undefined {
+      return writer.write(actor, (context) => {
+        const current = findLive(idOrSlug)
+        if (current === undefined) return undefined
+        check(current)
+        db.update(facilities).set({ deletedAt: context.now, updatedAt: context.now }).where(eq(facilities.id, current.id)).run()
+        writer.recordHistory(context, 'facility', current.id, 'delete', diff(writableOf(current) as unknown as Record<string, unknown>, null))
+        reindexFacilities(db, [current.id])
+        return current
+      })
+    },
+
+    // A person confirmed the record; this is not an edit, so updatedAt stays as it is.
+    verify (idOrSlug: string, actor: string, verifiedBy: string, check: (current: Facility) => void): Facility | undefined {
+      return writer.write(actor, (context: WriteContext) => {
+        const current = findLive(idOrSlug)
+        if (current === undefined) return undefined
+        check(current)
+        db.update(facilities).set({ verifiedAt: context.now, verifiedBy }).where(eq(facilities.id, current.id)).run()
+        writer.recordHistory(context, 'facility', current.id, 'verify', {
+          verifiedAt: { old: current.verifiedAt, new: context.now },
+          verifiedBy: { old: current.verifiedBy, new: verifiedBy }
+        })
+        return findLive(current.id)!
+      })
+    },
+
+    // Id of a facility by id or slug, deleted ones included (their history stays readable).
+    resolveAnyId (idOrSlug: string): string | undefined {
+      return db.select({ id: facilities.id }).from(facilities)
+        .where(idOrSlugCondition(facilities.id, facilities.slug, idOrSlug)).get()?.id
     },
 
     find (idOrSlug: string): Facility | undefined {

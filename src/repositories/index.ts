@@ -8,18 +8,23 @@ import { createAgreementsRepository } from './agreements-repository.ts'
 import { createChangesRepository } from './changes-repository.ts'
 import { createApiKeysRepository } from './api-keys-repository.ts'
 import { createIdempotencyRepository } from './idempotency-repository.ts'
+import { createWriter } from './writer.ts'
+import { createHistoryRepository } from './history-repository.ts'
 
 export function createRepositories (db: Db) {
+  const writer = createWriter(db)
   return {
-    facilities: createFacilitiesRepository(db),
-    services: createServicesRepository(db),
-    vocabularies: createVocabulariesRepository(db),
-    organisations: createOrganisationsRepository(db),
-    contacts: createContactsRepository(db),
-    agreements: createAgreementsRepository(db),
+    writer,
+    facilities: createFacilitiesRepository(db, writer),
+    services: createServicesRepository(db, writer),
+    vocabularies: createVocabulariesRepository(db, writer),
+    organisations: createOrganisationsRepository(db, writer),
+    contacts: createContactsRepository(db, writer),
+    agreements: createAgreementsRepository(db, writer),
     changes: createChangesRepository(db),
     apiKeys: createApiKeysRepository(db),
-    idempotency: createIdempotencyRepository(db)
+    idempotency: createIdempotencyRepository(db),
+    history: createHistoryRepository(db)
   }
 }
 

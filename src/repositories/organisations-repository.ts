@@ -3,12 +3,15 @@ import type { AnySQLiteColumn } from 'drizzle-orm/sqlite-core'
 import type { Db } from '../db/client.ts'
 import { facilities, organisations, organisationSites, organisationUnits } from '../db/schema.ts'
 import { decodeCursor, encodeCursor, type CursorKey } from '../lib/cursor.ts'
+import { HttpProblem, InvalidRecordError } from '../lib/problem.ts'
+import { newId } from '../lib/uuid.ts'
 import type { Tombstone } from '../schemas/common.ts'
 import type {
-  Organisation, OrganisationDetail, OrganisationListQuery, OrganisationSite, OrganisationUnit
+  Organisation, OrganisationDetail, OrganisationInput, OrganisationListQuery, OrganisationSite, OrganisationUnit
 } from '../schemas/organisations.ts'
-import { createContactsRepository } from './contacts-repository.ts'
+import { createContactsRepository, type ContactAccess } from './contacts-repository.ts'
 import { idOrSlugCondition, keysetCondition, syncCondition, tombstoneOf, type EntityRef } from './shared.ts'
+import { diff, type Writer } from './writer.ts'
 
 type OrganisationRow = typeof organisations.$inferSelect
 export type OrganisationSort = NonNullable<OrganisationListQuery['sort']>
@@ -46,8 +49,58 @@ function keyOf (row: OrganisationRow, sort: OrganisationSort): CursorKey {
   }
 }
 
-export function createOrganisationsRepository (db: Db) {
+// What clients write: the organisation minus what the directory derives (ids, counts, embedded
+// records). Units and sites are read-only through the API, so they are not part of it.
+export function writableOf (o: Organisation): OrganisationInput {
+  return {
+    slug: o.slug,
+    kind: o.kind,
+    name: o.name,
+    alternateNames: o.alternateNames,
+    description: o.description,
+    legalForm: o.legalForm,
+    website: o.website,
+    email: o.email,
+    phone: o.phone,
+    address: { street: o.address.street, postcode: o.address.postcode, city: o.address.city, ortsteil: o.address.ortsteil },
+    notes: o.notes,
+    sources: o.sources
+  }
+}
+
+function columnsOf (input: OrganisationInput) {
+  return {
+    slug: input.slug,
+    kind: input.kind,
+    name: input.name,
+    alternateNames: input.alternateNames,
+    description: input.description,
+    legalForm: input.legalForm,
+    website: input.website,
+    email: input.email,
+    phone: input.phone,
+    street: input.address.street,
+    postcode: input.address.postcode,
+    city: input.address.city,
+    ortsteil: input.address.ortsteil,
+    notes: input.notes,
+    sources: input.sources
+  }
+}
+
+const record = (value: OrganisationInput) => value as unknown as Record<string, unknown>
+
+export function createOrganisationsRepository (db: Db, writer: Writer) {
   const contactsRepository = createContactsRepository(db)
+  // Deleted organisations keep their slug (the unique index covers them), so they are asked too.
+  const slugOwner = db.$client.prepare('SELECT id FROM organisations WHERE slug = ?').pluck()
+
+  function checkSlug (input: OrganisationInput, selfId: string | null): void {
+    const owner = slugOwner.get(input.slug) as string | undefined
+    if (owner !== undefined && owner !== selfId) {
+      throw new InvalidRecordError([{ field: 'body.slug', message: `is already used by organisation ${owner}` }])
+    }
+  }
 
   function facilityCounts (ids: string[]): Map<string, number> {
     if (ids.length === 0) return new Map()
@@ -138,6 +191,21 @@ export function createOrganisationsRepository (db: Db) {
       .limit(limit).offset(offset).all()
   }
 
+  // access: whether the caller may see internal contacts (they are part of the representation,
+  // so If-Match compares against the same view the caller read).
+  function find (idOrSlug: string, access: ContactAccess = {}): OrganisationDetail | undefined {
+    const match = idOrSlugCondition(organisations.id, organisations.slug, idOrSlug)
+    const row = db.select().from(organisations).where(and(match, isNull(organisations.deletedAt))).get()
+    if (row === undefined) return undefined
+    return {
+      ...toOrganisations([row])[0]!,
+      units: unitsOf(row.id),
+      sites: sitesOf(row.id),
+      contacts: contactsRepository.ofOrganisation(row.id, access),
+      facilities: facilitiesOf(row.id)
+    }
+  }
+
   function toEntries (rows: OrganisationRow[]): OrganisationListEntry[] {
     const full = new Map(toOrganisations(rows.filter((r) => r.deletedAt === null)).map((o) => [o.id, o]))
     return rows.map((row) => tombstoneOf(row) ?? full.get(row.id)!)
@@ -176,18 +244,56 @@ export function createOrganisationsRepository (db: Db) {
       }
     },
 
-    find (idOrSlug: string): OrganisationDetail | undefined {
-      // idOrSlugCondition in shared.ts is typed for facility columns only.
-      const match = idOrSlugCondition(organisations.id, organisations.slug, idOrSlug)
-      const row = db.select().from(organisations).where(and(match, isNull(organisations.deletedAt))).get()
-      if (row === undefined) return undefined
-      return {
-        ...toOrganisations([row])[0]!,
-        units: unitsOf(row.id),
-        sites: sitesOf(row.id),
-        contacts: contactsRepository.ofOrganisation(row.id),
-        facilities: facilitiesOf(row.id)
-      }
+    find,
+
+    // The search index holds no operator names (see search-index.ts), so a rename or a new slug
+    // needs no reindex of the facilities it operates.
+    create (input: OrganisationInput, actor: string): OrganisationDetail {
+      return writer.write(actor, (context) => {
+        checkSlug(input, null)
+        const id = newId()
+        db.insert(organisations).values({ id, ...columnsOf(input), createdAt: context.now, updatedAt: context.now }).run()
+        writer.recordHistory(context, 'organisation', id, 'create', diff(null, record(input)))
+        return find(id)!
+      })
+    },
+
+    // Runs `change` on the current record inside the write transaction, so preconditions
+    // (If-Match) are checked against exactly what is replaced.
+    update (idOrSlug: string, actor: string, change: (current: OrganisationDetail) => OrganisationInput, access: ContactAccess = {}): OrganisationDetail | undefined {
+      return writer.write(actor, (context) => {
+        const current = find(idOrSlug, access)
+        if (current === undefined) return undefined
+        const input = change(current)
+        const changes = diff(record(writableOf(current)), record(input))
+        if (Object.keys(changes).length === 0) return current
+        checkSlug(input, current.id)
+        db.update(organisations).set({ ...columnsOf(input), updatedAt: context.now }).where(eq(organisations.id, current.id)).run()
+        writer.recordHistory(context, 'organisation', current.id, 'update', changes)
+        return find(current.id, access)!
+      })
+    },
+
+    // Refused while live facilities name it as operator: none may point at a deleted one.
+    softDelete (idOrSlug: string, actor: string, check: (current: OrganisationDetail) => void, access: ContactAccess = {}): OrganisationDetail | undefined {
+      return writer.write(actor, (context) => {
+        const current = find(idOrSlug, access)
+        if (current === undefined) return undefined
+        check(current)
+        if (current.facilities.length > 0) {
+          const slugs = current.facilities.map((f) => f.slug).join(', ')
+          throw new HttpProblem(409, `The organisation '${current.slug}' still operates ${current.facilities.length} ${current.facilities.length === 1 ? 'facility' : 'facilities'} (${slugs}). Give them another operator (or none) first.`, { type: '/problems/still-in-use' })
+        }
+        db.update(organisations).set({ deletedAt: context.now, updatedAt: context.now }).where(eq(organisations.id, current.id)).run()
+        writer.recordHistory(context, 'organisation', current.id, 'delete', diff(record(writableOf(current)), null))
+        return current
+      })
+    },
+
+    // Id of an organisation by id or slug, deleted ones included (their history stays readable).
+    resolveAnyId (idOrSlug: string): string | undefined {
+      return db.select({ id: organisations.id }).from(organisations)
+        .where(idOrSlugCondition(organisations.id, organisations.slug, idOrSlug)).get()?.id
     }
   }
 }

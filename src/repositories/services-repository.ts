@@ -4,9 +4,13 @@ import type { Db } from '../db/client.ts'
 import { categories, facilities, services, serviceTargetGroups, targetGroups } from '../db/schema.ts'
 import { decodeCursor, encodeCursor, type CursorKey } from '../lib/cursor.ts'
 import { explainMatch, matchExpression, queryTokens } from '../lib/search-text.ts'
+import { InvalidRecordError, type FieldError } from '../lib/problem.ts'
+import { newId } from '../lib/uuid.ts'
 import type { Tombstone } from '../schemas/common.ts'
-import type { Service, ServiceListQuery } from '../schemas/services.ts'
-import { groupBy, invalidParameter, keysetCondition, targetGroupLinksOf, timestampParameter } from './shared.ts'
+import type { Service, ServiceInput, ServiceListQuery } from '../schemas/services.ts'
+import { reindexFacilities } from './search-index.ts'
+import { groupBy, invalidParameter, keysetCondition, targetGroupLinksOf, timestampParameter, type EntityRef } from './shared.ts'
+import { diff, type Writer } from './writer.ts'
 
 export type ServiceSort = NonNullable<ServiceListQuery['sort']>
 
@@ -75,7 +79,51 @@ function defaultSort (query: ServiceQuery, tokens: string[]): ServiceSort {
   return 'facility'
 }
 
-export function createServicesRepository (db: Db) {
+// What clients write: the service minus what the directory derives (id, labels, names).
+export function writableOf (s: Service): ServiceInput {
+  return {
+    facility: s.facility.slug,
+    name: s.name,
+    description: s.description,
+    category: s.category.slug,
+    scheduleNote: s.scheduleNote,
+    feeNote: s.feeNote,
+    asOf: s.asOf,
+    status: s.status,
+    targetGroups: s.targetGroups.map((g) => ({ targetGroup: g.slug, originalWording: g.originalWording })),
+    sources: s.sources
+  }
+}
+
+// A span of years must run forwards (`2022/2023`); the pattern cannot say so.
+export function asOfError (asOf: string | null): string | null {
+  if (asOf === null || !asOf.includes('/')) return null
+  const [from, to] = asOf.split('/').map(Number) as [number, number]
+  return from < to ? null : 'must be a year or a span of years whose second year follows the first'
+}
+
+// Sources are stored with their members in schema order, as the seed stores them: the ETag and the
+// history compare records as JSON, in which the same source in another member order would differ.
+export const canonicalSources = (sources: ServiceInput['sources']): ServiceInput['sources'] =>
+  sources.map(({ url, title, facts }) => ({ url, title, facts }))
+
+// The input as it will be served: the facility by slug however the client named it, target
+// groups in slug order. So history shows real changes only, and naming the same facility by id
+// or listing the same target groups in another order is no change.
+function normalised (input: ServiceInput, facility: EntityRef): ServiceInput {
+  return {
+    ...input,
+    facility: facility.slug,
+    targetGroups: [...input.targetGroups].sort((a, b) => (a.targetGroup < b.targetGroup ? -1 : 1)),
+    sources: canonicalSources(input.sources)
+  }
+}
+
+// Called with the facility a service belongs to (before and after a change) before any other
+// rule is checked; it throws when the writer may not write that facility's services.
+export type AuthoriseFacility = (facility: EntityRef) => void
+
+export function createServicesRepository (db: Db, writer: Writer) {
   const fields = {
     id: services.id,
     name: services.name,
@@ -214,6 +262,68 @@ export function createServicesRepository (db: Db) {
     })
   }
 
+  function find (id: string): Service | undefined {
+    const row = selectServices().where(and(eq(services.id, id), liveServiceCondition())).get()
+    return row === undefined ? undefined : toServices([row])[0]
+  }
+
+  const sqlite = db.$client
+  const facilityByIdOrSlug = sqlite.prepare('SELECT id, slug, name FROM facilities WHERE (id = ? OR slug = ?) AND deleted_at IS NULL')
+  const categoryBySlug = sqlite.prepare('SELECT id FROM categories WHERE slug = ? AND deleted_at IS NULL').pluck()
+  const targetGroupBySlug = sqlite.prepare('SELECT id FROM target_groups WHERE slug = ? AND deleted_at IS NULL').pluck()
+
+  // References and rules a schema cannot express; violations are 422 field errors. The scope
+  // is checked first, so a key that may not write the facility gets 403 whatever else is wrong.
+  function resolveReferences (input: ServiceInput, authorise: AuthoriseFacility): { facility: EntityRef, categoryId: string, targetGroupIds: Map<string, string> } {
+    const facility = facilityByIdOrSlug.get(input.facility, input.facility) as EntityRef | undefined
+    if (facility !== undefined) authorise(facility)
+    const errors: FieldError[] = []
+    if (facility === undefined) errors.push({ field: 'body.facility', message: `no facility '${input.facility}'` })
+    const categoryId = categoryBySlug.get(input.category) as string | undefined
+    if (categoryId === undefined) errors.push({ field: 'body.category', message: `no category '${input.category}'` })
+    const asOf = asOfError(input.asOf)
+    if (asOf !== null) errors.push({ field: 'body.asOf', message: asOf })
+    const targetGroupIds = new Map<string, string>()
+    input.targetGroups.forEach((link, i) => {
+      const id = targetGroupBySlug.get(link.targetGroup) as string | undefined
+      if (id === undefined) errors.push({ field: `body.targetGroups.${i}.targetGroup`, message: `no target group '${link.targetGroup}'` })
+      else targetGroupIds.set(link.targetGroup, id)
+    })
+    if (new Set(input.targetGroups.map((link) => link.targetGroup)).size !== input.targetGroups.length) {
+      errors.push({ field: 'body.targetGroups', message: 'names a target group twice' })
+    }
+    if (errors.length > 0) throw new InvalidRecordError(errors)
+    return { facility: facility!, categoryId: categoryId!, targetGroupIds }
+  }
+
+  function columnsOf (input: ServiceInput, facilityId: string, categoryId: string) {
+    return {
+      facilityId,
+      name: input.name,
+      description: input.description,
+      categoryId,
+      scheduleNote: input.scheduleNote,
+      feeNote: input.feeNote,
+      asOf: input.asOf,
+      status: input.status,
+      sources: input.sources
+    }
+  }
+
+  // Links to deleted target groups are not served, so no client can have seen them; they stay
+  // stored for when the target group comes back.
+  const deleteLiveLinks = sqlite.prepare(`DELETE FROM service_target_groups WHERE service_id = ?
+    AND target_group_id IN (SELECT id FROM target_groups WHERE deleted_at IS NULL)`)
+
+  function writeLinks (serviceId: string, input: ServiceInput, targetGroupIds: Map<string, string>): void {
+    deleteLiveLinks.run(serviceId)
+    if (input.targetGroups.length > 0) {
+      db.insert(serviceTargetGroups).values(input.targetGroups.map((link) => ({
+        serviceId, targetGroupId: targetGroupIds.get(link.targetGroup)!, originalWording: link.originalWording
+      }))).run()
+    }
+  }
+
   return {
     list (query: ServiceListOptions): ServicePage {
       const p = plan(query)
@@ -256,9 +366,56 @@ export function createServicesRepository (db: Db) {
       return groupBy(toServices(rows), (s) => s.facility.id)
     },
 
-    find (id: string): Service | undefined {
-      const row = selectServices().where(and(eq(services.id, id), liveServiceCondition())).get()
-      return row === undefined ? undefined : toServices([row])[0]
+    find,
+
+    create (input: ServiceInput, actor: string, authorise: AuthoriseFacility): Service {
+      return writer.write(actor, (context) => {
+        const id = newId()
+        const { facility, categoryId, targetGroupIds } = resolveReferences(input, authorise)
+        const stored = normalised(input, facility)
+        db.insert(services).values({ id, ...columnsOf(stored, facility.id, categoryId), createdAt: context.now, updatedAt: context.now }).run()
+        writeLinks(id, stored, targetGroupIds)
+        writer.recordHistory(context, 'service', id, 'create', diff(null, stored as unknown as Record<string, unknown>))
+        reindexFacilities(db, [facility.id])
+        return find(id)!
+      })
+    },
+
+    // Runs `change` on the current record inside the write transaction, so preconditions
+    // (scope, If-Match) are checked against exactly what is replaced. A service that moves to
+    // another facility needs the scope of that facility too.
+    update (id: string, actor: string, change: (current: Service) => ServiceInput, authorise: AuthoriseFacility): Service | undefined {
+      return writer.write(actor, (context) => {
+        const current = find(id)
+        if (current === undefined) return undefined
+        const input = change(current)
+        const { facility, categoryId, targetGroupIds } = resolveReferences(input, authorise)
+        const stored = normalised(input, facility)
+        const changes = diff(writableOf(current) as unknown as Record<string, unknown>, stored as unknown as Record<string, unknown>)
+        if (Object.keys(changes).length === 0) return current
+        db.update(services).set({ ...columnsOf(stored, facility.id, categoryId), updatedAt: context.now }).where(eq(services.id, current.id)).run()
+        writeLinks(current.id, stored, targetGroupIds)
+        writer.recordHistory(context, 'service', current.id, 'update', changes)
+        reindexFacilities(db, [...new Set([current.facility.id, facility.id])])
+        return find(current.id)!
+      })
+    },
+
+    softDelete (id: string, actor: string, check: (current: Service) => void): Service | undefined {
+      return writer.write(actor, (context) => {
+        const current = find(id)
+        if (current === undefined) return undefined
+        check(current)
+        db.update(services).set({ deletedAt: context.now, updatedAt: context.now }).where(eq(services.id, current.id)).run()
+        writer.recordHistory(context, 'service', current.id, 'delete', diff(writableOf(current) as unknown as Record<string, unknown>, null))
+        reindexFacilities(db, [current.facility.id])
+        return current
+      })
+    },
+
+    // Id of any service ever stored, deleted ones included (their history stays readable).
+    resolveAnyId (id: string): string | undefined {
+      return db.select({ id: services.id }).from(services).where(eq(services.id, id)).get()?.id
     }
   }
 }

@@ -2,10 +2,16 @@ import { and, asc, desc, eq, exists, isNotNull, isNull, or, sql, type SQL } from
 import type { Db } from '../db/client.ts'
 import { categories, facilities, facilityTargetGroups, services, serviceTargetGroups, targetGroups } from '../db/schema.ts'
 import { decodeCursor, encodeCursor, type CursorKey } from '../lib/cursor.ts'
+import { HttpProblem, InvalidRecordError } from '../lib/problem.ts'
+import { newId } from '../lib/uuid.ts'
 import type { Tombstone } from '../schemas/common.ts'
-import type { Category, TargetGroup, TargetGroupDetail, VocabularyListQuery } from '../schemas/vocabularies.ts'
+import type {
+  Category, CategoryInput, TargetGroup, TargetGroupDetail, TargetGroupInput, VocabularyListQuery
+} from '../schemas/vocabularies.ts'
+import { reindexFacilities } from './search-index.ts'
 import { liveServiceCondition } from './services-repository.ts'
 import { groupBy, idOrSlugCondition, keysetCondition, syncCondition, tombstoneOf } from './shared.ts'
+import { diff, type Writer } from './writer.ts'
 
 type Column = typeof targetGroups.id
 type VocabularyTable = typeof targetGroups | typeof categories
@@ -36,7 +42,30 @@ function withoutDeletedAt<T extends Entry> ({ deletedAt, ...entry }: T): Omit<T,
   return entry
 }
 
-export function createVocabulariesRepository (db: Db) {
+// Target groups and categories are written alike: an entry of the vocabulary.
+export type VocabularyInput = TargetGroupInput & CategoryInput
+type VocabularyRecord = VocabularyInput & { id: string }
+
+// What clients write: the entry minus what the directory derives (id, counts, links).
+export function writableOf (entry: VocabularyRecord): VocabularyInput {
+  return { slug: entry.slug, labelDe: entry.labelDe, labelEn: entry.labelEn, description: entry.description }
+}
+
+const record = (value: VocabularyInput) => value as unknown as Record<string, unknown>
+
+interface VocabularyKind<T extends VocabularyRecord> {
+  table: 'target_groups' | 'categories'
+  entityType: 'target_group' | 'category'
+  what: string
+  find: (idOrSlug: string) => T | undefined
+  // Why the entry may not be deleted now, or null.
+  inUse: (current: T) => string | null
+  // Facilities whose search documents contain the entry's labels (their own or their services').
+  indexedFacilities: string
+}
+
+export function createVocabulariesRepository (db: Db, writer: Writer) {
+  const sqlite = db.$client
   // Whether the facility of the enclosing query has a live service naming the target group.
   const serviceLinkExists = (groupId: Column | string): SQL => exists(db.select({ one: sql`1` }).from(serviceTargetGroups)
     .innerJoin(services, eq(services.id, serviceTargetGroups.serviceId))
@@ -195,23 +224,131 @@ export function createVocabulariesRepository (db: Db) {
     }))
   }
 
+  function findTargetGroup (idOrSlug: string): TargetGroupDetail | undefined {
+    const row = selectTargetGroups()
+      .where(and(idOrSlugOf(targetGroups, idOrSlug), isNull(targetGroups.deletedAt))).get()
+    if (row === undefined) return undefined
+    const group: TargetGroup = withoutDeletedAt(row)
+    const linkedServices = servicesOf(group.id)
+    const servicesByFacility = groupBy(linkedServices, (s) => s.facility.id)
+    const linkedFacilities = facilitiesOf(group.id).map((entry) => {
+      const serviceCount = servicesByFacility.get(entry.facility.id)?.length ?? 0
+      return { ...entry, via: serviceCount > 0 ? [...entry.via, 'service' as const] : entry.via, serviceCount }
+    })
+    return { ...group, facilities: linkedFacilities, services: linkedServices }
+  }
+
+  function findCategory (idOrSlug: string): Category | undefined {
+    const row = selectCategories()
+      .where(and(idOrSlugOf(categories, idOrSlug), isNull(categories.deletedAt))).get()
+    return row === undefined ? undefined : withoutDeletedAt(row)
+  }
+
+  // Create, change, delete and history lookup of one vocabulary, each write one transaction with
+  // its history. The table name is one of two constants, never input.
+  function writes<T extends VocabularyRecord> (kind: VocabularyKind<T>) {
+    const slugOwner = sqlite.prepare(`SELECT id FROM ${kind.table} WHERE slug = ?`).pluck()
+    const anyId = sqlite.prepare(`SELECT id FROM ${kind.table} WHERE id = ? OR slug = ?`).pluck()
+    const insert = sqlite.prepare(`INSERT INTO ${kind.table} (id, slug, label_de, label_en, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+    const change = sqlite.prepare(`UPDATE ${kind.table} SET slug = ?, label_de = ?, label_en = ?, description = ?, updated_at = ? WHERE id = ?`)
+    const remove = sqlite.prepare(`UPDATE ${kind.table} SET deleted_at = ?, updated_at = ? WHERE id = ?`)
+    const facilityIds = sqlite.prepare(kind.indexedFacilities).pluck()
+
+    // Deleted entries keep their slug (the unique index covers them), so they are asked too.
+    function checkSlug (input: VocabularyInput, selfId: string | null): void {
+      const owner = slugOwner.get(input.slug) as string | undefined
+      if (owner !== undefined && owner !== selfId) {
+        throw new InvalidRecordError([{ field: 'body.slug', message: `is already used by ${kind.what} ${owner}` }])
+      }
+    }
+
+    return {
+      create (input: VocabularyInput, actor: string): T {
+        return writer.write(actor, (context) => {
+          checkSlug(input, null)
+          const id = newId()
+          insert.run(id, input.slug, input.labelDe, input.labelEn, input.description, context.now, context.now)
+          writer.recordHistory(context, kind.entityType, id, 'create', diff(null, record(input)))
+          return kind.find(id)!
+        })
+      },
+
+      // Runs `check` on the current entry inside the write transaction, so preconditions
+      // (If-Match) are checked against exactly what is replaced.
+      update (idOrSlug: string, actor: string, check: (current: T) => VocabularyInput): T | undefined {
+        return writer.write(actor, (context) => {
+          const current = kind.find(idOrSlug)
+          if (current === undefined) return undefined
+          const input = check(current)
+          const changes = diff(record(writableOf(current)), record(input))
+          if (Object.keys(changes).length === 0) return current
+          checkSlug(input, current.id)
+          change.run(input.slug, input.labelDe, input.labelEn, input.description, context.now, current.id)
+          writer.recordHistory(context, kind.entityType, current.id, 'update', changes)
+          // The labels are part of the facilities' and services' search documents; slug and
+          // description are not.
+          if ('labelDe' in changes || 'labelEn' in changes) {
+            reindexFacilities(db, facilityIds.all({ id: current.id }) as string[])
+          }
+          return kind.find(current.id)!
+        })
+      },
+
+      softDelete (idOrSlug: string, actor: string, check: (current: T) => void): T | undefined {
+        return writer.write(actor, (context) => {
+          const current = kind.find(idOrSlug)
+          if (current === undefined) return undefined
+          check(current)
+          const reason = kind.inUse(current)
+          if (reason !== null) throw new HttpProblem(409, reason, { type: '/problems/still-in-use' })
+          remove.run(context.now, context.now, current.id)
+          writer.recordHistory(context, kind.entityType, current.id, 'delete', diff(record(writableOf(current)), null))
+          return current
+        })
+      },
+
+      // Id of an entry by id or slug, deleted ones included (their history stays readable).
+      resolveAnyId (idOrSlug: string): string | undefined {
+        return anyId.get(idOrSlug, idOrSlug) as string | undefined
+      }
+    }
+  }
+
+  const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`
+
+  const targetGroupWrites = writes<TargetGroupDetail>({
+    table: 'target_groups',
+    entityType: 'target_group',
+    what: 'target group',
+    find: findTargetGroup,
+    // Counted like the detail shows them: live facilities naming it, live services naming it.
+    inUse: (group) => group.facilityCount === 0 && group.serviceCount === 0
+      ? null
+      : `The target group '${group.slug}' is still linked by ${plural(group.facilityCount, 'facility', 'facilities')} (${group.facilities.map((f) => f.facility.slug).join(', ')}) and ${plural(group.serviceCount, 'service', 'services')}. Remove the links first.`,
+    indexedFacilities: `SELECT facility_id FROM facility_target_groups WHERE target_group_id = :id
+      UNION SELECT s.facility_id FROM service_target_groups l JOIN services s ON s.id = l.service_id WHERE l.target_group_id = :id`
+  })
+
+  const categoryWrites = writes<Category>({
+    table: 'categories',
+    entityType: 'category',
+    what: 'category',
+    find: findCategory,
+    inUse: (category) => category.serviceCount === 0
+      ? null
+      : `The category '${category.slug}' is still used by ${plural(category.serviceCount, 'service', 'services')} of ${plural(category.facilityCount, 'facility', 'facilities')}. Move them to another category first.`,
+    indexedFacilities: 'SELECT DISTINCT facility_id FROM services WHERE category_id = :id'
+  })
+
   return {
     listTargetGroups: targetGroupPages.list,
     iterateTargetGroups: targetGroupPages.iterate,
 
-    findTargetGroup (idOrSlug: string): TargetGroupDetail | undefined {
-      const row = selectTargetGroups()
-        .where(and(idOrSlugOf(targetGroups, idOrSlug), isNull(targetGroups.deletedAt))).get()
-      if (row === undefined) return undefined
-      const group: TargetGroup = withoutDeletedAt(row)
-      const linkedServices = servicesOf(group.id)
-      const servicesByFacility = groupBy(linkedServices, (s) => s.facility.id)
-      const linkedFacilities = facilitiesOf(group.id).map((entry) => {
-        const serviceCount = servicesByFacility.get(entry.facility.id)?.length ?? 0
-        return { ...entry, via: serviceCount > 0 ? [...entry.via, 'service' as const] : entry.via, serviceCount }
-      })
-      return { ...group, facilities: linkedFacilities, services: linkedServices }
-    },
+    findTargetGroup,
+    createTargetGroup: targetGroupWrites.create,
+    updateTargetGroup: targetGroupWrites.update,
+    softDeleteTargetGroup: targetGroupWrites.softDelete,
+    resolveAnyTargetGroupId: targetGroupWrites.resolveAnyId,
 
     // Descriptions of the live target groups by id, for embedding into target-group links.
     targetGroupDescriptions (): Map<string, string> {
@@ -223,11 +360,11 @@ export function createVocabulariesRepository (db: Db) {
     listCategories: categoryPages.list,
     iterateCategories: categoryPages.iterate,
 
-    findCategory (idOrSlug: string): Category | undefined {
-      const row = selectCategories()
-        .where(and(idOrSlugOf(categories, idOrSlug), isNull(categories.deletedAt))).get()
-      return row === undefined ? undefined : withoutDeletedAt(row)
-    }
+    findCategory,
+    createCategory: categoryWrites.create,
+    updateCategory: categoryWrites.update,
+    softDeleteCategory: categoryWrites.softDelete,
+    resolveAnyCategoryId: categoryWrites.resolveAnyId
   }
 }
 

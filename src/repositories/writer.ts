@@ -9,6 +9,7 @@ export interface WriteContext {
 }
 
 export type FieldChanges = Record<string, { old: unknown, new: unknown }>
+export type HistoryAction = 'create' | 'update' | 'delete' | 'verify'
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 
@@ -42,7 +43,7 @@ export function createWriter (db: Db) {
       }).immediate()
     },
 
-    recordHistory (context: WriteContext, entityType: string, entityId: string, action: 'create' | 'update' | 'delete', changes: FieldChanges): void {
+    recordHistory (context: WriteContext, entityType: string, entityId: string, action: HistoryAction, changes: FieldChanges): void {
       insertHistory.run(entityType, entityId, action, context.actor, context.now, JSON.stringify(changes))
     }
   }

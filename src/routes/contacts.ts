@@ -1,44 +1,196 @@
+import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { IdParams, listResponse, problemResponses, ref } from '../schemas/common.ts'
-import { ContactListQuery, ContactPageSchema, ContactSchema } from '../schemas/contacts.ts'
+import {
+  BEARER_AUTH, HistorySchema, IdParams, WriteHeaders, conditionalProblemResponses, listResponse, problemResponse,
+  problemResponses, ref, writeProblemResponses
+} from '../schemas/common.ts'
+import {
+  ContactInputSchema, ContactListQuery, ContactPageSchema, ContactPatchSchema, ContactSchema, type Contact, type ContactInput
+} from '../schemas/contacts.ts'
+import { applyMergePatch, withNulls } from '../lib/merge-patch.ts'
+import { canReadInternalContacts, canWriteDirectory, canWriteFacility, type Principal } from '../lib/api-keys.ts'
 import { notFound } from '../lib/problem.ts'
+import { requirePrincipal, requireScope } from '../plugins/auth.ts'
+import { writableOf, type AuthoriseContact, type ContactAccess } from '../repositories/contacts-repository.ts'
+import type { EntityRef } from '../repositories/shared.ts'
 import { sendNdjson, sendPage } from './list-support.ts'
+import { checkIfMatch, entityTag, idempotentCreate, sendItem, validateRecord } from './write-support.ts'
+
+// What a read may show: internal contacts only to keys with contacts:read-internal.
+export const contactAccess = (request: FastifyRequest): ContactAccess => ({ includeInternal: canReadInternalContacts(request.principal) })
+
+// Reads need no key; one with contacts:read-internal also shows internal contacts.
+const OPTIONAL_BEARER_AUTH = [{}, ...BEARER_AUTH]
+const invalidKeyResponse = problemResponse('An unknown, malformed or revoked API key was sent (reads need no key).')
+
+const canWriteSomeFacility = (p: Principal) => canWriteDirectory(p) || p.scopes.some((scope) => /^facility:.+:write$/.test(scope))
+const canWriteContactOf = (p: Principal, facility: EntityRef | null) => (facility === null ? canWriteDirectory(p) : canWriteFacility(p, facility.id))
+
+// A facility's own key may write the contacts of that facility; directory:write may write any,
+// including those that belong to no facility.
+const authorise = (request: FastifyRequest): AuthoriseContact => (facility) => {
+  if (facility === null) requireScope(request, canWriteDirectory, 'write contacts that belong to no facility (needs directory:write)')
+  else requireScope(request, (p) => canWriteFacility(p, facility.id), `write the contacts of the facility ${facility.slug}`)
+}
+
+// For a key that may neither read nor write an internal contact, it does not exist: a 403 would
+// confirm an id, and the ids of seeded contacts derive from their names.
+function revealOrNotFound (request: FastifyRequest, principal: Principal, current: Contact, id: string): void {
+  if (current.visibility === 'internal' && !canReadInternalContacts(principal) && !canWriteContactOf(principal, current.facility)) {
+    throw notFound('contact', id)
+  }
+}
 
 const contactsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/contacts', {
     schema: {
       tags: ['contacts'],
       operationId: 'listContacts',
-      summary: 'List public contacts',
+      summary: 'List contacts',
       description: [
-        'Contact persons whose contact data a public source published, by default sorted by name. Filters: `organisation` and `facility` take a UUID or slug; repeating one parameter means OR, different parameters combine with AND. Internal contacts are neither listed nor counted.',
+        'Contact persons, by default sorted by name: those whose contact data a public source published; with an API key that has `contacts:read-internal` the internal ones too (each says its `visibility`). Filters: `organisation` and `facility` take a UUID or slug; repeating one parameter means OR, different parameters combine with AND. Internal contacts are neither listed nor counted for anyone else.',
         '',
         '**Pages**: `limit` and the opaque `cursor` of `links.next` (also in the `Link` header); the total is in `total` and `X-Total-Count`. A cursor stays valid while records change. **Sync**: `updatedSince` lists changes including tombstones of deleted records; `format=ndjson` streams the full result without pages.',
         '',
-        'For a reader an internal contact does not exist: with `updatedSince`, a contact that was made internal (or deleted) since then is a tombstone `{ id, deleted: true, deletedAt }`, where `deletedAt` is the time of that change, so copies that hold it delete it. Its fields are never served.'
+        'For a reader without `contacts:read-internal` an internal contact does not exist: with `updatedSince`, a contact that was made internal (or deleted) since then is a tombstone `{ id, deleted: true, deletedAt }`, where `deletedAt` is the time of that change, so copies that hold it delete it. Its fields are never served.'
       ].join('\n'),
+      security: OPTIONAL_BEARER_AUTH,
       querystring: ContactListQuery,
-      response: { 200: listResponse(ContactPageSchema), 400: problemResponses[400], 500: problemResponses[500] }
+      response: { 200: listResponse(ContactPageSchema), 400: problemResponses[400], 401: invalidKeyResponse, 500: problemResponses[500] }
     }
   }, async (request, reply) => {
     const { format, ...query } = request.query
-    if (format === 'ndjson') return sendNdjson(reply, app.repos.contacts.iterate(query))
-    return sendPage(request, reply, app.repos.contacts.list(query))
+    const access = contactAccess(request)
+    if (format === 'ndjson') return sendNdjson(reply, app.repos.contacts.iterate(query, access))
+    return sendPage(request, reply, app.repos.contacts.list(query, access))
   })
 
   app.get('/v1/contacts/:id', {
     schema: {
       tags: ['contacts'],
       operationId: 'getContact',
-      summary: 'Get a public contact',
-      description: 'One public contact by UUID. An internal contact answers 404, like a missing one.',
+      summary: 'Get a contact',
+      description: 'One contact by UUID. An internal contact is served only to API keys with `contacts:read-internal`; for anyone else it answers 404, like a missing one.',
+      security: OPTIONAL_BEARER_AUTH,
       params: IdParams,
-      response: { 200: ref(ContactSchema), 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
+      response: { 200: ref(ContactSchema), 400: problemResponses[400], 401: invalidKeyResponse, 404: problemResponses[404], 500: problemResponses[500] }
+    }
+  }, async (request, reply) => {
+    const contact = app.repos.contacts.find(request.params.id, contactAccess(request))
+    if (contact === undefined) throw notFound('contact', request.params.id)
+    return sendItem(reply, contact)
+  })
+
+  app.post('/v1/contacts', {
+    schema: {
+      tags: ['contacts'],
+      operationId: 'createContact',
+      summary: 'Create a contact',
+      description: 'Adds a contact person of an organisation, a facility or both. Needs a key with `directory:write`, or `facility:<id>:write` for the facility named in `facility`. `visibility: internal` keeps the contact from everyone without `contacts:read-internal`. Send `Idempotency-Key` to make retries safe. The new contact is in the change feed (an internal one as a delete, so public copies never hold it) and in its history.',
+      security: BEARER_AUTH,
+      headers: WriteHeaders,
+      body: ContactInputSchema,
+      response: {
+        201: { ...ref(ContactSchema), description: 'Created; `Location` and `ETag` headers are set.' },
+        400: problemResponses[400],
+        ...writeProblemResponses,
+        500: problemResponses[500]
+      }
+    }
+  }, async (request, reply) => {
+    // A key that may write no facility at all is refused before the body is looked at.
+    const principal = requireScope(request, canWriteSomeFacility, 'create contacts (needs directory:write or facility:<id>:write)')
+    return idempotentCreate(app.repos.idempotency, request, reply, principal, () => {
+      const created = app.repos.contacts.create(request.body, principal.keyId, authorise(request))
+      return { status: 201, headers: { location: `/v1/contacts/${created.id}`, etag: entityTag(created) }, body: created }
+    })
+  })
+
+  app.patch('/v1/contacts/:id', {
+    schema: {
+      tags: ['contacts'],
+      operationId: 'updateContact',
+      summary: 'Change a contact (JSON Merge Patch)',
+      description: 'A JSON Merge Patch (RFC 7386): send only the members to change, `null` clears one. Needs `If-Match` with the ETag you read (missing: 428, stale: 412 — nothing is written) and a key with `directory:write`, or `facility:<id>:write` for the contact\'s facility — before and after the change, so moving a contact to another facility needs the scope of both. An internal contact that the key may neither read nor write answers 404.',
+      security: BEARER_AUTH,
+      headers: WriteHeaders,
+      params: IdParams,
+      body: ContactPatchSchema,
+      response: {
+        200: ref(ContactSchema),
+        400: problemResponses[400],
+        404: problemResponses[404],
+        ...writeProblemResponses,
+        ...conditionalProblemResponses,
+        500: problemResponses[500]
+      }
+    }
+  }, async (request, reply) => {
+    const principal = requirePrincipal(request)
+    const updated = app.repos.contacts.update(request.params.id, principal.keyId, (current) => {
+      revealOrNotFound(request, principal, current, request.params.id)
+      authorise(request)(current.facility)
+      checkIfMatch(request, current)
+      const before = writableOf(current) as unknown as Record<string, unknown>
+      const merged = withNulls(before, applyMergePatch(before, request.body) as Record<string, unknown>)
+      validateRecord(ContactInputSchema, merged)
+      return merged as unknown as ContactInput
+    }, authorise(request))
+    if (updated === undefined) throw notFound('contact', request.params.id)
+    return sendItem(reply, updated)
+  })
+
+  app.delete('/v1/contacts/:id', {
+    schema: {
+      tags: ['contacts'],
+      operationId: 'deleteContact',
+      summary: 'Delete a contact',
+      description: 'A soft delete: the contact leaves every list, and appears as a tombstone with `updatedSince` and as a delete in the change feed. Needs `If-Match` and a key with `directory:write`, or `facility:<id>:write` for the contact\'s facility. An internal contact that the key may neither read nor write answers 404.',
+      security: BEARER_AUTH,
+      headers: WriteHeaders,
+      params: IdParams,
+      response: {
+        204: { type: 'null', description: 'Deleted.' },
+        400: problemResponses[400],
+        404: problemResponses[404],
+        ...writeProblemResponses,
+        ...conditionalProblemResponses,
+        500: problemResponses[500]
+      }
+    }
+  }, async (request, reply) => {
+    const principal = requirePrincipal(request)
+    const deleted = app.repos.contacts.softDelete(request.params.id, principal.keyId, (current) => {
+      revealOrNotFound(request, principal, current, request.params.id)
+      authorise(request)(current.facility)
+      checkIfMatch(request, current)
+    })
+    if (deleted === undefined) throw notFound('contact', request.params.id)
+    return reply.code(204).send(null)
+  })
+
+  app.get('/v1/contacts/:id/history', {
+    schema: {
+      tags: ['contacts'],
+      operationId: 'getContactHistory',
+      summary: 'History of a contact',
+      description: 'Who changed which fields when, with old and new values, for every write through the API (deleted and internal contacts included). The history may hold internal contact data, so it needs a key with `contacts:read-internal` or `directory:write`. The seeded facts have no entries; their provenance is in `sources`.',
+      security: BEARER_AUTH,
+      params: IdParams,
+      response: {
+        200: HistorySchema,
+        400: problemResponses[400],
+        401: writeProblemResponses[401],
+        403: writeProblemResponses[403],
+        404: problemResponses[404],
+        500: problemResponses[500]
+      }
     }
   }, async (request) => {
-    const contact = app.repos.contacts.find(request.params.id)
-    if (contact === undefined) throw notFound('contact', request.params.id)
-    return contact
+    requireScope(request, (p) => canReadInternalContacts(p) || canWriteDirectory(p), 'read the history of contacts (needs contacts:read-internal or directory:write)')
+    const id = app.repos.contacts.resolveAnyId(request.params.id)
+    if (id === undefined) throw notFound('contact', request.params.id)
+    return { id, items: app.repos.history.of('contact', id) }
   })
 }
 

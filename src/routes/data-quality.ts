@@ -6,6 +6,8 @@ import type { Facility } from '../schemas/facilities.ts'
 
 const dataQualityRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/data-quality', {
+    // The report depends on today's date (verification due), not only on the data.
+    config: { cache: false },
     schema: {
       tags: ['data-quality'],
       operationId: 'getDataQuality',

@@ -1,8 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { IdOrSlugParams, listResponse, problemResponses, ref } from '../schemas/common.ts'
-import { EventListQuery, EventListSchema, EventSchema } from '../schemas/agreements.ts'
+import {
+  BEARER_AUTH, HistorySchema, IdOrSlugParams, WriteHeaders, conditionalProblemResponses, listResponse, problemResponses,
+  ref, writeProblemResponses
+} from '../schemas/common.ts'
+import { EventInputSchema, EventListQuery, EventListSchema, EventPatchSchema, EventSchema, type EventInput } from '../schemas/agreements.ts'
+import { eventWritableOf } from '../repositories/agreements-repository.ts'
 import { notFound } from '../lib/problem.ts'
 import { sendNdjson, sendPage } from './list-support.ts'
+import { checkIfMatch, entityTag, idempotentCreate, sendItem } from './write-support.ts'
+import { authoriseAgreementWrite, mergedInput } from './agreements.ts'
+
+const TIME_RULES = 'Times are ISO 8601 with the offset Europe/Berlin has at that moment (`2020-03-11T09:00:00+01:00`; a wrong offset or a time skipped by the change of clocks is 422); `endsAt` must not be before `startsAt`; `timeZone` is `Europe/Berlin`.'
 
 const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/events', {
@@ -33,10 +41,107 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: IdOrSlugParams,
       response: { 200: ref(EventSchema), 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
     }
-  }, async (request) => {
+  }, async (request, reply) => {
     const event = app.repos.agreements.findEvent(request.params.idOrSlug)
     if (event === undefined) throw notFound('event', request.params.idOrSlug)
-    return event
+    return sendItem(reply, event)
+  })
+
+  app.post('/v1/events', {
+    schema: {
+      tags: ['events'],
+      operationId: 'createEvent',
+      summary: 'Create an event',
+      description: [
+        `Needs a key with \`admin\` or \`directory:write\`; facility keys get 403. Send \`Idempotency-Key\` to make retries safe. ${TIME_RULES}`,
+        '',
+        '`agreement`, `location.site` and each participant\'s `organisation` or `facility` (at most one of them) are ids or slugs of existing records (else 422). Participants keep their order. The agreement lists the event, so its `updatedAt` changes too.'
+      ].join('\n'),
+      security: BEARER_AUTH,
+      headers: WriteHeaders,
+      body: EventInputSchema,
+      response: {
+        201: { ...ref(EventSchema), description: 'Created; `Location` and `ETag` headers are set.' },
+        400: problemResponses[400],
+        ...writeProblemResponses,
+        500: problemResponses[500]
+      }
+    }
+  }, async (request, reply) => {
+    const principal = authoriseAgreementWrite(request, 'create events')
+    return idempotentCreate(app.repos.idempotency, request, reply, principal, () => {
+      const created = app.repos.agreements.createEvent(request.body, principal.keyId)
+      return { status: 201, headers: { location: `/v1/events/${created.id}`, etag: entityTag(created) }, body: created }
+    })
+  })
+
+  app.patch('/v1/events/:idOrSlug', {
+    schema: {
+      tags: ['events'],
+      operationId: 'updateEvent',
+      summary: 'Change an event (JSON Merge Patch)',
+      description: `A JSON Merge Patch (RFC 7386): send only the members to change, \`null\` clears one, \`location\` merges, \`participants\` is replaced whole. Needs \`If-Match\` with the ETag you read (missing: 428, stale: 412 — nothing is written) and a key with \`admin\` or \`directory:write\`. ${TIME_RULES}`,
+      security: BEARER_AUTH,
+      headers: WriteHeaders,
+      params: IdOrSlugParams,
+      body: EventPatchSchema,
+      response: {
+        200: ref(EventSchema),
+        400: problemResponses[400],
+        404: problemResponses[404],
+        ...writeProblemResponses,
+        ...conditionalProblemResponses,
+        500: problemResponses[500]
+      }
+    }
+  }, async (request, reply) => {
+    const principal = authoriseAgreementWrite(request, 'change events')
+    const updated = app.repos.agreements.updateEvent(request.params.idOrSlug, principal.keyId, (current) => {
+      checkIfMatch(request, current)
+      return mergedInput<EventInput>(EventInputSchema, eventWritableOf(current), request.body)
+    })
+    if (updated === undefined) throw notFound('event', request.params.idOrSlug)
+    return sendItem(reply, updated)
+  })
+
+  app.delete('/v1/events/:idOrSlug', {
+    schema: {
+      tags: ['events'],
+      operationId: 'deleteEvent',
+      summary: 'Delete an event',
+      description: 'A soft delete: the event leaves the lists and its agreement\'s `events`, and appears as a tombstone with `updatedSince` and as a delete in the change feed. Needs `If-Match` and a key with `admin` or `directory:write`.',
+      security: BEARER_AUTH,
+      headers: WriteHeaders,
+      params: IdOrSlugParams,
+      response: {
+        204: { type: 'null', description: 'Deleted.' },
+        400: problemResponses[400],
+        404: problemResponses[404],
+        ...writeProblemResponses,
+        ...conditionalProblemResponses,
+        500: problemResponses[500]
+      }
+    }
+  }, async (request, reply) => {
+    const principal = authoriseAgreementWrite(request, 'delete events')
+    const deleted = app.repos.agreements.softDeleteEvent(request.params.idOrSlug, principal.keyId, (current) => checkIfMatch(request, current))
+    if (deleted === undefined) throw notFound('event', request.params.idOrSlug)
+    return reply.code(204).send(null)
+  })
+
+  app.get('/v1/events/:idOrSlug/history', {
+    schema: {
+      tags: ['events'],
+      operationId: 'getEventHistory',
+      summary: 'History of an event',
+      description: 'Who changed which fields when, with old and new values, for every write through the API (deleted events included). The seeded event has no entries; its provenance is in `sources`.',
+      params: IdOrSlugParams,
+      response: { 200: HistorySchema, 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
+    }
+  }, async (request) => {
+    const id = app.repos.agreements.resolveAnyEventId(request.params.idOrSlug)
+    if (id === undefined) throw notFound('event', request.params.idOrSlug)
+    return { id, items: app.repos.history.of('event', id) }
   })
 }
 

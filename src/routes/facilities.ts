@@ -1,8 +1,20 @@
+import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { IdOrSlugParams, listResponse, problemResponses, ref } from '../schemas/common.ts'
 import {
-  FACILITY_FIELDS, FacilityListQuery, FacilityListSchema, FacilitySchema, type Facility
+  BEARER_AUTH, HistorySchema, IdOrSlugParams, WriteHeaders, conditionalProblemResponses, listResponse,
+  problemResponses, ref, writeProblemResponses
+} from '../schemas/common.ts'
+import {
+  FACILITY_FIELDS, FacilityInputSchema, FacilityListQuery, FacilityListSchema, FacilityPatchSchema, FacilitySchema,
+  VerificationInputSchema, type Facility, type FacilityInput
 } from '../schemas/facilities.ts'
+import { applyMergePatch, withNulls } from '../lib/merge-patch.ts'
+import { canWriteDirectory, canWriteFacility } from '../lib/api-keys.ts'
+import { requirePrincipal, requireScope } from '../plugins/auth.ts'
+import { checkIfMatch, entityTag, idempotentCreate, sendItem, validateRecord } from './write-support.ts'
+import { writableOf } from '../repositories/facilities-repository.ts'
+import type { ContactAccess } from '../repositories/contacts-repository.ts'
+import { contactAccess } from './contacts.ts'
 import { ServiceListSchema } from '../schemas/services.ts'
 import { ContactPageSchema } from '../schemas/contacts.ts'
 import { HttpProblem, notFound } from '../lib/problem.ts'
@@ -29,15 +41,20 @@ function project (entry: FacilityListEntry, fields: Set<string> | null): Facilit
   return Object.fromEntries(Object.entries(entry).filter(([name]) => fields.has(name))) as FacilityListEntry
 }
 
+// A facility's own key may change its record; directory:write may change any.
+function authorise (request: FastifyRequest, facility: Facility): void {
+  requireScope(request, (p) => canWriteFacility(p, facility.id), `change the facility ${facility.slug}`)
+}
+
 const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Embeds what `include` asks for into full facility records.
-  function embed (entries: FacilityListEntry[], include: string | undefined): void {
+  function embed (entries: FacilityListEntry[], include: string | undefined, access: ContactAccess): void {
     if (include === undefined) return
     const wanted = new Set(include.split(','))
     const live = entries.filter((e): e is Facility => !('deleted' in e))
     const ids = live.map((f) => f.id)
     const servicesByFacility = wanted.has('services') ? app.repos.services.listForFacilities(ids) : null
-    const contactsByFacility = wanted.has('contacts') ? app.repos.contacts.listForFacilities(ids) : null
+    const contactsByFacility = wanted.has('contacts') ? app.repos.contacts.listForFacilities(ids, access) : null
     const descriptions = wanted.has('targetGroups') ? app.repos.vocabularies.targetGroupDescriptions() : null
     for (const facility of live) {
       if (servicesByFacility !== null) facility.services = servicesByFacility.get(facility.id) ?? []
@@ -76,13 +93,13 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const batches = app.repos.facilities.iterate(query)
       return sendNdjson(reply, (function * () {
         for (const batch of batches) {
-          embed(batch, include)
+          embed(batch, include, contactAccess(request))
           yield batch.map((entry) => project(entry, fields))
         }
       })())
     }
     const page = app.repos.facilities.list(query)
-    embed(page.items, include)
+    embed(page.items, include, contactAccess(request))
     return sendPage(request, reply, { ...page, items: page.items.map((entry) => project(entry, fields)) })
   })
 
@@ -95,10 +112,135 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: IdOrSlugParams,
       response: { 200: ref(FacilitySchema), 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
     }
-  }, async (request) => {
+  }, async (request, reply) => {
     const facility = app.repos.facilities.find(request.params.idOrSlug)
     if (facility === undefined) throw notFound('facility', request.params.idOrSlug)
-    return facility
+    return sendItem(reply, facility)
+  })
+
+  app.post('/v1/facilities', {
+    schema: {
+      tags: ['facilities'],
+      operationId: 'createFacility',
+      summary: 'Create a facility',
+      description: 'Needs a key with `directory:write`. Send `Idempotency-Key` to make retries safe. Unknown facts are `null`; `sources` says where the facts come from. The new facility is in the change feed and its history.',
+      security: BEARER_AUTH,
+      headers: WriteHeaders,
+      body: FacilityInputSchema,
+      response: {
+        201: { ...ref(FacilitySchema), description: 'Created; `Location` and `ETag` headers are set.' },
+        400: problemResponses[400],
+        ...writeProblemResponses,
+        500: problemResponses[500]
+      }
+    }
+  }, async (request, reply) => {
+    const principal = requireScope(request, canWriteDirectory, 'create facilities (needs directory:write)')
+    return idempotentCreate(app.repos.idempotency, request, reply, principal, () => {
+      const created = app.repos.facilities.create(request.body, principal.keyId)
+      return { status: 201, headers: { location: `/v1/facilities/${created.id}`, etag: entityTag(created) }, body: created }
+    })
+  })
+
+  app.patch('/v1/facilities/:idOrSlug', {
+    schema: {
+      tags: ['facilities'],
+      operationId: 'updateFacility',
+      summary: 'Change a facility (JSON Merge Patch)',
+      description: 'A JSON Merge Patch (RFC 7386): send only the members to change, `null` clears one. Needs `If-Match` with the ETag you read (missing: 428, stale: 412 — nothing is written) and a key with `directory:write` or `facility:<id>:write` for this facility.',
+      security: BEARER_AUTH,
+      headers: WriteHeaders,
+      params: IdOrSlugParams,
+      body: FacilityPatchSchema,
+      response: {
+        200: ref(FacilitySchema),
+        400: problemResponses[400],
+        404: problemResponses[404],
+        ...writeProblemResponses,
+        ...conditionalProblemResponses,
+        500: problemResponses[500]
+      }
+    }
+  }, async (request, reply) => {
+    const principal = requirePrincipal(request)
+    const updated = app.repos.facilities.update(request.params.idOrSlug, principal.keyId, (current) => {
+      authorise(request, current)
+      checkIfMatch(request, current)
+      const before = writableOf(current) as unknown as Record<string, unknown>
+      const merged = withNulls(before, applyMergePatch(before, request.body) as Record<string, unknown>)
+      validateRecord(FacilityInputSchema, merged)
+      return merged as unknown as FacilityInput
+    })
+    if (updated === undefined) throw notFound('facility', request.params.idOrSlug)
+    return sendItem(reply, updated)
+  })
+
+  app.delete('/v1/facilities/:idOrSlug', {
+    schema: {
+      tags: ['facilities'],
+      operationId: 'deleteFacility',
+      summary: 'Delete a facility',
+      description: 'A soft delete: the facility leaves every list and search, and appears as a tombstone with `updatedSince` and as a delete in the change feed. Needs `If-Match` and a key with `directory:write` or `facility:<id>:write`.',
+      security: BEARER_AUTH,
+      headers: WriteHeaders,
+      params: IdOrSlugParams,
+      response: {
+        204: { type: 'null', description: 'Deleted.' },
+        400: problemResponses[400],
+        404: problemResponses[404],
+        ...writeProblemResponses,
+        ...conditionalProblemResponses,
+        500: problemResponses[500]
+      }
+    }
+  }, async (request, reply) => {
+    const principal = requirePrincipal(request)
+    const deleted = app.repos.facilities.softDelete(request.params.idOrSlug, principal.keyId, (current) => {
+      authorise(request, current)
+      checkIfMatch(request, current)
+    })
+    if (deleted === undefined) throw notFound('facility', request.params.idOrSlug)
+    return reply.code(204).send(null)
+  })
+
+  app.post('/v1/facilities/:idOrSlug/verification', {
+    schema: {
+      tags: ['facilities'],
+      operationId: 'verifyFacility',
+      summary: 'Record that a person verified a facility',
+      description: 'Sets `verifiedAt` (now) and `verifiedBy` (the body\'s `verifiedBy`, else the key\'s name). This is not an edit: `updatedAt` stays. Needs a key with `directory:write` or `facility:<id>:write`.',
+      security: BEARER_AUTH,
+      params: IdOrSlugParams,
+      body: VerificationInputSchema,
+      response: {
+        200: ref(FacilitySchema),
+        400: problemResponses[400],
+        404: problemResponses[404],
+        ...writeProblemResponses,
+        500: problemResponses[500]
+      }
+    }
+  }, async (request, reply) => {
+    const principal = requirePrincipal(request)
+    const verified = app.repos.facilities.verify(request.params.idOrSlug, principal.keyId, request.body.verifiedBy ?? principal.name,
+      (current) => authorise(request, current))
+    if (verified === undefined) throw notFound('facility', request.params.idOrSlug)
+    return sendItem(reply, verified)
+  })
+
+  app.get('/v1/facilities/:idOrSlug/history', {
+    schema: {
+      tags: ['facilities'],
+      operationId: 'getFacilityHistory',
+      summary: 'History of a facility',
+      description: 'Who changed which fields when, with old and new values, for every write through the API (deleted facilities included). The seeded facts have no entries; their provenance is in `sources`.',
+      params: IdOrSlugParams,
+      response: { 200: HistorySchema, 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
+    }
+  }, async (request) => {
+    const id = app.repos.facilities.resolveAnyId(request.params.idOrSlug)
+    if (id === undefined) throw notFound('facility', request.params.idOrSlug)
+    return { id, items: app.repos.history.of('facility', id) }
   })
 
   app.get('/v1/facilities/:idOrSlug/services', {
@@ -121,14 +263,14 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['facilities', 'contacts'],
       operationId: 'listFacilityContacts',
       summary: 'List the public contacts of a facility',
-      description: 'Contact persons of one facility whose contact data a public source published. Internal contacts are not listed.',
+      description: 'Contact persons of one facility whose contact data a public source published. Internal contacts are listed only for keys with `contacts:read-internal`.',
       params: IdOrSlugParams,
       response: { 200: ContactPageSchema, 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
     }
   }, async (request, reply) => {
     const facilityId = app.repos.facilities.resolveId(request.params.idOrSlug)
     if (facilityId === undefined) throw notFound('facility', request.params.idOrSlug)
-    return sendPage(request, reply, app.repos.contacts.list({ facility: [facilityId], limit: 500, offset: 0 }))
+    return sendPage(request, reply, app.repos.contacts.list({ facility: [facilityId], limit: 500, offset: 0 }, contactAccess(request)))
   })
 }
 

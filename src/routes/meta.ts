@@ -67,6 +67,7 @@ const metaRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }))
 
   app.get('/health', {
+    config: { cache: false },
     schema: {
       tags: ['meta'],
       operationId: 'getHealth',
@@ -77,6 +78,7 @@ const metaRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async () => ({ status: 'ok' as const }))
 
   app.get('/ready', {
+    config: { cache: false },
     schema: {
       tags: ['meta'],
       operationId: 'getReadiness',

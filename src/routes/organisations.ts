@@ -1,8 +1,28 @@
+import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { IdOrSlugParams, listResponse, problemResponses, ref } from '../schemas/common.ts'
-import { OrganisationDetailSchema, OrganisationListQuery, OrganisationListSchema } from '../schemas/organisations.ts'
+import { contactAccess } from './contacts.ts'
+import {
+  BEARER_AUTH, HistorySchema, IdOrSlugParams, WriteHeaders, conditionalProblemResponses, listResponse, problemResponse,
+  problemResponses, ref, writeProblemResponses
+} from '../schemas/common.ts'
+import {
+  OrganisationDetailSchema, OrganisationInputSchema, OrganisationListQuery, OrganisationListSchema, OrganisationPatchSchema,
+  type OrganisationInput
+} from '../schemas/organisations.ts'
+import { applyMergePatch, withNulls } from '../lib/merge-patch.ts'
+import { canWriteDirectory } from '../lib/api-keys.ts'
+import { requireScope } from '../plugins/auth.ts'
+import { writableOf } from '../repositories/organisations-repository.ts'
 import { notFound } from '../lib/problem.ts'
+import { checkIfMatch, entityTag, idempotentCreate, sendItem, validateRecord } from './write-support.ts'
 import { sendNdjson, sendPage } from './list-support.ts'
+
+// Organisations are shared by many facilities, so only directory:write changes them; a
+// facility's own key does not.
+const authorise = (request: FastifyRequest, what: string) =>
+  requireScope(request, canWriteDirectory, `${what} (needs directory:write)`)
+
+const READ_ONLY_PARTS = 'Its units and sites are read-only through the API and are not part of the body.'
 
 const organisationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/organisations', {
@@ -29,14 +49,113 @@ const organisationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['organisations'],
       operationId: 'getOrganisation',
       summary: 'Get an organisation',
-      description: 'One organisation by UUID or slug (e.g. `jobcenter-berlin-mitte`), with its units, its sites (Standorte), its public contacts and the facilities it operates. Internal contacts are not listed.',
+      description: 'One organisation by UUID or slug (e.g. `jobcenter-berlin-mitte`), with its units, its sites (Standorte), its public contacts and the facilities it operates. Internal contacts are not listed. Its `ETag` is what `If-Match` of a change or delete names.',
       params: IdOrSlugParams,
       response: { 200: ref(OrganisationDetailSchema), 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
     }
-  }, async (request) => {
-    const organisation = app.repos.organisations.find(request.params.idOrSlug)
+  }, async (request, reply) => {
+    const organisation = app.repos.organisations.find(request.params.idOrSlug, contactAccess(request))
     if (organisation === undefined) throw notFound('organisation', request.params.idOrSlug)
-    return organisation
+    return sendItem(reply, organisation)
+  })
+
+  app.post('/v1/organisations', {
+    schema: {
+      tags: ['organisations'],
+      operationId: 'createOrganisation',
+      summary: 'Create an organisation',
+      description: `Needs a key with \`directory:write\`. Send \`Idempotency-Key\` to make retries safe. Unknown facts are \`null\`; \`sources\` says where the facts come from. ${READ_ONLY_PARTS} The new organisation is in the change feed and its history.`,
+      security: BEARER_AUTH,
+      headers: WriteHeaders,
+      body: OrganisationInputSchema,
+      response: {
+        201: { ...ref(OrganisationDetailSchema), description: 'Created; `Location` and `ETag` headers are set.' },
+        400: problemResponses[400],
+        ...writeProblemResponses,
+        500: problemResponses[500]
+      }
+    }
+  }, async (request, reply) => {
+    const principal = authorise(request, 'create organisations')
+    return idempotentCreate(app.repos.idempotency, request, reply, principal, () => {
+      const created = app.repos.organisations.create(request.body, principal.keyId)
+      return { status: 201, headers: { location: `/v1/organisations/${created.id}`, etag: entityTag(created) }, body: created }
+    })
+  })
+
+  app.patch('/v1/organisations/:idOrSlug', {
+    schema: {
+      tags: ['organisations'],
+      operationId: 'updateOrganisation',
+      summary: 'Change an organisation (JSON Merge Patch)',
+      description: `A JSON Merge Patch (RFC 7386): send only the members to change, \`null\` clears one. Needs \`If-Match\` with the ETag you read (missing: 428, stale: 412 — nothing is written) and a key with \`directory:write\`. A new slug must be unused (422). A new name shows at once in the facilities it operates. ${READ_ONLY_PARTS}`,
+      security: BEARER_AUTH,
+      headers: WriteHeaders,
+      params: IdOrSlugParams,
+      body: OrganisationPatchSchema,
+      response: {
+        200: ref(OrganisationDetailSchema),
+        400: problemResponses[400],
+        404: problemResponses[404],
+        ...writeProblemResponses,
+        ...conditionalProblemResponses,
+        500: problemResponses[500]
+      }
+    }
+  }, async (request, reply) => {
+    const principal = authorise(request, 'change organisations')
+    const updated = app.repos.organisations.update(request.params.idOrSlug, principal.keyId, (current) => {
+      checkIfMatch(request, current)
+      const before = writableOf(current) as unknown as Record<string, unknown>
+      const merged = withNulls(before, applyMergePatch(before, request.body) as Record<string, unknown>)
+      validateRecord(OrganisationInputSchema, merged)
+      return merged as unknown as OrganisationInput
+    }, contactAccess(request))
+    if (updated === undefined) throw notFound('organisation', request.params.idOrSlug)
+    return sendItem(reply, updated)
+  })
+
+  app.delete('/v1/organisations/:idOrSlug', {
+    schema: {
+      tags: ['organisations'],
+      operationId: 'deleteOrganisation',
+      summary: 'Delete an organisation',
+      description: 'A soft delete: the organisation leaves every list, and appears as a tombstone with `updatedSince` and as a delete in the change feed; its units and sites go with it. Refused (409) while facilities name it as their operator: give them another operator first. Needs `If-Match` and a key with `directory:write`.',
+      security: BEARER_AUTH,
+      headers: WriteHeaders,
+      params: IdOrSlugParams,
+      response: {
+        204: { type: 'null', description: 'Deleted.' },
+        400: problemResponses[400],
+        404: problemResponses[404],
+        409: problemResponse('Facilities still name the organisation as their operator; they are listed in `detail`. Nothing was written.'),
+        ...writeProblemResponses,
+        ...conditionalProblemResponses,
+        500: problemResponses[500]
+      }
+    }
+  }, async (request, reply) => {
+    const principal = authorise(request, 'delete organisations')
+    const deleted = app.repos.organisations.softDelete(request.params.idOrSlug, principal.keyId, (current) => {
+      checkIfMatch(request, current)
+    }, contactAccess(request))
+    if (deleted === undefined) throw notFound('organisation', request.params.idOrSlug)
+    return reply.code(204).send(null)
+  })
+
+  app.get('/v1/organisations/:idOrSlug/history', {
+    schema: {
+      tags: ['organisations'],
+      operationId: 'getOrganisationHistory',
+      summary: 'History of an organisation',
+      description: 'Who changed which fields when, with old and new values, for every write through the API (deleted organisations included). The seeded facts have no entries; their provenance is in `sources`.',
+      params: IdOrSlugParams,
+      response: { 200: HistorySchema, 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
+    }
+  }, async (request) => {
+    const id = app.repos.organisations.resolveAnyId(request.params.idOrSlug)
+    if (id === undefined) throw notFound('organisation', request.params.idOrSlug)
+    return { id, items: app.repos.history.of('organisation', id) }
   })
 }
 

@@ -1,8 +1,26 @@
+import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { IdParams, listResponse, problemResponses, ref } from '../schemas/common.ts'
-import { ServiceListQuery, ServiceListSchema, ServiceSchema } from '../schemas/services.ts'
+import {
+  BEARER_AUTH, HistorySchema, IdParams, WriteHeaders, conditionalProblemResponses, listResponse, problemResponses, ref,
+  writeProblemResponses
+} from '../schemas/common.ts'
+import {
+  ServiceInputSchema, ServiceListQuery, ServiceListSchema, ServicePatchSchema, ServiceSchema, type ServiceInput
+} from '../schemas/services.ts'
+import { applyMergePatch, withNulls } from '../lib/merge-patch.ts'
+import { canWriteDirectory, canWriteFacility, type Principal } from '../lib/api-keys.ts'
 import { notFound } from '../lib/problem.ts'
+import { requirePrincipal, requireScope } from '../plugins/auth.ts'
+import { writableOf, type AuthoriseFacility } from '../repositories/services-repository.ts'
 import { sendNdjson, sendPage } from './list-support.ts'
+import { checkIfMatch, entityTag, idempotentCreate, sendItem, validateRecord } from './write-support.ts'
+
+const canWriteSomeFacility = (p: Principal) => canWriteDirectory(p) || p.scopes.some((scope) => /^facility:.+:write$/.test(scope))
+
+// A facility's own key may write that facility's services; directory:write may write any.
+const authorise = (request: FastifyRequest): AuthoriseFacility => (facility) => {
+  requireScope(request, (p) => canWriteFacility(p, facility.id), `write the services of the facility ${facility.slug}`)
+}
 
 const servicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/services', {
@@ -37,10 +55,111 @@ const servicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: IdParams,
       response: { 200: ref(ServiceSchema), 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
     }
-  }, async (request) => {
+  }, async (request, reply) => {
     const service = app.repos.services.find(request.params.id)
     if (service === undefined) throw notFound('service', request.params.id)
-    return service
+    return sendItem(reply, service)
+  })
+
+  app.post('/v1/services', {
+    schema: {
+      tags: ['services'],
+      operationId: 'createService',
+      summary: 'Create a service',
+      description: 'Adds an offer to a facility. Needs a key with `directory:write` or `facility:<id>:write` for the facility named in `facility`. Send `Idempotency-Key` to make retries safe. Unknown facts are `null`; `sources` says where the facts come from. The new service is searchable at once and is in the change feed and its history.',
+      security: BEARER_AUTH,
+      headers: WriteHeaders,
+      body: ServiceInputSchema,
+      response: {
+        201: { ...ref(ServiceSchema), description: 'Created; `Location` and `ETag` headers are set.' },
+        400: problemResponses[400],
+        ...writeProblemResponses,
+        500: problemResponses[500]
+      }
+    }
+  }, async (request, reply) => {
+    // A key that may write no facility at all is refused before the body is looked at.
+    const principal = requireScope(request, canWriteSomeFacility, 'create services (needs directory:write or facility:<id>:write)')
+    return idempotentCreate(app.repos.idempotency, request, reply, principal, () => {
+      const created = app.repos.services.create(request.body, principal.keyId, authorise(request))
+      return { status: 201, headers: { location: `/v1/services/${created.id}`, etag: entityTag(created) }, body: created }
+    })
+  })
+
+  app.patch('/v1/services/:id', {
+    schema: {
+      tags: ['services'],
+      operationId: 'updateService',
+      summary: 'Change a service (JSON Merge Patch)',
+      description: 'A JSON Merge Patch (RFC 7386): send only the members to change, `null` clears one. Needs `If-Match` with the ETag you read (missing: 428, stale: 412 — nothing is written) and a key with `directory:write` or `facility:<id>:write` for the service\'s facility; moving the service to another facility (`facility`) needs the scope of that facility too.',
+      security: BEARER_AUTH,
+      headers: WriteHeaders,
+      params: IdParams,
+      body: ServicePatchSchema,
+      response: {
+        200: ref(ServiceSchema),
+        400: problemResponses[400],
+        404: problemResponses[404],
+        ...writeProblemResponses,
+        ...conditionalProblemResponses,
+        500: problemResponses[500]
+      }
+    }
+  }, async (request, reply) => {
+    const principal = requirePrincipal(request)
+    const updated = app.repos.services.update(request.params.id, principal.keyId, (current) => {
+      authorise(request)(current.facility)
+      checkIfMatch(request, current)
+      const before = writableOf(current) as unknown as Record<string, unknown>
+      const merged = withNulls(before, applyMergePatch(before, request.body) as Record<string, unknown>)
+      validateRecord(ServiceInputSchema, merged)
+      return merged as unknown as ServiceInput
+    }, authorise(request))
+    if (updated === undefined) throw notFound('service', request.params.id)
+    return sendItem(reply, updated)
+  })
+
+  app.delete('/v1/services/:id', {
+    schema: {
+      tags: ['services'],
+      operationId: 'deleteService',
+      summary: 'Delete a service',
+      description: 'A soft delete: the service leaves every list and search (its facility\'s categories and search text follow), and appears as a tombstone with `updatedSince` and as a delete in the change feed. Needs `If-Match` and a key with `directory:write` or `facility:<id>:write` for the service\'s facility.',
+      security: BEARER_AUTH,
+      headers: WriteHeaders,
+      params: IdParams,
+      response: {
+        204: { type: 'null', description: 'Deleted.' },
+        400: problemResponses[400],
+        404: problemResponses[404],
+        ...writeProblemResponses,
+        ...conditionalProblemResponses,
+        500: problemResponses[500]
+      }
+    }
+  }, async (request, reply) => {
+    const principal = requirePrincipal(request)
+    const deleted = app.repos.services.softDelete(request.params.id, principal.keyId, (current) => {
+      authorise(request)(current.facility)
+      checkIfMatch(request, current)
+    })
+    if (deleted === undefined) throw notFound('service', request.params.id)
+    return reply.code(204).send(null)
+  })
+
+  app.get('/v1/services/:id/history', {
+    schema: {
+      tags: ['services'],
+      operationId: 'getServiceHistory',
+      summary: 'History of a service',
+      description: 'Who changed which fields when, with old and new values, for every write through the API (deleted services included). The seeded facts have no entries; their provenance is in `sources`.',
+      params: IdParams,
+      response: { 200: HistorySchema, 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
+    }
+  }, async (request) => {
+    const id = app.repos.services.resolveAnyId(request.params.id)
+    if (id === undefined) throw notFound('service', request.params.id)
+    return { id, items: app.repos.history.of('service', id) }
   })
 }
 

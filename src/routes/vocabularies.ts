@@ -1,10 +1,34 @@
+import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { IdOrSlugParams, listResponse, problemResponses, ref } from '../schemas/common.ts'
+import type { TSchema } from 'typebox'
 import {
-  CategoryListSchema, CategorySchema, TargetGroupDetailSchema, TargetGroupListSchema, VocabularyListQuery
+  BEARER_AUTH, HistorySchema, IdOrSlugParams, WriteHeaders, conditionalProblemResponses, listResponse, problemResponse,
+  problemResponses, ref, writeProblemResponses
+} from '../schemas/common.ts'
+import {
+  CategoryInputSchema, CategoryListSchema, CategoryPatchSchema, CategorySchema, TargetGroupDetailSchema,
+  TargetGroupInputSchema, TargetGroupListSchema, TargetGroupPatchSchema, VocabularyListQuery
 } from '../schemas/vocabularies.ts'
+import { applyMergePatch, withNulls } from '../lib/merge-patch.ts'
+import { canWriteDirectory } from '../lib/api-keys.ts'
+import { requireScope } from '../plugins/auth.ts'
+import { writableOf, type VocabularyInput } from '../repositories/vocabularies-repository.ts'
 import { notFound } from '../lib/problem.ts'
+import { checkIfMatch, entityTag, idempotentCreate, sendItem, validateRecord } from './write-support.ts'
 import { sendNdjson, sendPage } from './list-support.ts'
+
+// The vocabularies are shared by every facility and service, so only directory:write changes
+// them; a facility's own key does not.
+const authorise = (request: FastifyRequest, what: string) =>
+  requireScope(request, canWriteDirectory, `${what} (needs directory:write)`)
+
+// The merged entry, validated as a whole (422), from the current one and a merge patch.
+function merge (schema: TSchema, current: VocabularyInput & { id: string }, patch: unknown): VocabularyInput {
+  const before = writableOf(current) as unknown as Record<string, unknown>
+  const merged = withNulls(before, applyMergePatch(before, patch) as Record<string, unknown>)
+  validateRecord(schema, merged)
+  return merged as unknown as VocabularyInput
+}
 
 const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/target-groups', {
@@ -35,10 +59,106 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: IdOrSlugParams,
       response: { 200: ref(TargetGroupDetailSchema), 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
     }
-  }, async (request) => {
+  }, async (request, reply) => {
     const group = app.repos.vocabularies.findTargetGroup(request.params.idOrSlug)
     if (group === undefined) throw notFound('target group', request.params.idOrSlug)
-    return group
+    return sendItem(reply, group)
+  })
+
+  app.post('/v1/target-groups', {
+    schema: {
+      tags: ['vocabularies'],
+      operationId: 'createTargetGroup',
+      summary: 'Create a target group',
+      description: 'Adds an entry to the target-group vocabulary, which facilities and services can then link to. Needs a key with `directory:write`. Send `Idempotency-Key` to make retries safe. The new entry is in the change feed and its history.',
+      security: BEARER_AUTH,
+      headers: WriteHeaders,
+      body: TargetGroupInputSchema,
+      response: {
+        201: { ...ref(TargetGroupDetailSchema), description: 'Created; `Location` and `ETag` headers are set.' },
+        400: problemResponses[400],
+        ...writeProblemResponses,
+        500: problemResponses[500]
+      }
+    }
+  }, async (request, reply) => {
+    const principal = authorise(request, 'create target groups')
+    return idempotentCreate(app.repos.idempotency, request, reply, principal, () => {
+      const created = app.repos.vocabularies.createTargetGroup(request.body, principal.keyId)
+      return { status: 201, headers: { location: `/v1/target-groups/${created.id}`, etag: entityTag(created) }, body: created }
+    })
+  })
+
+  app.patch('/v1/target-groups/:idOrSlug', {
+    schema: {
+      tags: ['vocabularies'],
+      operationId: 'updateTargetGroup',
+      summary: 'Change a target group (JSON Merge Patch)',
+      description: 'A JSON Merge Patch (RFC 7386): send only the members to change. Needs `If-Match` with the ETag you read (missing: 428, stale: 412 — nothing is written) and a key with `directory:write`. A new slug must be unused (422). New labels show at once in the facilities and services linking to the group, and search finds them by the new labels.',
+      security: BEARER_AUTH,
+      headers: WriteHeaders,
+      params: IdOrSlugParams,
+      body: TargetGroupPatchSchema,
+      response: {
+        200: ref(TargetGroupDetailSchema),
+        400: problemResponses[400],
+        404: problemResponses[404],
+        ...writeProblemResponses,
+        ...conditionalProblemResponses,
+        500: problemResponses[500]
+      }
+    }
+  }, async (request, reply) => {
+    const principal = authorise(request, 'change target groups')
+    const updated = app.repos.vocabularies.updateTargetGroup(request.params.idOrSlug, principal.keyId, (current) => {
+      checkIfMatch(request, current)
+      return merge(TargetGroupInputSchema, current, request.body)
+    })
+    if (updated === undefined) throw notFound('target group', request.params.idOrSlug)
+    return sendItem(reply, updated)
+  })
+
+  app.delete('/v1/target-groups/:idOrSlug', {
+    schema: {
+      tags: ['vocabularies'],
+      operationId: 'deleteTargetGroup',
+      summary: 'Delete a target group',
+      description: 'A soft delete: the entry leaves the vocabulary, and appears as a tombstone with `updatedSince` and as a delete in the change feed. Refused (409) while facilities or services link to it (its `facilityCount` or `serviceCount` is not 0): remove those links first. Needs `If-Match` and a key with `directory:write`.',
+      security: BEARER_AUTH,
+      headers: WriteHeaders,
+      params: IdOrSlugParams,
+      response: {
+        204: { type: 'null', description: 'Deleted.' },
+        400: problemResponses[400],
+        404: problemResponses[404],
+        409: problemResponse('Facilities or services still link to the target group; `detail` says which. Nothing was written.'),
+        ...writeProblemResponses,
+        ...conditionalProblemResponses,
+        500: problemResponses[500]
+      }
+    }
+  }, async (request, reply) => {
+    const principal = authorise(request, 'delete target groups')
+    const deleted = app.repos.vocabularies.softDeleteTargetGroup(request.params.idOrSlug, principal.keyId, (current) => {
+      checkIfMatch(request, current)
+    })
+    if (deleted === undefined) throw notFound('target group', request.params.idOrSlug)
+    return reply.code(204).send(null)
+  })
+
+  app.get('/v1/target-groups/:idOrSlug/history', {
+    schema: {
+      tags: ['vocabularies'],
+      operationId: 'getTargetGroupHistory',
+      summary: 'History of a target group',
+      description: 'Who changed which fields when, with old and new values, for every write through the API (deleted entries included). The seeded vocabulary has no entries.',
+      params: IdOrSlugParams,
+      response: { 200: HistorySchema, 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
+    }
+  }, async (request) => {
+    const id = app.repos.vocabularies.resolveAnyTargetGroupId(request.params.idOrSlug)
+    if (id === undefined) throw notFound('target group', request.params.idOrSlug)
+    return { id, items: app.repos.history.of('target_group', id) }
   })
 
   app.get('/v1/categories', {
@@ -69,10 +189,106 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: IdOrSlugParams,
       response: { 200: ref(CategorySchema), 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
     }
-  }, async (request) => {
+  }, async (request, reply) => {
     const category = app.repos.vocabularies.findCategory(request.params.idOrSlug)
     if (category === undefined) throw notFound('category', request.params.idOrSlug)
-    return category
+    return sendItem(reply, category)
+  })
+
+  app.post('/v1/categories', {
+    schema: {
+      tags: ['vocabularies'],
+      operationId: 'createCategory',
+      summary: 'Create a service category',
+      description: 'Adds an entry to the category vocabulary, which services can then use. Needs a key with `directory:write`. Send `Idempotency-Key` to make retries safe. The new entry is in the change feed and its history.',
+      security: BEARER_AUTH,
+      headers: WriteHeaders,
+      body: CategoryInputSchema,
+      response: {
+        201: { ...ref(CategorySchema), description: 'Created; `Location` and `ETag` headers are set.' },
+        400: problemResponses[400],
+        ...writeProblemResponses,
+        500: problemResponses[500]
+      }
+    }
+  }, async (request, reply) => {
+    const principal = authorise(request, 'create categories')
+    return idempotentCreate(app.repos.idempotency, request, reply, principal, () => {
+      const created = app.repos.vocabularies.createCategory(request.body, principal.keyId)
+      return { status: 201, headers: { location: `/v1/categories/${created.id}`, etag: entityTag(created) }, body: created }
+    })
+  })
+
+  app.patch('/v1/categories/:idOrSlug', {
+    schema: {
+      tags: ['vocabularies'],
+      operationId: 'updateCategory',
+      summary: 'Change a service category (JSON Merge Patch)',
+      description: 'A JSON Merge Patch (RFC 7386): send only the members to change. Needs `If-Match` with the ETag you read (missing: 428, stale: 412 — nothing is written) and a key with `directory:write`. A new slug must be unused (422). New labels show at once in the services of the category, and search finds them and their facilities by the new labels.',
+      security: BEARER_AUTH,
+      headers: WriteHeaders,
+      params: IdOrSlugParams,
+      body: CategoryPatchSchema,
+      response: {
+        200: ref(CategorySchema),
+        400: problemResponses[400],
+        404: problemResponses[404],
+        ...writeProblemResponses,
+        ...conditionalProblemResponses,
+        500: problemResponses[500]
+      }
+    }
+  }, async (request, reply) => {
+    const principal = authorise(request, 'change categories')
+    const updated = app.repos.vocabularies.updateCategory(request.params.idOrSlug, principal.keyId, (current) => {
+      checkIfMatch(request, current)
+      return merge(CategoryInputSchema, current, request.body)
+    })
+    if (updated === undefined) throw notFound('category', request.params.idOrSlug)
+    return sendItem(reply, updated)
+  })
+
+  app.delete('/v1/categories/:idOrSlug', {
+    schema: {
+      tags: ['vocabularies'],
+      operationId: 'deleteCategory',
+      summary: 'Delete a service category',
+      description: 'A soft delete: the entry leaves the vocabulary, and appears as a tombstone with `updatedSince` and as a delete in the change feed. Refused (409) while services use it (its `serviceCount` is not 0): move them to another category first. Needs `If-Match` and a key with `directory:write`.',
+      security: BEARER_AUTH,
+      headers: WriteHeaders,
+      params: IdOrSlugParams,
+      response: {
+        204: { type: 'null', description: 'Deleted.' },
+        400: problemResponses[400],
+        404: problemResponses[404],
+        409: problemResponse('Services still use the category; `detail` says how many. Nothing was written.'),
+        ...writeProblemResponses,
+        ...conditionalProblemResponses,
+        500: problemResponses[500]
+      }
+    }
+  }, async (request, reply) => {
+    const principal = authorise(request, 'delete categories')
+    const deleted = app.repos.vocabularies.softDeleteCategory(request.params.idOrSlug, principal.keyId, (current) => {
+      checkIfMatch(request, current)
+    })
+    if (deleted === undefined) throw notFound('category', request.params.idOrSlug)
+    return reply.code(204).send(null)
+  })
+
+  app.get('/v1/categories/:idOrSlug/history', {
+    schema: {
+      tags: ['vocabularies'],
+      operationId: 'getCategoryHistory',
+      summary: 'History of a service category',
+      description: 'Who changed which fields when, with old and new values, for every write through the API (deleted entries included). The seeded vocabulary has no entries.',
+      params: IdOrSlugParams,
+      response: { 200: HistorySchema, 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
+    }
+  }, async (request) => {
+    const id = app.repos.vocabularies.resolveAnyCategoryId(request.params.idOrSlug)
+    if (id === undefined) throw notFound('category', request.params.idOrSlug)
+    return { id, items: app.repos.history.of('category', id) }
   })
 }
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { TSchema } from 'typebox'
 import { Value } from 'typebox/value'
-import { HttpProblem, type FieldError } from '../lib/problem.ts'
+import { HttpProblem, InvalidRecordError, type FieldError } from '../lib/problem.ts'
 import { strongEtag } from '../plugins/http-cache.ts'
 import type { Principal } from '../lib/api-keys.ts'
 
@@ -42,10 +42,8 @@ export function validateRecord (schema: TSchema, value: unknown, prefix = 'body'
   throw unprocessable(errors)
 }
 
-export function unprocessable (errors: FieldError[]): HttpProblem {
-  return new HttpProblem(422, `The record is not valid: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}.`, {
-    type: '/problems/invalid-record', errors
-  })
+export function unprocessable (errors: FieldError[]): InvalidRecordError {
+  return new InvalidRecordError(errors)
 }
 
 export interface StoredResponse {
@@ -67,7 +65,7 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/
 export function idempotentCreate (
   store: IdempotencyStore, request: FastifyRequest, reply: FastifyReply, principal: Principal,
   create: () => { status: number, headers: Record<string, string>, body: unknown }
-): unknown {
+): FastifyReply {
   const key = request.headers['idempotency-key']
   if (key === undefined) {
     const result = create()

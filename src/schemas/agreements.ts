@@ -2,8 +2,9 @@ import { Type, type Static } from 'typebox'
 import { PARTY_CONFIRMATIONS, PARTY_ROLES } from '../domain/vocabulary.ts'
 import {
   FacilityRefSchema, Id, Nullable, OrganisationRefSchema, Pagination, Slug, Sources, SyncQuery, Timestamp,
-  Vocabulary, listItemSchema, many, pageSchema, ref
+  Vocabulary, listItemSchema, many, mergePatchSchema, pageSchema, ref
 } from './common.ts'
+import { SourceInputSchema } from './facilities.ts'
 
 const AGREEMENT_ID = '68dbae1d-4a9b-5e2e-aa5e-3da11723ef4c'
 const AGREEMENT_SLUG = 'kooperationsvereinbarung-2018'
@@ -351,3 +352,180 @@ export const agreementSchemas = [
 const agreementExample = (AgreementSchema as unknown as { examples: [{ partnerCount: { declared: unknown[] } }] }).examples[0]
 Object.assign(PartnerCountSchema, { examples: [agreementExample.partnerCount] })
 Object.assign(DeclaredPartnerCountSchema, { examples: [agreementExample.partnerCount.declared[0]] })
+
+// --- Writes ------------------------------------------------------------------------------------
+
+const Text = (maxLength: number, description?: string) => Type.String({ minLength: 1, maxLength, ...(description ? { description } : {}) })
+const TextList = (description: string) => Type.Array(Text(5000), { maxItems: 50, description })
+const InputSources = Type.Array(SourceInputSchema, { maxItems: 100, description: 'Public sources of the facts in this record.' })
+const InputDate = Type.String({ format: 'date', description: 'Calendar date (YYYY-MM-DD).' })
+const Reference = (description: string) => Nullable(Text(200, description))
+const sourcesIn = (sources: { url: string, title: string, facts: string[] }[]) => sources.map(({ url, title, facts }) => ({ url, title, facts }))
+
+const agreementRecord = (AgreementSchema as unknown as { examples: [Agreement] }).examples[0]
+
+export const AgreementInputSchema = Type.Object({
+  slug: Slug,
+  title: Text(500),
+  titleNote: Nullable(Text(2000, 'Where the title comes from, when no official title was found.')),
+  summary: Text(5000),
+  announced: Type.Object({
+    date: Nullable(InputDate),
+    note: Nullable(Text(2000))
+  }, { additionalProperties: false, description: 'Public announcement of the agreement.' }),
+  signed: Type.Object({
+    date: Nullable(InputDate),
+    time: Nullable(Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', description: 'Local time (Europe/Berlin), HH:MM.' })),
+    place: Nullable(Text(500)),
+    note: Nullable(Text(2000))
+  }, { additionalProperties: false, description: 'Signing of the agreement.' }),
+  declaredPartnerCounts: Type.Array(Type.Object({
+    value: Type.Integer({ minimum: 0, maximum: 10000, description: 'Number of partner facilities a source states.' }),
+    note: Text(2000, 'Who states it and when.'),
+    sources: InputSources
+  }, { additionalProperties: false }), { maxItems: 20, description: 'Numbers of partner facilities as the sources state them (they may disagree).' }),
+  partnerCountNote: Nullable(Text(2000, 'Why declared and known counts differ.')),
+  aims: TextList('Aims of the agreement.'),
+  commitments: TextList('What the partners commit to.'),
+  rationale: TextList('Why the partners cooperate.'),
+  outcome: Nullable(Type.Object({
+    date: InputDate,
+    summary: Text(5000),
+    sources: InputSources
+  }, { additionalProperties: false, description: 'How the partners judged the agreement later.' })),
+  statusNotes: TextList('Notes on what is known and what is not.'),
+  documentTextFound: Type.Boolean({ description: 'Whether the text of the agreement itself was found.' }),
+  signatoryListFound: Type.Boolean({ description: 'Whether a list of the signatories was found.' }),
+  sources: InputSources
+}, {
+  $id: 'AgreementInput',
+  additionalProperties: false,
+  description: 'The agreement as written by clients: its own facts. Parties and events are written through their own resources; `partnerCount.known` is counted from the parties.',
+  examples: [{
+    slug: agreementRecord.slug,
+    title: agreementRecord.title,
+    titleNote: agreementRecord.titleNote,
+    summary: agreementRecord.summary,
+    announced: agreementRecord.announced,
+    signed: agreementRecord.signed,
+    declaredPartnerCounts: agreementRecord.partnerCount.declared,
+    partnerCountNote: agreementRecord.partnerCount.note,
+    aims: agreementRecord.aims,
+    commitments: agreementRecord.commitments,
+    rationale: agreementRecord.rationale,
+    outcome: agreementRecord.outcome,
+    statusNotes: agreementRecord.statusNotes,
+    documentTextFound: agreementRecord.documentTextFound,
+    signatoryListFound: agreementRecord.signatoryListFound,
+    sources: agreementRecord.sources
+  }]
+})
+export type AgreementInput = Static<typeof AgreementInputSchema>
+
+export const AgreementPatchSchema = mergePatchSchema(AgreementInputSchema, 'JSON Merge Patch (RFC 7386, `application/merge-patch+json`) of an AgreementInput: only the members to change; `null` clears a member, nested objects merge, arrays are replaced. The merged record is validated as a whole (422).')
+
+export const AgreementPartyInputSchema = Type.Object({
+  role: PartyRoleSchema,
+  organisation: Reference('Organisation id or slug: required for the roles `district_office` and `jobcenter` (an organisation of that kind), null for `facility`.'),
+  facility: Reference('Facility id or slug: required for the role `facility`, null otherwise.'),
+  name: Text(300, 'The party\'s name as the sources give it.'),
+  confirmation: PartyConfirmationSchema,
+  evidence: Text(5000, 'What the confirmation rests on.'),
+  sources: InputSources
+}, {
+  $id: 'AgreementPartyInput',
+  additionalProperties: false,
+  description: 'A party to the agreement as written by clients: exactly one of `organisation` and `facility`, matching the role. A facility or organisation is a party of an agreement at most once.',
+  examples: [{
+    role: kreativhausParty.role,
+    organisation: null,
+    facility: KREATIVHAUS_REF.slug,
+    name: kreativhausParty.name,
+    confirmation: kreativhausParty.confirmation,
+    evidence: kreativhausParty.evidence,
+    sources: sourcesIn(kreativhausParty.sources)
+  }]
+})
+export type AgreementPartyInput = Static<typeof AgreementPartyInputSchema>
+
+export const AgreementPartyPatchSchema = mergePatchSchema(AgreementPartyInputSchema, 'JSON Merge Patch (RFC 7386, `application/merge-patch+json`) of an AgreementPartyInput: only the members to change; `null` clears a member, arrays are replaced. The merged party is validated as a whole (422).')
+
+export const AgreementPartyRecordSchema = Type.Object({
+  ...AgreementPartySchema.properties,
+  agreement: ref(AgreementRefSchema),
+  createdAt: Timestamp,
+  updatedAt: Timestamp
+}, {
+  $id: 'AgreementPartyRecord',
+  description: 'One party on its own (`/v1/agreement-parties/{id}`), with the agreement it belongs to. Its ETag is the one party writes compare with `If-Match`.',
+  examples: [{
+    ...kreativhausParty,
+    agreement: { id: AGREEMENT_ID, slug: AGREEMENT_SLUG, title: AGREEMENT_TITLE },
+    createdAt: TIMESTAMP,
+    updatedAt: TIMESTAMP
+  }]
+})
+export type AgreementPartyRecord = Static<typeof AgreementPartyRecordSchema>
+
+export const EVENT_TIME_ZONES = ['Europe/Berlin'] as const
+
+// A numeric offset, not `Z`: the stored text keeps the local wall-clock time and date, which the
+// date filters of /v1/events compare.
+const EventTime = (description: string) => Type.String({
+  format: 'date-time',
+  pattern: '[+-][0-9]{2}:[0-9]{2}$',
+  description: `${description} ISO 8601 with the UTC offset in force in Europe/Berlin at that moment (\`+01:00\` in winter, \`+02:00\` in summer).`,
+  examples: ['2020-03-11T09:00:00+01:00']
+})
+
+const eventRecord = (EventSchema as unknown as { examples: [Event] }).examples[0]
+
+export const EventInputSchema = Type.Object({
+  agreement: Reference('Agreement id or slug, or null for an event under no agreement.'),
+  slug: Slug,
+  title: Text(500),
+  description: Nullable(Text(5000)),
+  startsAt: EventTime('Start.'),
+  endsAt: Nullable(EventTime('End, not before the start.')),
+  timeZone: Vocabulary(EVENT_TIME_ZONES, { description: 'IANA time zone of the event; the directory holds events in Berlin only.' }),
+  location: Type.Object({
+    name: Nullable(Text(300)),
+    street: Nullable(Text(200)),
+    postcode: Nullable(Type.String({ pattern: '^[0-9]{5}$' })),
+    city: Nullable(Text(100)),
+    site: Reference('Organisation site id or slug (e.g. `jobcenter-spittelmarkt`), or null.')
+  }, { additionalProperties: false, description: 'Where the event takes place.' }),
+  participants: Type.Array(Type.Object({
+    name: Text(300, 'The participant as written in the source.'),
+    organisation: Reference('Organisation id or slug, or null.'),
+    facility: Reference('Facility id or slug, or null (at most one of organisation and facility).')
+  }, { additionalProperties: false }), { maxItems: 200, description: 'In the order the source lists them.' }),
+  sources: InputSources
+}, {
+  $id: 'EventInput',
+  additionalProperties: false,
+  description: 'An event as written by clients. Times carry the offset of Europe/Berlin; unknown facts are null.',
+  examples: [{
+    agreement: AGREEMENT_SLUG,
+    slug: eventRecord.slug,
+    title: eventRecord.title,
+    description: eventRecord.description,
+    startsAt: eventRecord.startsAt,
+    endsAt: eventRecord.endsAt,
+    timeZone: 'Europe/Berlin',
+    location: {
+      name: eventRecord.location.name,
+      street: eventRecord.location.street,
+      postcode: eventRecord.location.postcode,
+      city: eventRecord.location.city,
+      site: eventRecord.location.site?.slug ?? null
+    },
+    participants: eventRecord.participants.map((p) => ({ name: p.name, organisation: p.organisation?.slug ?? null, facility: p.facility?.slug ?? null })),
+    sources: eventRecord.sources
+  }]
+})
+export type EventInput = Static<typeof EventInputSchema>
+
+export const EventPatchSchema = mergePatchSchema(EventInputSchema, 'JSON Merge Patch (RFC 7386, `application/merge-patch+json`) of an EventInput: only the members to change; `null` clears a member, `location` merges, `participants` and `sources` are replaced. The merged event is validated as a whole (422).')
+
+export const agreementWriteSchemas = [AgreementInputSchema, AgreementPartyInputSchema, AgreementPartyRecordSchema, EventInputSchema]

@@ -78,6 +78,66 @@ export const problemResponses = {
   500: problemResponse('Unexpected error; no internals are disclosed.')
 }
 
+// The errors every write can answer with, in addition to 400 and 500.
+export const writeProblemResponses = {
+  401: problemResponse('No API key, or an unknown, malformed or revoked one.'),
+  403: problemResponse('The API key\'s scopes do not allow this write.'),
+  413: problemResponse('The body is larger than 1 MiB.'),
+  415: problemResponse('The body is not JSON (`application/json` or, for PATCH, `application/merge-patch+json`).'),
+  422: problemResponse('The record breaks a rule (unknown reference, duplicate slug, invalid opening hours, an invalid merged record): each failing field is listed.'),
+  429: problemResponse('Too many requests; see the RateLimit headers.')
+}
+
+export const conditionalProblemResponses = {
+  412: problemResponse('The If-Match ETag is not the current one: the record changed since it was read. Nothing was written.'),
+  428: problemResponse('If-Match is missing: send the ETag of the record you read. Nothing was written.')
+}
+
+export const BEARER_AUTH = [{ bearerAuth: [] }]
+
+export const WriteHeaders = Type.Object({
+  'if-match': Type.Optional(Type.String({ description: 'The ETag of the record as you read it (required for PATCH and DELETE).' })),
+  'idempotency-key': Type.Optional(Type.String({ description: 'For POST: a unique key per intended create; a retry with the same key and body returns the first result instead of a duplicate.' }))
+})
+
+export const HistoryEntrySchema = Type.Object({
+  seq: Type.Integer(),
+  action: Type.Unsafe<'create' | 'update' | 'delete' | 'verify'>({ type: 'string', enum: ['create', 'update', 'delete', 'verify'] }),
+  actor: Type.Object({
+    keyId: Type.String({ description: 'The API key that wrote.' }),
+    name: Nullable(Type.String({ description: 'Its name.' }))
+  }),
+  changedAt: Timestamp,
+  changes: Type.Record(Type.String(), Type.Object({ old: Type.Unknown(), new: Type.Unknown() }), { description: 'Changed fields with their old and new values.' })
+}, {
+  $id: 'HistoryEntry',
+  description: 'One write to a record.',
+  examples: [{
+    seq: 1,
+    action: 'update',
+    actor: { keyId: '7ec1de69-b559-4f28-b347-2c8314ff618b', name: 'Bezirksamt Mitte SPK' },
+    changedAt: '2026-11-21T10:00:00.000Z',
+    changes: { phone: { old: null, new: '030 123456' } }
+  }]
+})
+
+export const HistorySchema = Type.Object({
+  id: Id,
+  items: Type.Array(ref(HistoryEntrySchema))
+}, {
+  description: 'Every write to the record through the API, oldest first (seeded facts have no entries).',
+  examples: [{
+    id: '645e8249-1972-5756-951a-0106b9a62b19',
+    items: [{
+      seq: 1,
+      action: 'update',
+      actor: { keyId: '7ec1de69-b559-4f28-b347-2c8314ff618b', name: 'Bezirksamt Mitte SPK' },
+      changedAt: '2026-11-21T10:00:00.000Z',
+      changes: { phone: { old: '030 / 238 09 13', new: null } }
+    }]
+  }]
+})
+
 // A repeatable query parameter: `?type=a&type=b` means a OR b.
 export const many = <T extends TSchema>(item: T, description: string) =>
   Type.Array(item, { description: `${description} Repeat the parameter for OR.`, maxItems: 50 })
@@ -207,4 +267,25 @@ export const CategoryRefSchema = Type.Object({
   examples: [{ id: 'f939e12b-c872-50e4-8c1e-136b47612d93', slug: 'begegnung', labelDe: 'Begegnung', labelEn: 'Meeting and socialising' }]
 })
 
-export const sharedSchemas = [SourceSchema, ProblemSchema, TombstoneSchema, PageLinksSchema, FacilityRefSchema, OrganisationRefSchema, TargetGroupLinkSchema, CategoryRefSchema]
+export const sharedSchemas = [SourceSchema, ProblemSchema, TombstoneSchema, PageLinksSchema, HistoryEntrySchema, FacilityRefSchema, OrganisationRefSchema, TargetGroupLinkSchema, CategoryRefSchema]
+
+// The JSON Merge Patch (RFC 7386) form of a record schema: every member optional and nullable
+// (null clears it), nested objects likewise, arrays replaced whole. Whether the merged record is
+// valid is checked after merging (422), not here.
+export function mergePatchSchema (schema: TObject, description: string): TUnsafe<Record<string, unknown>> {
+  const patchOf = (node: Record<string, unknown>): Record<string, unknown> => {
+    const variants = node.anyOf as Record<string, unknown>[] | undefined
+    if (variants !== undefined) {
+      const value = variants.find((v) => v.type !== 'null')
+      return value === undefined ? node : patchOf(value)
+    }
+    if (node.type !== 'object' || node.properties === undefined) return { anyOf: [stripIds(node), { type: 'null' }] }
+    const properties = Object.fromEntries(Object.entries(node.properties as Record<string, Record<string, unknown>>)
+      .map(([name, child]) => [name, patchOf(child)]))
+    return { anyOf: [{ type: 'object', properties, additionalProperties: false }, { type: 'null' }] }
+  }
+  const stripIds = (node: Record<string, unknown>) => JSON.parse(JSON.stringify(node, (key, value) => (key === '$id' ? undefined : value)))
+  const properties = Object.fromEntries(Object.entries(schema.properties as Record<string, Record<string, unknown>>)
+    .map(([name, child]) => [name, patchOf(child)]))
+  return Type.Unsafe<Record<string, unknown>>({ type: 'object', properties, additionalProperties: false, minProperties: 1, description })
+}

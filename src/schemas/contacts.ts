@@ -2,8 +2,13 @@ import { Type, type Static } from 'typebox'
 import { CONTACT_VISIBILITIES } from '../domain/vocabulary.ts'
 import {
   FacilityRefSchema, Id, Nullable, OrganisationRefSchema, Pagination, Sources, SyncQuery, Timestamp, Vocabulary,
-  listItemSchema, many, pageSchema, ref
+  listItemSchema, many, mergePatchSchema, pageSchema, ref
 } from './common.ts'
+import { AS_OF_PATTERN, InputText, SourceInputSchema } from './services.ts'
+
+const ContactVisibilitySchema = Vocabulary(CONTACT_VISIBILITIES, {
+  description: '`public`: a public source published the contact data; everyone may read it. `internal`: for the administration only; served only to API keys with `contacts:read-internal`.'
+})
 
 export const ContactSchema = Type.Object({
   id: Id,
@@ -13,16 +18,14 @@ export const ContactSchema = Type.Object({
   facility: Nullable(ref(FacilityRefSchema)),
   phone: Nullable(Type.String()),
   email: Nullable(Type.String()),
-  visibility: Vocabulary(CONTACT_VISIBILITIES, {
-    description: '`public`: a public source published the contact data. Internal contacts are never served by the read API, so responses only carry `public`.'
-  }),
-  asOf: Nullable(Type.String({ pattern: '^[0-9]{4}(/[0-9]{4})?$', description: 'Year (or range of years) the role and contact data are stated for.' })),
+  visibility: ContactVisibilitySchema,
+  asOf: Nullable(Type.String({ pattern: AS_OF_PATTERN, description: 'Year (or range of years) the role and contact data are stated for.' })),
   sources: Sources,
   createdAt: Timestamp,
   updatedAt: Timestamp
 }, {
   $id: 'Contact',
-  description: 'A contact person of an organisation or facility whose contact data a public source published.',
+  description: 'A contact person of an organisation or facility. Public contacts are served to everyone; internal ones only to API keys with `contacts:read-internal`.',
   examples: [{
     id: '6e13e858-9d52-5cfb-ac06-a602dd95f46d',
     name: 'Petra Patz-Drüke',
@@ -59,6 +62,46 @@ export type ContactListQuery = Static<typeof ContactListQuery>
 
 export const ContactListItemSchema = listItemSchema(ContactSchema, 'ContactListItem')
 
-export const ContactPageSchema = pageSchema(ContactListItemSchema, 'A page of public contacts, by default sorted by name.')
+export const ContactPageSchema = pageSchema(ContactListItemSchema, 'A page of contacts (public ones; with a `contacts:read-internal` key internal ones too), by default sorted by name.')
 
 export const contactSchemas = [ContactSchema, ContactListItemSchema]
+
+// --- Writes ------------------------------------------------------------------------------------
+
+const Reference = (description: string) => Nullable(InputText(200, description))
+
+export const ContactInputSchema = Type.Object({
+  name: InputText(300),
+  role: InputText(2000, 'Function of the person as the sources state it, with the years it applies to.'),
+  organisation: Reference('Organisation id or slug.'),
+  facility: Reference('Facility id or slug. A `facility:<id>:write` key may only name its own facility.'),
+  phone: Nullable(InputText(100)),
+  email: Nullable(Type.String({ format: 'email', maxLength: 254 })),
+  visibility: ContactVisibilitySchema,
+  asOf: Nullable(Type.String({ pattern: AS_OF_PATTERN, description: 'Year (or range of years) the role and contact data are stated for.' })),
+  sources: Type.Array(SourceInputSchema, { maxItems: 100 })
+}, {
+  $id: 'ContactInput',
+  additionalProperties: false,
+  description: 'A contact as written by clients: a person of an organisation, a facility or both. Unknown facts are null; `sources` says where the facts come from.',
+  examples: [{
+    name: 'Manuela Arlt',
+    role: 'Ansprechpartnerin des JobCenters Mitte für die Veranstaltung am 11.03.2020',
+    organisation: 'jobcenter-berlin-mitte',
+    facility: null,
+    phone: '(030) 5555-456086',
+    email: null,
+    visibility: 'public',
+    asOf: '2020',
+    sources: [{
+      url: 'https://berlin.de/ba-mitte/aktuelles/pressemitteilungen/2020/pressemitteilung.901585.php',
+      title: 'BA Mitte Pressemitteilung Nr. 067/2020 vom 02.03.2020: Veranstaltung „Voneinander wissen in Mitte – JobCenter und Nachbarschaftseinrichtungen lernen sich kennen“',
+      facts: ['contact for the event', 'phone']
+    }]
+  }]
+})
+export type ContactInput = Static<typeof ContactInputSchema>
+
+export const ContactPatchSchema = mergePatchSchema(ContactInputSchema, 'JSON Merge Patch (RFC 7386, `application/merge-patch+json`) of a ContactInput: only the members to change; `null` clears a member, arrays are replaced. The merged record is validated as a whole (422).')
+
+export const contactWriteSchemas = [ContactInputSchema]

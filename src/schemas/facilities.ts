@@ -3,7 +3,7 @@ import { Type, type Static } from 'typebox'
 import { FACILITY_STATUSES, FACILITY_TYPES, PARTNERSHIP_STATUSES } from '../domain/vocabulary.ts'
 import {
   Id, Nullable, OrganisationRefSchema, Pagination, Slug, Sources, SyncQuery, TargetGroupLinkSchema, Timestamp,
-  Vocabulary, listItemSchema, many, pageSchema, ref
+  Vocabulary, listItemSchema, many, mergePatchSchema, pageSchema, ref
 } from './common.ts'
 import { ServiceSchema } from './services.ts'
 import { ContactSchema } from './contacts.ts'
@@ -72,7 +72,7 @@ export const FacilitySchema = Type.Object({
   distance: Type.Optional(Type.Number({ minimum: 0, description: 'With `near`: distance in metres.' })),
   match: Type.Optional(ref(MatchSchema)),
   services: Type.Optional(Type.Array(ref(ServiceSchema), { description: 'With `include=services`.' })),
-  contacts: Type.Optional(Type.Array(ref(ContactSchema), { description: 'With `include=contacts`: public contacts.' }))
+  contacts: Type.Optional(Type.Array(ref(ContactSchema), { description: 'With `include=contacts`: public contacts (internal ones too for keys with `contacts:read-internal`).' }))
 }, {
   $id: 'Facility',
   description: 'A neighbourhood facility (Nachbarschaftseinrichtung) in Berlin-Mitte.',
@@ -100,7 +100,7 @@ export const FacilityListQuery = Type.Object({
   bbox: Type.Optional(Type.String({ pattern: `^${COORDINATE},${COORDINATE},${COORDINATE},${COORDINATE}$`, description: '`minLon,minLat,maxLon,maxLat` (GeoJSON order): only facilities with known coordinates inside the box.', examples: ['13.36,52.50,13.42,52.55'] })),
   openAt: Type.Optional(Type.String({ format: 'date-time', description: 'Only facilities open at this instant (evaluated in Europe/Berlin, honouring Berlin public holidays). Facilities with unknown hours are never reported open.', examples: ['2026-03-11T10:00:00+01:00'] })),
   openNow: Type.Optional(Type.Boolean({ description: '`true`: only facilities open now (see `openAt`).' })),
-  include: Type.Optional(Type.String({ pattern: `^(${FACILITY_INCLUDES.join('|')})(,(${FACILITY_INCLUDES.join('|')}))*$`, description: 'Embed related records: `services`, `contacts` (public ones), `targetGroups` (full vocabulary entries with descriptions); comma-separated.', examples: ['services,contacts'] })),
+  include: Type.Optional(Type.String({ pattern: `^(${FACILITY_INCLUDES.join('|')})(,(${FACILITY_INCLUDES.join('|')}))*$`, description: 'Embed related records: `services`, `contacts` (public ones; internal ones too for keys with `contacts:read-internal`), `targetGroups` (full vocabulary entries with descriptions); comma-separated.', examples: ['services,contacts'] })),
   fields: Type.Optional(Type.String({ pattern: '^[a-zA-Z]+(,[a-zA-Z]+)*$', maxLength: 500, description: `Sparse fieldset: comma-separated top-level fields (\`id\` is always returned). One of: ${FACILITY_FIELDS.join(', ')}, distance, match, services, contacts.`, examples: ['id,slug,name,address'] })),
   sort: Type.Optional(Vocabulary(FACILITY_SORTS, { description: 'Sort order; a leading `-` is descending. `id` is always the final tie-break, so the order is stable. Default: `relevance` with `q`, `distance` with `near`, `updatedAt` with `updatedSince`, else `name`.' })),
   ...SyncQuery,
@@ -124,7 +124,7 @@ export const SourceInputSchema = Type.Object({
   facts: Type.Array(Text(200), { maxItems: 50 })
 }, { additionalProperties: false })
 
-export const TargetGroupInputSchema = Type.Object({
+export const TargetGroupLinkInputSchema = Type.Object({
   targetGroup: Slug,
   originalWording: Text(500, 'How the source words it.')
 }, { additionalProperties: false })
@@ -151,7 +151,8 @@ export const FacilityInputSchema = Type.Object({
   phone: Nullable(Text(100)),
   fax: Nullable(Text(100)),
   email: Nullable(Type.String({ format: 'email', maxLength: 254 })),
-  website: Nullable(Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 })),
+  // Sources sometimes print a web address without a scheme (www.example.de); it is kept as printed.
+  website: Nullable(Type.String({ pattern: '^(https?://)?[^\\s/]+\\.[^\\s]+$', maxLength: 2000, description: 'Web address; `https://` recommended, a bare `www.…` is kept as a source printed it.' })),
   openingHours: Type.Object({
     osm: Nullable(Text(500, 'OpenStreetMap opening_hours syntax.')),
     note: Nullable(Text(2000))
@@ -163,7 +164,7 @@ export const FacilityInputSchema = Type.Object({
   }, { additionalProperties: false }),
   status: Vocabulary(FACILITY_STATUSES, { description: 'Operating status.' }),
   notes: Type.Array(Text(2000), { maxItems: 50 }),
-  targetGroups: Type.Array(TargetGroupInputSchema, { maxItems: 50 }),
+  targetGroups: Type.Array(TargetGroupLinkInputSchema, { maxItems: 50 }),
   sources: Type.Array(SourceInputSchema, { maxItems: 100 })
 }, {
   $id: 'FacilityInput',
@@ -193,11 +194,7 @@ export const FacilityInputSchema = Type.Object({
 })
 export type FacilityInput = Static<typeof FacilityInputSchema>
 
-// A JSON Merge Patch (RFC 7386) of FacilityInput: any subset of its members; null clears one.
-export const FacilityPatchSchema = Type.Object(
-  Object.fromEntries(Object.entries(FacilityInputSchema.properties).map(([name, schema]) => [name, Type.Optional(Type.Unsafe({ ...(schema as object), description: `See FacilityInput.${name}` }))])),
-  { additionalProperties: false, minProperties: 1, description: 'JSON Merge Patch (RFC 7386, `application/merge-patch+json`) of a FacilityInput: the members to change; `null` clears a nullable member. The merged record is validated as a whole (422).' }
-)
+export const FacilityPatchSchema = mergePatchSchema(FacilityInputSchema, 'JSON Merge Patch (RFC 7386, `application/merge-patch+json`) of a FacilityInput: only the members to change; `null` clears a member, nested objects merge, arrays are replaced. The merged record is validated as a whole (422).')
 
 export const VerificationInputSchema = Type.Object({
   verifiedBy: Type.Optional(Text(200, 'Who verified the record (a role or unit; default: the API key\'s name).'))

@@ -1,9 +1,9 @@
 import { facilitySchemas, facilityWriteSchemas } from './facilities.ts'
-import { serviceSchemas } from './services.ts'
-import { vocabularySchemas } from './vocabularies.ts'
-import { organisationSchemas } from './organisations.ts'
-import { contactSchemas } from './contacts.ts'
-import { agreementSchemas } from './agreements.ts'
+import { serviceSchemas, serviceWriteSchemas } from './services.ts'
+import { vocabularySchemas, vocabularyWriteSchemas } from './vocabularies.ts'
+import { organisationSchemas, organisationWriteSchemas } from './organisations.ts'
+import { contactSchemas, contactWriteSchemas } from './contacts.ts'
+import { agreementSchemas, agreementWriteSchemas } from './agreements.ts'
 import { changeSchemas } from './changes.ts'
 import { dataQualitySchemas } from './data-quality.ts'
 
@@ -12,10 +12,15 @@ export const allSharedSchemas = [
   ...facilitySchemas,
   ...facilityWriteSchemas,
   ...serviceSchemas,
+  ...serviceWriteSchemas,
   ...vocabularySchemas,
+  ...vocabularyWriteSchemas,
   ...organisationSchemas,
+  ...organisationWriteSchemas,
   ...contactSchemas,
+  ...contactWriteSchemas,
   ...agreementSchemas,
+  ...agreementWriteSchemas,
   ...changeSchemas,
   ...dataQualitySchemas
 ]

@@ -2,9 +2,9 @@ import { Type, type Static } from 'typebox'
 import { ORGANISATION_KINDS, ORGANISATION_UNIT_KINDS, SITE_STATUSES } from '../domain/vocabulary.ts'
 import {
   FacilityRefSchema, Id, Nullable, Pagination, Slug, Sources, SyncQuery, Timestamp, Vocabulary, listItemSchema, many,
-  pageSchema, ref
+  mergePatchSchema, pageSchema, ref
 } from './common.ts'
-import { GeoSchema } from './facilities.ts'
+import { GeoSchema, SourceInputSchema } from './facilities.ts'
 import { ContactSchema } from './contacts.ts'
 
 export const OrganisationKindSchema = Vocabulary(ORGANISATION_KINDS, {
@@ -186,3 +186,52 @@ export const organisationSchemas = [
   OrganisationAddressSchema, OrganisationSchema, OrganisationUnitSchema, OrganisationSiteSchema, OrganisationDetailSchema,
   OrganisationListItemSchema
 ]
+
+// --- Writes ------------------------------------------------------------------------------------
+
+const Text = (maxLength: number, description?: string) => Type.String({ minLength: 1, maxLength, ...(description ? { description } : {}) })
+
+// Units and sites are not part of it: they stay read-only through the API.
+export const OrganisationInputSchema = Type.Object({
+  slug: Slug,
+  kind: OrganisationKindSchema,
+  name: Text(300),
+  alternateNames: Type.Array(Text(300), { maxItems: 50, default: [] }),
+  description: Nullable(Text(5000)),
+  legalForm: Nullable(Text(200, 'Legal form as the sources state it, e.g. `e.V.` or `gGmbH`.')),
+  // Sources sometimes print a web address without a scheme (www.example.de); it is kept as printed.
+  website: Nullable(Type.String({ pattern: '^(https?://)?[^\\s/]+\\.[^\\s]+$', maxLength: 2000, description: 'Web address; `https://` recommended, a bare `www.…` is kept as a source printed it.' })),
+  email: Nullable(Type.String({ format: 'email', maxLength: 254 })),
+  phone: Nullable(Text(100)),
+  address: Type.Object({
+    street: Nullable(Text(200)),
+    postcode: Nullable(Type.String({ pattern: '^[0-9]{5}$' })),
+    city: Nullable(Text(100)),
+    ortsteil: Nullable(Text(100))
+  }, { additionalProperties: false }),
+  notes: Type.Array(Text(2000), { maxItems: 50 }),
+  sources: Type.Array(SourceInputSchema, { maxItems: 100 })
+}, {
+  $id: 'OrganisationInput',
+  additionalProperties: false,
+  description: 'An organisation as written by clients (without its units and sites, which are read-only). Unknown facts are null; `sources` says where the facts come from.',
+  examples: [{
+    slug: 'nachbarschaftsverein-beispielkiez',
+    kind: 'operator',
+    name: 'Nachbarschaftsverein Beispielkiez e.V.',
+    alternateNames: ['Beispielkiez-Verein'],
+    description: 'Träger eines Nachbarschaftstreffs in Moabit.',
+    legalForm: 'e.V.',
+    website: 'https://example.org',
+    email: null,
+    phone: null,
+    address: { street: 'Beispielstraße 1', postcode: '10551', city: 'Berlin', ortsteil: 'Moabit' },
+    notes: [],
+    sources: [{ url: 'https://example.org/quelle', title: 'Beispielquelle', facts: ['name', 'legalForm'] }]
+  }]
+})
+export type OrganisationInput = Static<typeof OrganisationInputSchema>
+
+export const OrganisationPatchSchema = mergePatchSchema(OrganisationInputSchema, 'JSON Merge Patch (RFC 7386, `application/merge-patch+json`) of an OrganisationInput: only the members to change; `null` clears a member, nested objects merge, arrays are replaced. The merged record is validated as a whole (422).')
+
+export const organisationWriteSchemas = [OrganisationInputSchema]

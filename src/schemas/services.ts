@@ -3,8 +3,10 @@ import { SERVICE_STATUSES } from '../domain/vocabulary.ts'
 import type { MatchExplanation } from '../lib/search-text.ts'
 import {
   CategoryRefSchema, FacilityRefSchema, Id, Nullable, Pagination, Slug, Sources, SyncQuery, TargetGroupLinkSchema,
-  Timestamp, Vocabulary, listItemSchema, many, pageSchema, ref
+  Timestamp, Vocabulary, listItemSchema, many, mergePatchSchema, pageSchema, ref
 } from './common.ts'
+
+export const AS_OF_PATTERN = '^[0-9]{4}(/[0-9]{4})?$'
 
 export const ServiceStatusSchema = Vocabulary(SERVICE_STATUSES, {
   description: '`active`: offered as of the latest source; `historic`: a source describes it for a past period only; `unverified`: no recent source confirms it.'
@@ -19,7 +21,7 @@ export const ServiceSchema = Type.Object({
   scheduleNote: Nullable(Type.String({ description: 'When the offer takes place, as a source gives it.' })),
   feeNote: Nullable(Type.String({ description: 'Costs or fees, as a source gives them.' })),
   asOf: Nullable(Type.String({
-    pattern: '^[0-9]{4}(/[0-9]{4})?$',
+    pattern: AS_OF_PATTERN,
     description: 'Year (or span of years, e.g. `2022/2023`) the source describes the offer for.'
   })),
   status: ServiceStatusSchema,
@@ -83,3 +85,58 @@ export const ServiceListItemSchema = listItemSchema(ServiceSchema, 'ServiceListI
 export const ServiceListSchema = pageSchema(ServiceListItemSchema, 'A page of services, by default sorted by facility name, category slug and name.')
 
 export const serviceSchemas = [ServiceSchema, ServiceListItemSchema]
+
+// --- Writes ------------------------------------------------------------------------------------
+
+// The same parts as FacilityInput's. facilities.ts imports this module, so importing them from
+// there would be a cycle in which they are read before they exist; contacts.ts imports them here.
+export const InputText = (maxLength: number, description?: string) => Type.String({ minLength: 1, maxLength, ...(description ? { description } : {}) })
+
+export const SourceInputSchema = Type.Object({
+  url: Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 }),
+  title: InputText(500),
+  facts: Type.Array(InputText(200), { maxItems: 50 })
+}, { additionalProperties: false })
+
+export const TargetGroupInputSchema = Type.Object({
+  targetGroup: Slug,
+  originalWording: InputText(500, 'How the source words it.')
+}, { additionalProperties: false })
+
+export const ServiceInputSchema = Type.Object({
+  facility: InputText(200, 'The facility that offers it: id or slug. A `facility:<id>:write` key may only name its own facility.'),
+  name: InputText(300),
+  description: Nullable(InputText(5000)),
+  category: Slug,
+  scheduleNote: Nullable(InputText(2000, 'When the offer takes place, as a source gives it.')),
+  feeNote: Nullable(InputText(2000, 'Costs or fees, as a source gives them.')),
+  asOf: Nullable(Type.String({ pattern: AS_OF_PATTERN, description: 'Year (or span of years, e.g. `2022/2023`) the source describes the offer for.' })),
+  status: ServiceStatusSchema,
+  targetGroups: Type.Array(TargetGroupInputSchema, { maxItems: 50, description: 'Target groups (slugs of /v1/target-groups) the offer names, with the source\'s wording.' }),
+  sources: Type.Array(SourceInputSchema, { maxItems: 100 })
+}, {
+  $id: 'ServiceInput',
+  additionalProperties: false,
+  description: 'A service as written by clients. Unknown facts are null; `sources` says where the facts come from.',
+  examples: [{
+    facility: 'kreativhaus',
+    name: 'Seniorenangebote',
+    description: 'Für Ältere gibt es Gymnastik, Lachyoga, Englischkurse, Chöre und Gedächtnistraining.',
+    category: 'begegnung',
+    scheduleNote: null,
+    feeNote: null,
+    asOf: null,
+    status: 'active',
+    targetGroups: [{ targetGroup: 'senioren', originalWording: 'Seniorenangebote' }],
+    sources: [{
+      url: 'https://www.berliner-woche.de/mitte/c-soziales/60-freiwillig-engagierte-unterstuetzen-das-kreativhaus-auf-der-fischerinsel_a74361',
+      title: 'Berliner Woche: 60 freiwillig Engagierte unterstützen das Kreativhaus auf der Fischerinsel',
+      facts: ['offers']
+    }]
+  }]
+})
+export type ServiceInput = Static<typeof ServiceInputSchema>
+
+export const ServicePatchSchema = mergePatchSchema(ServiceInputSchema, 'JSON Merge Patch (RFC 7386, `application/merge-patch+json`) of a ServiceInput: only the members to change; `null` clears a member, arrays are replaced. The merged record is validated as a whole (422).')
+
+export const serviceWriteSchemas = [ServiceInputSchema]

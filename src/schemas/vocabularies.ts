@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox'
 import {
   CategoryRefSchema, FacilityRefSchema, Id, Nullable, Pagination, Slug, SyncQuery, Timestamp, Vocabulary, listItemSchema,
-  pageSchema, ref
+  mergePatchSchema, pageSchema, ref
 } from './common.ts'
 
 const vocabularyEntry = {
@@ -171,3 +171,46 @@ export const vocabularySchemas = [
   TargetGroupSchema, TargetGroupListItemSchema, TargetGroupFacilitySchema, TargetGroupServiceSchema, TargetGroupDetailSchema,
   CategorySchema, CategoryListItemSchema
 ]
+
+// --- Writes ------------------------------------------------------------------------------------
+
+const Text = (maxLength: number, description: string) => Type.String({ minLength: 1, maxLength, description })
+
+const vocabularyInput = {
+  slug: Slug,
+  labelDe: Text(200, 'German label.'),
+  labelEn: Text(200, 'English label.'),
+  description: Text(2000, 'What the entry covers (German).')
+}
+
+export const TargetGroupInputSchema = Type.Object(vocabularyInput, {
+  $id: 'TargetGroupInput',
+  additionalProperties: false,
+  description: 'A target group of the vocabulary as written by clients. Facilities and services link to it with their own wording.',
+  examples: [{
+    slug: 'alleinerziehende',
+    labelDe: 'Alleinerziehende',
+    labelEn: 'Single parents',
+    description: 'Mütter und Väter, die ihre Kinder allein erziehen.'
+  }]
+})
+export type TargetGroupInput = Static<typeof TargetGroupInputSchema>
+
+export const TargetGroupPatchSchema = mergePatchSchema(TargetGroupInputSchema, 'JSON Merge Patch (RFC 7386, `application/merge-patch+json`) of a TargetGroupInput: only the members to change. Every member is required, so `null` makes the merged record invalid (422).')
+
+export const CategoryInputSchema = Type.Object(vocabularyInput, {
+  $id: 'CategoryInput',
+  additionalProperties: false,
+  description: 'A service category of the vocabulary as written by clients.',
+  examples: [{
+    slug: 'digitales',
+    labelDe: 'Digitales',
+    labelEn: 'Digital skills',
+    description: 'Hilfe im Umgang mit Smartphone, Computer und Internet, etwa in offenen Digitalsprechstunden.'
+  }]
+})
+export type CategoryInput = Static<typeof CategoryInputSchema>
+
+export const CategoryPatchSchema = mergePatchSchema(CategoryInputSchema, 'JSON Merge Patch (RFC 7386, `application/merge-patch+json`) of a CategoryInput: only the members to change. Every member is required, so `null` makes the merged record invalid (422).')
+
+export const vocabularyWriteSchemas = [TargetGroupInputSchema, CategoryInputSchema]

@@ -1,0 +1,196 @@
+import t from 'tap'
+import { seedId } from '../src/lib/uuid.ts'
+import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson } from './helper.ts'
+
+const KREATIVHAUS = seedId('facility', 'kreativhaus')
+
+const newFacility = (slug = 'test-treff') => ({
+  slug,
+  name: 'Testtreff Beispielstraße',
+  alternateNames: [],
+  types: ['nachbarschaftstreff'],
+  operator: 'stadtteilverein-tiergarten',
+  operatorNote: null,
+  address: { street: 'Beispielstraße 1', postcode: '10785', city: 'Berlin', ortsteil: 'Tiergarten', bezirksregion: null, note: null },
+  geo: { lat: 52.5, lon: 13.36 },
+  phone: '030 000000',
+  fax: null,
+  email: null,
+  website: null,
+  openingHours: { osm: 'Mo-Fr 10:00-16:00; PH off', note: null },
+  description: 'Ein Testdatensatz.',
+  partnership: { status: 'unknown', evidence: 'Testdatensatz ohne Quelle.' },
+  status: 'active',
+  notes: [],
+  targetGroups: [{ targetGroup: 'senioren', originalWording: 'Ältere Menschen' }],
+  sources: [{ url: 'https://example.org/test', title: 'Test', facts: ['name'] }]
+})
+
+t.test('POST /v1/facilities (201) creates a facility with Location and ETag, in feed and history', async (t) => {
+  const app = await buildTestApp(t)
+  const { key, id: keyId } = createKey(app, ['directory:write'], 'Bezirksamt Test')
+  const res = await app.inject({ method: 'POST', url: '/v1/facilities', headers: bearer(key), payload: newFacility() })
+  t.equal(res.statusCode, 201)
+  const body = res.json()
+  t.equal(res.headers.location, `/v1/facilities/${body.id}`)
+  t.match(res.headers.etag, /^"/)
+  t.equal(body.slug, 'test-treff')
+  t.equal(body.operator.slug, 'stadtteilverein-tiergarten')
+  t.same(body.geo, { lat: 52.5, lon: 13.36 })
+  t.same(body.targetGroups.map((g: any) => [g.slug, g.originalWording]), [['senioren', 'Ältere Menschen']])
+  const read = await app.inject(`/v1/facilities/${body.id}`)
+  t.same(read.json(), body)
+  t.equal(read.headers.etag, res.headers.etag, 'the ETag of the create is the ETag of a GET')
+  t.equal((await getJson(app, '/v1/facilities?q=Testtreff')).body.items[0].id, body.id, 'searchable at once')
+  const feed = (await getJson(app, '/v1/changes?since=208&entityType=facility')).body
+  t.same(feed.items.map((c: any) => [c.entityId, c.action]), [[body.id, 'create']])
+  const actor = app.db.$client.prepare('select actor from changes where entity_id = ?').pluck().all(body.id)
+  t.same(actor, [keyId], 'the change-feed entry records the acting key (not shown publicly)')
+  t.notOk('actor' in feed.items[0])
+  t.equal(app.db.$client.prepare('select count(*) from write_context').pluck().get(), 0, 'the actor does not outlive the transaction')
+  const history = (await getJson(app, `/v1/facilities/${body.id}/history`)).body
+  t.equal(history.items.length, 1)
+  t.same(history.items[0].actor, { keyId, name: 'Bezirksamt Test' })
+  t.equal(history.items[0].action, 'create')
+  t.same(history.items[0].changes.name, { old: null, new: 'Testtreff Beispielstraße' })
+})
+
+t.test('POST /v1/facilities (400, 422) rejects invalid records with each field', async (t) => {
+  const app = await buildTestApp(t)
+  const { key } = createKey(app, ['directory:write'])
+  const missing = await app.inject({ method: 'POST', url: '/v1/facilities', headers: bearer(key), payload: { ...newFacility(), name: undefined, types: [] } })
+  t.equal(missing.statusCode, 400)
+  t.equal(missing.headers['content-type'], PROBLEM_JSON)
+  t.same(missing.json().errors.map((e: any) => e.field).sort(), ['body.name', 'body.types'])
+  const semantic = await app.inject({
+    method: 'POST',
+    url: '/v1/facilities',
+    headers: bearer(key),
+    payload: { ...newFacility('kreativhaus'), operator: 'no-such-operator', targetGroups: [{ targetGroup: 'aliens', originalWording: 'x' }], openingHours: { osm: 'whenever', note: null } }
+  })
+  t.equal(semantic.statusCode, 422)
+  t.equal(semantic.headers['content-type'], PROBLEM_JSON)
+  t.same(semantic.json().errors.map((e: any) => e.field), ['body.slug', 'body.operator', 'body.targetGroups.0.targetGroup', 'body.openingHours.osm'])
+  t.equal((await getJson(app, '/v1/facilities')).body.total, 14, 'nothing was written')
+})
+
+t.test('POST /v1/facilities with Idempotency-Key returns the first result on retry', async (t) => {
+  const app = await buildTestApp(t)
+  const { key } = createKey(app, ['directory:write'])
+  const headers = { ...bearer(key), 'idempotency-key': 'create-test-treff-1' }
+  const first = await app.inject({ method: 'POST', url: '/v1/facilities', headers, payload: newFacility() })
+  const retry = await app.inject({ method: 'POST', url: '/v1/facilities', headers, payload: newFacility() })
+  t.equal(first.statusCode, 201)
+  t.equal(retry.statusCode, 201)
+  t.equal(retry.json().id, first.json().id)
+  t.equal(retry.headers.location, first.headers.location)
+  t.equal(retry.headers['idempotent-replayed'], 'true')
+  t.equal((await getJson(app, '/v1/facilities?q=Testtreff')).body.total, 1, 'no duplicate')
+  const other = await app.inject({ method: 'POST', url: '/v1/facilities', headers, payload: newFacility('test-other') })
+  t.equal(other.statusCode, 422)
+  t.equal(other.json().type, '/problems/idempotency-key-reused')
+})
+
+t.test('PATCH /v1/facilities/{idOrSlug} needs If-Match (428), rejects stale ETags (412), applies merge patches', async (t) => {
+  const app = await buildTestApp(t)
+  const { key } = createKey(app, ['directory:write'])
+  const read = await app.inject('/v1/facilities/kreativhaus')
+  const etag = String(read.headers.etag)
+  const patch = { phone: null, address: { ortsteil: 'Mitte', note: 'Geändert im Test.' }, notes: ['Eine Notiz'] }
+  const noMatch = await app.inject({ method: 'PATCH', url: '/v1/facilities/kreativhaus', headers: { ...bearer(key), 'content-type': 'application/merge-patch+json' }, payload: patch })
+  t.equal(noMatch.statusCode, 428)
+  t.equal(noMatch.headers['content-type'], PROBLEM_JSON)
+  const stale = await app.inject({ method: 'PATCH', url: '/v1/facilities/kreativhaus', headers: { ...bearer(key), 'if-match': '"stale"' }, payload: patch })
+  t.equal(stale.statusCode, 412)
+  t.equal((await app.inject('/v1/facilities/kreativhaus')).headers.etag, etag, 'nothing was written')
+  const ok = await app.inject({ method: 'PATCH', url: '/v1/facilities/kreativhaus', headers: { ...bearer(key), 'if-match': etag, 'content-type': 'application/merge-patch+json' }, payload: patch })
+  t.equal(ok.statusCode, 200)
+  const updated = ok.json()
+  t.equal(updated.phone, null, 'null clears a member')
+  t.same(updated.address, { street: 'Fischerinsel 3', postcode: '10179', city: 'Berlin', ortsteil: 'Mitte', bezirksregion: null, note: 'Geändert im Test.' }, 'nested objects merge')
+  t.same(updated.notes, ['Eine Notiz'], 'arrays replace')
+  t.equal(updated.serviceCount, 20)
+  t.not(ok.headers.etag, etag)
+  t.ok(updated.updatedAt > read.json().updatedAt)
+  const history = (await getJson(app, '/v1/facilities/kreativhaus/history')).body.items
+  t.equal(history.length, 1)
+  t.same(history[0].changes.phone, { old: '030 / 238 09 13', new: null })
+  t.same(Object.keys(history[0].changes).sort(), ['address', 'notes', 'phone'])
+  const invalid = await app.inject({ method: 'PATCH', url: '/v1/facilities/kreativhaus', headers: { ...bearer(key), 'if-match': String(ok.headers.etag) }, payload: { name: null } })
+  t.equal(invalid.statusCode, 422, 'the merged record must be valid')
+  t.same(invalid.json().errors.map((e: any) => e.field), ['body.name'])
+  const unknownField = await app.inject({ method: 'PATCH', url: '/v1/facilities/kreativhaus', headers: { ...bearer(key), 'if-match': String(ok.headers.etag) }, payload: { colour: 'blue' } })
+  t.equal(unknownField.statusCode, 400)
+})
+
+t.test('two writers with the same ETag: one wins, the other gets 412', async (t) => {
+  const app = await buildTestApp(t)
+  const { key } = createKey(app, ['directory:write'])
+  const etag = String((await app.inject('/v1/facilities/shk-mitte')).headers.etag)
+  const send = (email: string) => app.inject({ method: 'PATCH', url: '/v1/facilities/shk-mitte', headers: { ...bearer(key), 'if-match': etag }, payload: { email } })
+  const [a, b] = await Promise.all([send('a@example.org'), send('b@example.org')])
+  t.same([a.statusCode, b.statusCode].sort(), [200, 412])
+  const winner = a.statusCode === 200 ? 'a@example.org' : 'b@example.org'
+  t.equal((await getJson(app, '/v1/facilities/shk-mitte')).body.email, winner)
+  t.equal((await getJson(app, '/v1/facilities/shk-mitte/history')).body.items.length, 1)
+})
+
+t.test('DELETE /v1/facilities/{idOrSlug} is a soft delete with tombstone and feed entry', async (t) => {
+  const app = await buildTestApp(t)
+  const { key } = createKey(app, ['directory:write'])
+  const since = new Date().toISOString()
+  t.equal((await app.inject({ method: 'DELETE', url: '/v1/facilities/kreativhaus', headers: bearer(key) })).statusCode, 428)
+  t.equal((await app.inject({ method: 'DELETE', url: '/v1/facilities/kreativhaus', headers: { ...bearer(key), 'if-match': '"x"' } })).statusCode, 412)
+  const etag = String((await app.inject('/v1/facilities/kreativhaus')).headers.etag)
+  const res = await app.inject({ method: 'DELETE', url: '/v1/facilities/kreativhaus', headers: { ...bearer(key), 'if-match': etag } })
+  t.equal(res.statusCode, 204)
+  t.equal(res.body, '')
+  t.equal((await app.inject('/v1/facilities/kreativhaus')).statusCode, 404)
+  t.equal((await app.inject({ method: 'DELETE', url: '/v1/facilities/kreativhaus', headers: { ...bearer(key), 'if-match': etag } })).statusCode, 404)
+  const changes = (await getJson(app, `/v1/facilities?updatedSince=${since}`)).body.items
+  t.same(changes.map((i: any) => [i.id, i.deleted]), [[KREATIVHAUS, true]])
+  const feed = (await getJson(app, '/v1/changes?since=208')).body.items
+  t.same(feed.map((c: any) => [c.entityId, c.action]), [[KREATIVHAUS, 'delete']])
+  const history = (await getJson(app, '/v1/facilities/kreativhaus/history')).body.items
+  t.equal(history.at(-1).action, 'delete')
+})
+
+t.test('POST /v1/facilities/{idOrSlug}/verification records a verification without touching updatedAt', async (t) => {
+  const app = await buildTestApp(t)
+  const { key } = createKey(app, [`facility:${KREATIVHAUS}:write`], 'Kreativhaus Team')
+  const before = (await getJson(app, '/v1/facilities/kreativhaus')).body
+  const res = await app.inject({ method: 'POST', url: '/v1/facilities/kreativhaus/verification', headers: bearer(key), payload: {} })
+  t.equal(res.statusCode, 200)
+  const after = res.json()
+  t.equal(after.verifiedBy, 'Kreativhaus Team')
+  t.ok(Date.parse(after.verifiedAt) > 0)
+  t.equal(after.updatedAt, before.updatedAt)
+  const quality = (await getJson(app, '/v1/data-quality')).body
+  t.equal(quality.facilities.find((f: any) => f.facility.slug === 'kreativhaus').verificationDue, false)
+  const named = await app.inject({ method: 'POST', url: '/v1/facilities/kreativhaus/verification', headers: bearer(key), payload: { verifiedBy: 'Leitung Kreativhaus' } })
+  t.equal(named.json().verifiedBy, 'Leitung Kreativhaus')
+})
+
+t.test('every seeded facility can be written back as it is (its writable form validates)', async (t) => {
+  const { Value } = await import('typebox/value')
+  const { FacilityInputSchema } = await import('../src/schemas/facilities.ts')
+  const { writableOf } = await import('../src/repositories/facilities-repository.ts')
+  const app = await buildTestApp(t)
+  const { body } = await getJson(app, '/v1/facilities?limit=500')
+  for (const facility of body.items) t.ok(Value.Check(FacilityInputSchema, writableOf(facility)), facility.slug)
+})
+
+t.test('malformed, oversized and non-JSON bodies are problem+json and write nothing', async (t) => {
+  const app = await buildTestApp(t)
+  const { key } = createKey(app, ['directory:write'])
+  const malformed = await app.inject({ method: 'POST', url: '/v1/facilities', headers: { ...bearer(key), 'content-type': 'application/json' }, payload: '{"slug": "x",' })
+  t.equal(malformed.statusCode, 400)
+  t.equal(malformed.headers['content-type'], PROBLEM_JSON)
+  const huge = await app.inject({ method: 'POST', url: '/v1/facilities', headers: { ...bearer(key), 'content-type': 'application/json' }, payload: JSON.stringify({ ...newFacility(), description: 'x'.repeat(2 * 1024 * 1024) }) })
+  t.equal(huge.statusCode, 413)
+  t.equal(huge.headers['content-type'], PROBLEM_JSON)
+  const text = await app.inject({ method: 'POST', url: '/v1/facilities', headers: { ...bearer(key), 'content-type': 'text/plain' }, payload: 'hello' })
+  t.equal(text.statusCode, 415)
+  t.equal(text.headers['content-type'], PROBLEM_JSON)
+  t.equal((await getJson(app, '/v1/facilities')).body.total, 14)
+})

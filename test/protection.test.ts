@@ -1,0 +1,112 @@
+import t from 'tap'
+import { seedId } from '../src/lib/uuid.ts'
+import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson, softDeleteFacility } from './helper.ts'
+
+t.test('security headers (helmet) on API responses and the docs page', async (t) => {
+  const app = await buildTestApp(t, { seed: false })
+  const res = await app.inject('/v1/facilities')
+  t.equal(res.headers['x-content-type-options'], 'nosniff')
+  t.equal(res.headers['x-frame-options'], 'SAMEORIGIN')
+  t.match(String(res.headers['strict-transport-security']), /max-age=/)
+  const docs = await app.inject('/docs/')
+  t.match(String(docs.headers['content-security-policy']), /default-src 'self'/)
+})
+
+t.test('rate limit per client with RateLimit headers; 429 is problem+json; 304 revalidations are free', async (t) => {
+  const app = await buildTestApp(t, { rateLimitMax: 3 })
+  const first = await app.inject('/v1/facilities/kreativhaus')
+  t.equal(first.statusCode, 200)
+  t.equal(first.headers['ratelimit-limit'], '3')
+  t.equal(first.headers['ratelimit-remaining'], '2')
+  for (let i = 0; i < 10; i++) {
+    const revalidation = await app.inject({ url: '/v1/facilities/kreativhaus', headers: { 'if-none-match': String(first.headers.etag) } })
+    t.equal(revalidation.statusCode, 304, 'a current revalidation is answered without counting')
+  }
+  t.equal((await app.inject('/v1/facilities')).headers['ratelimit-remaining'], '1')
+  t.equal((await app.inject('/v1/services')).statusCode, 200)
+  const limited = await app.inject('/v1/contacts')
+  t.equal(limited.statusCode, 429)
+  t.equal(limited.headers['content-type'], PROBLEM_JSON)
+  t.equal(limited.json().status, 429)
+  t.match(limited.json().detail, /at most 3 per minute/)
+  t.ok(Number(limited.headers['retry-after']) > 0)
+  const { key } = createKey(app, ['contacts:read-internal'])
+  const withKey = await app.inject({ url: '/v1/contacts', headers: bearer(key) })
+  t.equal(withKey.statusCode, 200, 'a key has its own allowance')
+})
+
+t.test('the response cache serves repeated GETs and never serves stale data after a write', async (t) => {
+  const app = await buildTestApp(t)
+  const first = await app.inject('/v1/facilities?limit=100')
+  t.equal(first.headers['x-cache'], undefined)
+  const second = await app.inject('/v1/facilities?limit=100')
+  t.equal(second.headers['x-cache'], 'hit')
+  t.equal(second.body, first.body)
+  t.equal(second.headers.etag, first.headers.etag)
+  t.equal(second.headers['x-total-count'], '14')
+  t.equal(second.headers.link, first.headers.link)
+  softDeleteFacility(app, seedId('facility', 'kreativhaus'))
+  const after = await app.inject('/v1/facilities?limit=100')
+  t.equal(after.headers['x-cache'], undefined, 'a write invalidates every cached response')
+  t.equal(after.json().total, 13)
+  const { key } = createKey(app, ['directory:write'])
+  const etag = String((await app.inject('/v1/facilities/shk-mitte')).headers.etag)
+  await app.inject('/v1/facilities/shk-mitte')
+  const patched = await app.inject({ method: 'PATCH', url: '/v1/facilities/shk-mitte', headers: { ...bearer(key), 'if-match': etag }, payload: { phone: '030 111' } })
+  t.equal(patched.statusCode, 200)
+  const read = await getJson(app, '/v1/facilities/shk-mitte')
+  t.equal(read.body.phone, '030 111', 'the API write is visible at once')
+  t.equal(read.res.headers.etag, patched.headers.etag)
+})
+
+t.test('authenticated and clock-dependent responses are not cached publicly', async (t) => {
+  const app = await buildTestApp(t)
+  const { key } = createKey(app, ['contacts:read-internal'])
+  await app.inject({ url: '/v1/contacts', headers: bearer(key) })
+  const again = await app.inject({ url: '/v1/contacts', headers: bearer(key) })
+  t.equal(again.headers['x-cache'], undefined)
+  t.equal(again.headers['cache-control'], 'private, no-cache')
+  t.match(String(again.headers.vary), /Authorization/)
+  await app.inject('/v1/facilities?openNow=true')
+  t.equal((await app.inject('/v1/facilities?openNow=true')).headers['x-cache'], undefined)
+  await app.inject('/v1/data-quality')
+  t.equal((await app.inject('/v1/data-quality')).headers['x-cache'], undefined)
+})
+
+t.test('CORS: reads from anywhere, writes only from configured origins', async (t) => {
+  const app = await buildTestApp(t, { corsWriteOrigins: 'https://bezirk.example.org' })
+  const preflight = (origin: string, method: string) => app.inject({
+    method: 'OPTIONS',
+    url: '/v1/facilities/kreativhaus',
+    headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': 'authorization,if-match' }
+  })
+  const read = await preflight('https://anyone.example', 'GET')
+  t.equal(read.headers['access-control-allow-origin'], '*')
+  const foreignWrite = await preflight('https://anyone.example', 'PATCH')
+  t.equal(foreignWrite.headers['access-control-allow-origin'], undefined, 'no CORS grant for writes from other origins')
+  const allowedWrite = await preflight('https://bezirk.example.org', 'PATCH')
+  t.equal(allowedWrite.headers['access-control-allow-origin'], 'https://bezirk.example.org')
+  t.match(String(allowedWrite.headers['access-control-allow-methods']), /PATCH/)
+  t.match(String(allowedWrite.headers['access-control-allow-headers']), /If-Match/)
+})
+
+t.test('Authorization headers never reach the logs', async (t) => {
+  const { buildApp, loggerOptions } = await import('../src/app.ts')
+  const lines: string[] = []
+  const stream = { write: (line: string) => { lines.push(line) } }
+  const app = await buildApp({
+    config: { DATABASE_PATH: ':memory:', LOG_LEVEL: 'info', RATE_LIMIT_MAX: 0 },
+    seed: false,
+    logger: { ...(loggerOptions('info') as object), stream }
+  })
+  t.teardown(() => app.close())
+  const { key } = createKey(app, ['directory:write'])
+  await app.inject({ url: '/v1/facilities', headers: { ...bearer(key), 'x-forwarded-for': '203.0.113.9' } })
+  await app.inject({ url: '/v1/facilities', headers: { authorization: 'Bearer mpd_unknownkey_secretsecretsecretsecretsecretsecretsecret1' } })
+  const log = lines.join('')
+  t.ok(log.length > 0, 'requests were logged')
+  t.notMatch(log, key.slice(4), 'no key material')
+  t.notMatch(log, 'secretsecret')
+  t.notMatch(log, '203.0.113.9', 'no client addresses')
+  t.notMatch(log, '127.0.0.1')
+})
