@@ -1,6 +1,6 @@
 import t from 'tap'
 import { seedId } from '../src/lib/uuid.ts'
-import { PROBLEM_JSON, buildTestApp, getJson, insertTestFacility, softDeleteFacility } from './helper.ts'
+import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson, insertTestFacility, softDeleteFacility } from './helper.ts'
 
 t.test('GET /v1/changes (200) starts with one create per seeded record, in order', async (t) => {
   const app = await buildTestApp(t)
@@ -56,6 +56,9 @@ t.test('GET /v1/changes?entityType= filters; internal contacts show as deletes',
   t.ok(internal.every((c: any) => c.href === null))
   const publicOnes = body.items.filter((c: any) => c.action === 'create')
   t.same(publicOnes.map((c: any) => c.entityId).sort(), ['ephraim-gothe', 'lutz-mania', 'manuela-arlt', 'petra-patz-drueke'].map((k) => seedId('contact', k)).sort())
+  const { key } = createKey(app, ['contacts:read-internal'])
+  const insider = await getJson(app, '/v1/changes?entityType=contact&limit=1000', { headers: bearer(key) })
+  t.equal(insider.body.items.filter((c: any) => c.action === 'create').length, 12, 'a read-internal key sees the real actions')
   const two = await getJson(app, '/v1/changes?entityType=event&entityType=agreement&limit=1000')
   t.same(two.body.items.map((c: any) => c.entityType).sort(), ['agreement', 'event'])
 })

@@ -25,7 +25,10 @@ function buildSerializer (externalSchemas?: unknown, options?: unknown) {
     const key = `${prefix}\u0001${route.method} ${route.url} ${route.httpStatus} ${route.contentType ?? ''}`
     let serializer = serializers.get(key)
     if (serializer === undefined) {
-      serializer = compile(route as never) as Serializer
+      // Compiled on first use: most error statuses of most routes are never sent, and start-up
+      // should not pay for them.
+      let compiled: Serializer | undefined
+      serializer = (doc: unknown) => (compiled ??= compile(route as never) as Serializer)(doc)
       serializers.set(key, serializer)
     }
     return serializer

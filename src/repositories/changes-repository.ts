@@ -1,11 +1,11 @@
 import type { Db } from '../db/client.ts'
 import type { Change, ChangeFeedQuery } from '../schemas/changes.ts'
 
-// The public view of the feed: the acting key is not shown, and a contact that is internal now
-// (or gone) is a delete, so public copies drop it and never learn its data.
+// The feed without the acting key. For the public, a contact that is internal now (or gone) is a
+// delete, so public copies drop it and never learn its data.
 const FEED = `
   SELECT c.seq, c.entity_type AS entityType, c.entity_id AS entityId, c.changed_at AS changedAt,
-    CASE WHEN c.entity_type = 'contact' AND NOT EXISTS (
+    CASE WHEN c.entity_type = 'contact' AND ? = 0 AND NOT EXISTS (
       SELECT 1 FROM contacts k WHERE k.id = c.entity_id AND k.visibility = 'public' AND k.deleted_at IS NULL)
     THEN 'delete' ELSE c.action END AS action,
     CASE c.entity_type
@@ -29,9 +29,10 @@ const FEED = `
 export function createChangesRepository (db: Db) {
   const feed = db.$client.prepare(FEED)
   return {
-    after (query: ChangeFeedQuery): { items: Change[], hasMore: boolean } {
+    // includeInternal: the caller may read internal contacts, so their changes are real ones.
+    after (query: ChangeFeedQuery, includeInternal = false): { items: Change[], hasMore: boolean } {
       const types = query.entityType?.length ? JSON.stringify(query.entityType) : null
-      const rows = feed.all(query.since, types, types, query.limit + 1) as Change[]
+      const rows = feed.all(includeInternal ? 1 : 0, query.since, types, types, query.limit + 1) as Change[]
       const hasMore = rows.length > query.limit
       const items = (hasMore ? rows.slice(0, query.limit) : rows)
         .map((row) => (row.action === 'delete' ? { ...row, href: null } : row))

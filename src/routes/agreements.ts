@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import {
   BEARER_AUTH, HistorySchema, IdOrSlugParams, IdParams, WriteHeaders, conditionalProblemResponses, listResponse,
-  problemResponses, ref, writeProblemResponses
+  problemResponses, ref, writeProblemResponses, PAGING_DESCRIPTION
 } from '../schemas/common.ts'
 import {
   AgreementInputSchema, AgreementListQuery, AgreementListSchema, AgreementPartyInputSchema, AgreementPartyPatchSchema,
@@ -46,7 +46,7 @@ const agreementsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: [
         'Cooperation agreements, by default sorted by signing date (those without a known date last), each with its parties, partner counts and events.',
         '',
-        '**Pages**: `limit` and the opaque `cursor` of `links.next` (also in the `Link` header); the total is in `total` and `X-Total-Count`. A cursor stays valid while records change. **Sync**: `updatedSince` lists changes including tombstones of deleted records; `format=ndjson` streams the full result without pages.'
+        PAGING_DESCRIPTION
       ].join('\n'),
       querystring: AgreementListQuery,
       response: { 200: listResponse(AgreementListSchema), 400: problemResponses[400], 500: problemResponses[500] }
@@ -243,7 +243,7 @@ const agreementsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: [
         'Events of the cooperation under one agreement, by default sorted by the instant they start, with location and participants.',
         '',
-        '**Pages**: `limit` and the opaque `cursor` of `links.next` (also in the `Link` header); the total is in `total` and `X-Total-Count`. A cursor stays valid while records change. **Sync**: `updatedSince` lists changes including tombstones of deleted records; `format=ndjson` streams the full result without pages.'
+        PAGING_DESCRIPTION
       ].join('\n'),
       params: IdOrSlugParams,
       querystring: EventPageQuery,

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { problemResponses } from '../schemas/common.ts'
 import { ChangeFeedQuery, ChangeFeedSchema } from '../schemas/changes.ts'
 import { pageUrl } from '../lib/cursor.ts'
+import { canReadInternalContacts } from '../lib/api-keys.ts'
 
 const changesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/changes', {
@@ -9,12 +10,12 @@ const changesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['sync'],
       operationId: 'listChanges',
       summary: 'Change feed',
-      description: 'Every create, update and delete of every record, oldest first, by a strictly increasing sequence number. The feed is written by database triggers in the same transaction as the data, so no change can bypass it. Keep `lastSeq` and ask for `since=lastSeq` next time; a delete means: remove the record from your copy.',
+      description: 'Every create, update and delete of every record, oldest first, by a strictly increasing sequence number. The feed is written by database triggers in the same transaction as the data, so no change can bypass it. Keep `lastSeq` and ask for `since=lastSeq` next time; a delete means: remove the record from your copy. Changes of internal contacts read as deletes, except for keys with `contacts:read-internal`.',
       querystring: ChangeFeedQuery,
       response: { 200: ChangeFeedSchema, 400: problemResponses[400], 500: problemResponses[500] }
     }
   }, async (request) => {
-    const { items, hasMore } = app.repos.changes.after(request.query)
+    const { items, hasMore } = app.repos.changes.after(request.query, canReadInternalContacts(request.principal))
     const lastSeq = items.at(-1)?.seq ?? request.query.since
     return {
       items,

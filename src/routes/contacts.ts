@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import {
   BEARER_AUTH, HistorySchema, IdParams, WriteHeaders, conditionalProblemResponses, listResponse, problemResponse,
-  problemResponses, ref, writeProblemResponses
+  problemResponses, ref, writeProblemResponses, PAGING_DESCRIPTION
 } from '../schemas/common.ts'
 import {
   ContactInputSchema, ContactListQuery, ContactPageSchema, ContactPatchSchema, ContactSchema, type Contact, type ContactInput
@@ -50,7 +50,7 @@ const contactsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: [
         'Contact persons, by default sorted by name: those whose contact data a public source published; with an API key that has `contacts:read-internal` the internal ones too (each says its `visibility`). Filters: `organisation` and `facility` take a UUID or slug; repeating one parameter means OR, different parameters combine with AND. Internal contacts are neither listed nor counted for anyone else.',
         '',
-        '**Pages**: `limit` and the opaque `cursor` of `links.next` (also in the `Link` header); the total is in `total` and `X-Total-Count`. A cursor stays valid while records change. **Sync**: `updatedSince` lists changes including tombstones of deleted records; `format=ndjson` streams the full result without pages.',
+        PAGING_DESCRIPTION,
         '',
         'For a reader without `contacts:read-internal` an internal contact does not exist: with `updatedSince`, a contact that was made internal (or deleted) since then is a tombstone `{ id, deleted: true, deletedAt }`, where `deletedAt` is the time of that change, so copies that hold it delete it. Its fields are never served.'
       ].join('\n'),

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import {
   BEARER_AUTH, HistorySchema, IdOrSlugParams, WriteHeaders, conditionalProblemResponses, listResponse, problemResponses,
-  ref, writeProblemResponses
+  ref, writeProblemResponses, PAGING_DESCRIPTION
 } from '../schemas/common.ts'
 import { EventInputSchema, EventListQuery, EventListSchema, EventPatchSchema, EventSchema, type EventInput } from '../schemas/agreements.ts'
 import { eventWritableOf } from '../repositories/agreements-repository.ts'
@@ -21,7 +21,7 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: [
         'Events of the cooperation, by default sorted by the instant they start. Filters: repeating `agreement` means OR; `from` and `to` are inclusive local dates (Europe/Berlin) of the start; different parameters combine with AND.',
         '',
-        '**Pages**: `limit` and the opaque `cursor` of `links.next` (also in the `Link` header); the total is in `total` and `X-Total-Count`. A cursor stays valid while records change. **Sync**: `updatedSince` lists changes including tombstones of deleted records; `format=ndjson` streams the full result without pages.'
+        PAGING_DESCRIPTION
       ].join('\n'),
       querystring: EventListQuery,
       response: { 200: listResponse(EventListSchema), 400: problemResponses[400], 500: problemResponses[500] }

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import {
   BEARER_AUTH, HistorySchema, IdOrSlugParams, WriteHeaders, conditionalProblemResponses, listResponse,
-  problemResponses, ref, writeProblemResponses
+  problemResponses, ref, writeProblemResponses, PAGING_DESCRIPTION
 } from '../schemas/common.ts'
 import {
   FACILITY_FIELDS, FacilityInputSchema, FacilityListQuery, FacilityListSchema, FacilityPatchSchema, FacilitySchema,
@@ -75,7 +75,7 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         '',
         '**Search** with `q` (ranked by relevance; each result says why it matched in `match`). **Where**: `near` + `radius`, `bbox`, `ortsteil`, `bezirksregion`; facilities without coordinates never match a geographic filter. **When**: `openAt`, `openNow`.',
         '',
-        '**Pages**: `limit` and the opaque `cursor` of `links.next` (also in the `Link` header); the total is in `total` and `X-Total-Count`. A cursor stays valid while records change. **Sync**: `updatedSince` lists changes including tombstones of deleted records; `format=ndjson` streams the full result without pages.',
+        PAGING_DESCRIPTION,
         '',
         '**Shape**: `include=services,contacts,targetGroups` embeds related records; `fields=id,name,address` returns only those fields.'
       ].join('\n'),

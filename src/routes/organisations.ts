@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { contactAccess } from './contacts.ts'
 import {
   BEARER_AUTH, HistorySchema, IdOrSlugParams, WriteHeaders, conditionalProblemResponses, listResponse, problemResponse,
-  problemResponses, ref, writeProblemResponses
+  problemResponses, ref, writeProblemResponses, PAGING_DESCRIPTION
 } from '../schemas/common.ts'
 import {
   OrganisationDetailSchema, OrganisationInputSchema, OrganisationListQuery, OrganisationListSchema, OrganisationPatchSchema,
@@ -33,7 +33,7 @@ const organisationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: [
         'The Bezirksamt, the JobCenter and the operators (Träger) of facilities, by default sorted by name. Filter by `kind`; repeating it means OR (`kind=jobcenter&kind=district_office`). `facilityCount` counts the facilities each one operates.',
         '',
-        '**Pages**: `limit` and the opaque `cursor` of `links.next` (also in the `Link` header); the total is in `total` and `X-Total-Count`. A cursor stays valid while records change. **Sync**: `updatedSince` lists changes including tombstones of deleted records; `format=ndjson` streams the full result without pages.'
+        PAGING_DESCRIPTION
       ].join('\n'),
       querystring: OrganisationListQuery,
       response: { 200: listResponse(OrganisationListSchema), 400: problemResponses[400], 500: problemResponses[500] }

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { TSchema } from 'typebox'
 import {
   BEARER_AUTH, HistorySchema, IdOrSlugParams, WriteHeaders, conditionalProblemResponses, listResponse, problemResponse,
-  problemResponses, ref, writeProblemResponses
+  problemResponses, ref, writeProblemResponses, PAGING_DESCRIPTION
 } from '../schemas/common.ts'
 import {
   CategoryInputSchema, CategoryListSchema, CategoryPatchSchema, CategorySchema, TargetGroupDetailSchema,
@@ -39,7 +39,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: [
         'The controlled vocabulary of target groups, by default sorted by slug, with how many facilities and services serve each. A facility counts when it names the group itself or through one of its services.',
         '',
-        '**Pages**: `limit` and the opaque `cursor` of `links.next` (also in the `Link` header); the total is in `total` and `X-Total-Count`. A cursor stays valid while records change. **Sync**: `updatedSince` lists changes including tombstones of deleted records; `format=ndjson` streams the full result without pages. The counts are as of the request: they change with facilities and services, not with the entry\'s `updatedAt`.'
+        `${PAGING_DESCRIPTION} The counts are as of the request: they change with facilities and services, not with the entry's \`updatedAt\`.`
       ].join('\n'),
       querystring: VocabularyListQuery,
       response: { 200: listResponse(TargetGroupListSchema), 400: problemResponses[400], 500: problemResponses[500] }
@@ -169,7 +169,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: [
         'The controlled vocabulary of service categories, by default sorted by slug, with how many services and facilities each has.',
         '',
-        '**Pages**: `limit` and the opaque `cursor` of `links.next` (also in the `Link` header); the total is in `total` and `X-Total-Count`. A cursor stays valid while records change. **Sync**: `updatedSince` lists changes including tombstones of deleted records; `format=ndjson` streams the full result without pages. The counts are as of the request: they change with facilities and services, not with the entry\'s `updatedAt`.'
+        `${PAGING_DESCRIPTION} The counts are as of the request: they change with facilities and services, not with the entry's \`updatedAt\`.`
       ].join('\n'),
       querystring: VocabularyListQuery,
       response: { 200: listResponse(CategoryListSchema), 400: problemResponses[400], 500: problemResponses[500] }

@@ -147,6 +147,8 @@ export const Pagination = {
   offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0, description: 'Number of records to skip.' })
 }
 
+export const PAGING_DESCRIPTION = '**Pages**: `limit` and the opaque `cursor` of `links.next` (also in the `Link` header); the total is in `total` and `X-Total-Count`. A cursor stays valid while records change. **Sync**: `updatedSince` lists changes including tombstones of deleted records; `format=ndjson` streams the full result without pages.'
+
 // Parameters every list accepts for paging through it and keeping a copy in sync.
 export const SyncQuery = {
   updatedSince: Type.Optional(Type.String({ format: 'date-time', description: 'Only records created, changed or deleted at or after this instant; deleted records appear as tombstones `{ id, deleted: true, deletedAt }`. Sorted by `updatedAt` unless `sort` says otherwise.', examples: ['2026-01-01T00:00:00Z'] })),
