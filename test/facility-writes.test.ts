@@ -194,3 +194,21 @@ t.test('malformed, oversized and non-JSON bodies are problem+json and write noth
   t.equal(text.headers['content-type'], PROBLEM_JSON)
   t.equal((await getJson(app, '/v1/facilities')).body.total, 14)
 })
+
+t.test('renaming a target group or an operator shows up in the facilities sync (updatedSince)', async (t) => {
+  const app = await buildTestApp(t)
+  const { key } = createKey(app, ['directory:write'])
+  const since = new Date().toISOString()
+  const groupEtag = String((await app.inject('/v1/target-groups/studierende')).headers.etag)
+  const renamed = await app.inject({ method: 'PATCH', url: '/v1/target-groups/studierende', headers: { ...bearer(key), 'if-match': groupEtag }, payload: { labelDe: 'Studentinnen und Studenten' } })
+  t.equal(renamed.statusCode, 200)
+  const changed = (await getJson(app, `/v1/facilities?updatedSince=${since}`)).body.items
+  t.same(changed.map((f: any) => f.slug), ['meerbaum-haus'], 'the one facility serving students')
+  t.equal(changed[0].targetGroups.find((g: any) => g.slug === 'studierende').labelDe, 'Studentinnen und Studenten')
+  t.equal((await getJson(app, '/v1/facilities?q=Studentinnen')).body.items[0].slug, 'meerbaum-haus', 'and searchable by the new label')
+  const orgEtag = String((await app.inject('/v1/organisations/stadtrand')).headers.etag)
+  const since2 = new Date().toISOString()
+  await app.inject({ method: 'PATCH', url: '/v1/organisations/stadtrand', headers: { ...bearer(key), 'if-match': orgEtag }, payload: { name: 'StadtRand gGmbH (Test)' } })
+  const operated = (await getJson(app, `/v1/facilities?updatedSince=${since2}`)).body.items
+  t.same(operated.map((f: any) => [f.slug, f.operator.name]), [['shk-mitte', 'StadtRand gGmbH (Test)']])
+})

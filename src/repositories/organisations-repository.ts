@@ -270,6 +270,8 @@ export function createOrganisationsRepository (db: Db, writer: Writer) {
         checkSlug(input, current.id)
         db.update(organisations).set({ ...columnsOf(input), updatedAt: context.now }).where(eq(organisations.id, current.id)).run()
         writer.recordHistory(context, 'organisation', current.id, 'update', changes)
+        // Facilities show their operator's id, slug, name and kind.
+        if ('slug' in changes || 'name' in changes || 'kind' in changes) writer.touchFacilities(context, current.facilities.map((f) => f.id))
         return find(current.id, access)!
       })
     },

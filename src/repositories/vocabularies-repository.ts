@@ -286,9 +286,11 @@ export function createVocabulariesRepository (db: Db, writer: Writer) {
           change.run(input.slug, input.labelDe, input.labelEn, input.description, context.now, current.id)
           writer.recordHistory(context, kind.entityType, current.id, 'update', changes)
           // The labels are part of the facilities' and services' search documents; slug and
-          // description are not.
-          if ('labelDe' in changes || 'labelEn' in changes) {
-            reindexFacilities(db, facilityIds.all({ id: current.id }) as string[])
+          // description are not. Slug and labels are part of the facilities' representation.
+          if ('labelDe' in changes || 'labelEn' in changes || 'slug' in changes) {
+            const affected = facilityIds.all({ id: current.id }) as string[]
+            writer.touchFacilities(context, affected)
+            if ('labelDe' in changes || 'labelEn' in changes) reindexFacilities(db, affected)
           }
           return kind.find(current.id)!
         })

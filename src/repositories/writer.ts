@@ -28,6 +28,7 @@ export function createWriter (db: Db) {
   const sqlite = db.$client
   const setActor = sqlite.prepare('INSERT INTO write_context (id, actor) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET actor = excluded.actor')
   const clearActor = sqlite.prepare('DELETE FROM write_context WHERE id = 1')
+  const touchFacilities = sqlite.prepare('UPDATE facilities SET updated_at = ? WHERE deleted_at IS NULL AND id IN (SELECT value FROM json_each(?))')
   const insertHistory = sqlite.prepare('INSERT INTO history (entity_type, entity_id, action, actor, changed_at, changes) VALUES (?, ?, ?, ?, ?, ?)')
 
   return {
@@ -41,6 +42,13 @@ export function createWriter (db: Db) {
           clearActor.run()
         }
       }).immediate()
+    },
+
+    // Facilities embed names and labels of other records (operator, target groups, categories);
+    // when those change, the facilities' representation changes, so sync by updatedSince must
+    // see them (the triggers add them to the change feed as updates).
+    touchFacilities (context: WriteContext, facilityIds: string[]): void {
+      if (facilityIds.length > 0) touchFacilities.run(context.now, JSON.stringify(facilityIds))
     },
 
     recordHistory (context: WriteContext, entityType: string, entityId: string, action: HistoryAction, changes: FieldChanges): void {
