@@ -9,6 +9,7 @@ import repositories from './plugins/repositories.ts'
 import httpCache from './plugins/http-cache.ts'
 import corsPolicy from './plugins/cors.ts'
 import protection from './plugins/protection.ts'
+import formats from './plugins/formats.ts'
 import metaRoutes from './routes/meta.ts'
 import facilitiesRoutes from './routes/facilities.ts'
 import servicesRoutes from './routes/services.ts'
@@ -63,6 +64,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(httpCache)
   await app.register(protection, { rateLimitMax: options.config.RATE_LIMIT_MAX ?? 600 })
   await app.register(openapi)
+  await app.register(formats)
 
   await app.register(metaRoutes)
   await app.register(facilitiesRoutes)

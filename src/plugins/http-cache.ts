@@ -67,6 +67,9 @@ function isNotModified (request: FastifyRequest, etag: string, lastModified: str
 }
 
 // openNow answers change with the clock, not with the data.
+// The same URL answers in another format for another Accept header.
+const cacheKey = (request: FastifyRequest) => `${request.headers.accept ?? ''}\u0000${request.url}`
+
 const cacheable = (request: FastifyRequest) =>
   request.method === 'GET' && request.principal === null && request.routeOptions.config.cache !== false &&
   (request.query as Record<string, unknown> | undefined)?.openNow === undefined
@@ -83,10 +86,10 @@ export default fp(async function httpCache (app: FastifyInstance) {
   const entries = new Map<string, Entry>()
   const current = (request: FastifyRequest): Entry | undefined => {
     if (!cacheable(request)) return undefined
-    const entry = entries.get(request.url)
+    const entry = entries.get(cacheKey(request))
     if (entry === undefined) return undefined
     if (entry.seq !== dataVersion().seq) {
-      entries.delete(request.url)
+      entries.delete(cacheKey(request))
       return undefined
     }
     return entry
@@ -114,7 +117,7 @@ export default fp(async function httpCache (app: FastifyInstance) {
   })
 
   app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
-    reply.header('vary', 'Authorization')
+    reply.header('vary', 'Accept, Authorization')
     if ((request.method !== 'GET' && request.method !== 'HEAD') || reply.statusCode !== 200) return payload
     if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return payload
     if (reply.getHeader('x-cache') === 'hit') return payload
@@ -130,7 +133,7 @@ export default fp(async function httpCache (app: FastifyInstance) {
       const headers = Object.fromEntries(REPLAYED_HEADERS
         .map((name) => [name, reply.getHeader(name)])
         .filter((pair): pair is [string, string] => typeof pair[1] === 'string'))
-      entries.set(request.url, { seq: version.seq, etag, lastModified, payload: payload.toString(), headers })
+      entries.set(cacheKey(request), { seq: version.seq, etag, lastModified, payload: payload.toString(), headers })
     }
     if (isNotModified(request, etag, lastModified)) {
       reply.code(304)

@@ -14,7 +14,8 @@ import { canWriteDirectory, isAdmin, type Principal } from '../lib/api-keys.ts'
 import { requireScope } from '../plugins/auth.ts'
 import { agreementWritableOf, partyWritableOf } from '../repositories/agreements-repository.ts'
 import { notFound } from '../lib/problem.ts'
-import { sendNdjson, sendPage } from './list-support.ts'
+import { collect, sendExport, sendNdjson, sendPage, withoutTombstones } from './list-support.ts'
+import { eventsCalendar } from '../formats/ical.ts'
 import { checkIfMatch, entityTag, idempotentCreate, sendItem, validateRecord } from './write-support.ts'
 
 const agreementExample = 'kooperationsvereinbarung-2018'
@@ -39,6 +40,7 @@ const PARTY_DESIGN = 'Parties are created under their agreement (`POST /v1/agree
 
 const agreementsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/agreements', {
+    config: { formats: ['json', 'ndjson'] },
     schema: {
       tags: ['agreements'],
       operationId: 'listAgreements',
@@ -53,7 +55,7 @@ const agreementsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const { format, ...query } = request.query
-    if (format === 'ndjson') return sendNdjson(reply, app.repos.agreements.iterate(query))
+    if (request.format === 'ndjson') return sendNdjson(reply, app.repos.agreements.iterate(query))
     return sendPage(request, reply, app.repos.agreements.list(query))
   })
 
@@ -236,6 +238,7 @@ const agreementsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/v1/agreements/:idOrSlug/events', {
+    config: { formats: ['json', 'ndjson', 'ics'] },
     schema: {
       tags: ['agreements', 'events'],
       operationId: 'listAgreementEvents',
@@ -254,7 +257,8 @@ const agreementsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (agreementId === undefined) throw notFound('agreement', request.params.idOrSlug)
     const { format, ...query } = request.query
     const options = { ...query, agreement: [agreementId] }
-    if (format === 'ndjson') return sendNdjson(reply, app.repos.agreements.iterateEvents(options))
+    if (request.format === 'ndjson') return sendNdjson(reply, app.repos.agreements.iterateEvents(options))
+    if (request.format === 'ics') return sendExport(reply, 'ics', 'events', eventsCalendar(withoutTombstones(collect(app.repos.agreements.iterateEvents(options))), { name: 'Kooperation Jobcenter und Nachbarschaftseinrichtungen Mitte' }))
     return sendPage(request, reply, app.repos.agreements.listEvents(options))
   })
 }

@@ -13,7 +13,9 @@ import { notFound } from '../lib/problem.ts'
 import { requirePrincipal, requireScope } from '../plugins/auth.ts'
 import { writableOf, type AuthoriseContact, type ContactAccess } from '../repositories/contacts-repository.ts'
 import type { EntityRef } from '../repositories/shared.ts'
-import { sendNdjson, sendPage } from './list-support.ts'
+import { collect, sendExport, sendNdjson, sendPage } from './list-support.ts'
+import { contactsCsv } from '../formats/csv.ts'
+import { contactVcard, vcards } from '../formats/vcard.ts'
 import { checkIfMatch, entityTag, idempotentCreate, sendItem, validateRecord } from './write-support.ts'
 
 // What a read may show: internal contacts only to keys with contacts:read-internal.
@@ -43,6 +45,7 @@ function revealOrNotFound (request: FastifyRequest, principal: Principal, curren
 
 const contactsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/contacts', {
+    config: { formats: ['json', 'ndjson', 'csv', 'csv-excel', 'vcard'] },
     schema: {
       tags: ['contacts'],
       operationId: 'listContacts',
@@ -61,11 +64,16 @@ const contactsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const { format, ...query } = request.query
     const access = contactAccess(request)
-    if (format === 'ndjson') return sendNdjson(reply, app.repos.contacts.iterate(query, access))
+    if (request.format === 'ndjson') return sendNdjson(reply, app.repos.contacts.iterate(query, access))
+    if (request.format === 'csv' || request.format === 'csv-excel') {
+      return sendExport(reply, request.format, 'contacts', contactsCsv(collect(app.repos.contacts.iterate(query, access)), { excel: request.format === 'csv-excel' }))
+    }
+    if (request.format === 'vcard') return sendExport(reply, 'vcard', 'contacts', vcards(collect(app.repos.contacts.iterate(query, access))))
     return sendPage(request, reply, app.repos.contacts.list(query, access))
   })
 
   app.get('/v1/contacts/:id', {
+    config: { formats: ['json', 'vcard'] },
     schema: {
       tags: ['contacts'],
       operationId: 'getContact',
@@ -78,6 +86,7 @@ const contactsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const contact = app.repos.contacts.find(request.params.id, contactAccess(request))
     if (contact === undefined) throw notFound('contact', request.params.id)
+    if (request.format === 'vcard') return sendExport(reply, 'vcard', `contact-${contact.id}`, contactVcard(contact))
     return sendItem(reply, contact)
   })
 

@@ -6,7 +6,9 @@ import {
 import { EventInputSchema, EventListQuery, EventListSchema, EventPatchSchema, EventSchema, type EventInput } from '../schemas/agreements.ts'
 import { eventWritableOf } from '../repositories/agreements-repository.ts'
 import { notFound } from '../lib/problem.ts'
-import { sendNdjson, sendPage } from './list-support.ts'
+import { collect, sendExport, sendNdjson, sendPage, withoutTombstones } from './list-support.ts'
+import { eventsCsv } from '../formats/csv.ts'
+import { eventsCalendar } from '../formats/ical.ts'
 import { checkIfMatch, entityTag, idempotentCreate, sendItem } from './write-support.ts'
 import { authoriseAgreementWrite, mergedInput } from './agreements.ts'
 
@@ -14,6 +16,7 @@ const TIME_RULES = 'Times are ISO 8601 with the offset Europe/Berlin has at that
 
 const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/events', {
+    config: { formats: ['json', 'ndjson', 'csv', 'csv-excel', 'ics'] },
     schema: {
       tags: ['events'],
       operationId: 'listEvents',
@@ -28,11 +31,16 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const { format, ...query } = request.query
-    if (format === 'ndjson') return sendNdjson(reply, app.repos.agreements.iterateEvents(query))
+    if (request.format === 'ndjson') return sendNdjson(reply, app.repos.agreements.iterateEvents(query))
+    if (request.format === 'csv' || request.format === 'csv-excel') {
+      return sendExport(reply, request.format, 'events', eventsCsv(collect(app.repos.agreements.iterateEvents(query)), { excel: request.format === 'csv-excel' }))
+    }
+    if (request.format === 'ics') return sendExport(reply, 'ics', 'events', eventsCalendar(withoutTombstones(collect(app.repos.agreements.iterateEvents(query))), { name: 'Kooperation Jobcenter und Nachbarschaftseinrichtungen Mitte' }))
     return sendPage(request, reply, app.repos.agreements.listEvents(query))
   })
 
   app.get('/v1/events/:idOrSlug', {
+    config: { formats: ['json', 'ics'] },
     schema: {
       tags: ['events'],
       operationId: 'getEvent',
@@ -44,6 +52,7 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const event = app.repos.agreements.findEvent(request.params.idOrSlug)
     if (event === undefined) throw notFound('event', request.params.idOrSlug)
+    if (request.format === 'ics') return sendExport(reply, 'ics', event.slug, eventsCalendar([event], { name: event.title }))
     return sendItem(reply, event)
   })
 

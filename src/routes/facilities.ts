@@ -18,7 +18,11 @@ import { contactAccess } from './contacts.ts'
 import { ServiceListSchema } from '../schemas/services.ts'
 import { ContactPageSchema } from '../schemas/contacts.ts'
 import { HttpProblem, notFound } from '../lib/problem.ts'
-import { sendNdjson, sendPage } from './list-support.ts'
+import { collect, sendExport, sendNdjson, sendPage } from './list-support.ts'
+import { facilitiesCsv } from '../formats/csv.ts'
+import { vcards, facilityVcard } from '../formats/vcard.ts'
+import { facilitiesFeatureCollection, facilityFeature } from '../formats/geojson.ts'
+import { facilityJsonLd } from '../formats/jsonld.ts'
 import type { FacilityListEntry } from '../repositories/facilities-repository.ts'
 
 const SELECTABLE_FIELDS = new Set<string>([...FACILITY_FIELDS, 'distance', 'match', 'services', 'contacts'])
@@ -66,6 +70,7 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   app.get('/v1/facilities', {
+    config: { formats: ['json', 'ndjson', 'csv', 'csv-excel', 'vcard', 'geojson'] },
     schema: {
       tags: ['facilities'],
       operationId: 'listFacilities',
@@ -89,7 +94,7 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const { include, fields: fieldList, format, ...query } = request.query
     const fields = parseFields(fieldList)
-    if (format === 'ndjson') {
+    if (request.format === 'ndjson') {
       const batches = app.repos.facilities.iterate(query)
       return sendNdjson(reply, (function * () {
         for (const batch of batches) {
@@ -98,12 +103,23 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         }
       })())
     }
+    if (request.format !== 'json') {
+      // Exports are whole documents: every matching facility, filters applied, no pages.
+      const all = collect(app.repos.facilities.iterate(query))
+      switch (request.format) {
+        case 'csv': return sendExport(reply, 'csv', 'facilities', facilitiesCsv(all))
+        case 'csv-excel': return sendExport(reply, 'csv-excel', 'facilities', facilitiesCsv(all, { excel: true }))
+        case 'vcard': return sendExport(reply, 'vcard', 'facilities', vcards(all))
+        case 'geojson': return sendExport(reply, 'geojson', 'facilities', JSON.stringify(facilitiesFeatureCollection(all)))
+      }
+    }
     const page = app.repos.facilities.list(query)
     embed(page.items, include, contactAccess(request))
     return sendPage(request, reply, { ...page, items: page.items.map((entry) => project(entry, fields)) })
   })
 
   app.get('/v1/facilities/:idOrSlug', {
+    config: { formats: ['json', 'jsonld', 'vcard', 'geojson'] },
     schema: {
       tags: ['facilities'],
       operationId: 'getFacility',
@@ -115,6 +131,14 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const facility = app.repos.facilities.find(request.params.idOrSlug)
     if (facility === undefined) throw notFound('facility', request.params.idOrSlug)
+    switch (request.format) {
+      case 'vcard': return sendExport(reply, 'vcard', facility.slug, facilityVcard(facility))
+      case 'geojson': return sendExport(reply, 'geojson', facility.slug, JSON.stringify(facilityFeature(facility)))
+      case 'jsonld': {
+        const contacts = app.repos.contacts.listForFacilities([facility.id]).get(facility.id) ?? []
+        return sendExport(reply, 'jsonld', facility.slug, JSON.stringify(facilityJsonLd(facility, { contacts })))
+      }
+    }
     return sendItem(reply, facility)
   })
 

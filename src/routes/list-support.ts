@@ -36,3 +36,35 @@ export function sendNdjson<T> (reply: FastifyReply, batches: Iterable<T[]>) {
   // A stream is sent as is; the route's response schema documents its lines.
   return reply.type('application/x-ndjson; charset=utf-8').send(Readable.from(lines) as never)
 }
+
+const MEDIA_TYPES: Record<string, string> = {
+  csv: 'text/csv; charset=utf-8; header=present',
+  'csv-excel': 'text/csv; charset=utf-8; header=present',
+  vcard: 'text/vcard; charset=utf-8',
+  ics: 'text/calendar; charset=utf-8',
+  geojson: 'application/geo+json',
+  jsonld: 'application/ld+json'
+}
+
+const EXTENSIONS: Record<string, string> = { csv: 'csv', 'csv-excel': 'csv', vcard: 'vcf', ics: 'ics', geojson: 'geojson', jsonld: 'jsonld' }
+
+// An export (CSV, vCard, iCalendar, GeoJSON, JSON-LD) with its media type and a file name for
+// people who save it.
+export function sendExport (reply: FastifyReply, format: string, name: string, body: string) {
+  return reply
+    .type(MEDIA_TYPES[format] ?? 'application/octet-stream')
+    .header('content-disposition', `inline; filename="${name}.${EXTENSIONS[format] ?? format}"`)
+    .send(body)
+}
+
+// Every record of a list (all pages), for exports that are one document.
+export function collect<T> (batches: Iterable<T[]>): T[] {
+  const all: T[] = []
+  for (const batch of batches) all.push(...batch)
+  return all
+}
+
+// Documents that describe what exists (a calendar) leave deleted records out.
+export function withoutTombstones<T extends object> (entries: T[]): Exclude<T, { deleted: true }>[] {
+  return entries.filter((e) => !('deleted' in e && e.deleted === true)) as Exclude<T, { deleted: true }>[]
+}

@@ -15,7 +15,9 @@ import { requireScope } from '../plugins/auth.ts'
 import { writableOf } from '../repositories/organisations-repository.ts'
 import { notFound } from '../lib/problem.ts'
 import { checkIfMatch, entityTag, idempotentCreate, sendItem, validateRecord } from './write-support.ts'
-import { sendNdjson, sendPage } from './list-support.ts'
+import { collect, sendExport, sendNdjson, sendPage } from './list-support.ts'
+import { organisationsCsv } from '../formats/csv.ts'
+import { vcards } from '../formats/vcard.ts'
 
 // Organisations are shared by many facilities, so only directory:write changes them; a
 // facility's own key does not.
@@ -26,6 +28,7 @@ const READ_ONLY_PARTS = 'Its units and sites are read-only through the API and a
 
 const organisationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/organisations', {
+    config: { formats: ['json', 'ndjson', 'csv', 'csv-excel', 'vcard'] },
     schema: {
       tags: ['organisations'],
       operationId: 'listOrganisations',
@@ -40,7 +43,11 @@ const organisationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const { format, ...query } = request.query
-    if (format === 'ndjson') return sendNdjson(reply, app.repos.organisations.iterate(query))
+    if (request.format === 'ndjson') return sendNdjson(reply, app.repos.organisations.iterate(query))
+    if (request.format === 'csv' || request.format === 'csv-excel') {
+      return sendExport(reply, request.format, 'organisations', organisationsCsv(collect(app.repos.organisations.iterate(query)), { excel: request.format === 'csv-excel' }))
+    }
+    if (request.format === 'vcard') return sendExport(reply, 'vcard', 'organisations', vcards(collect(app.repos.organisations.iterate(query))))
     return sendPage(request, reply, app.repos.organisations.list(query))
   })
 

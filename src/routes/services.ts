@@ -12,7 +12,8 @@ import { canWriteDirectory, canWriteFacility, type Principal } from '../lib/api-
 import { notFound } from '../lib/problem.ts'
 import { requirePrincipal, requireScope } from '../plugins/auth.ts'
 import { writableOf, type AuthoriseFacility } from '../repositories/services-repository.ts'
-import { sendNdjson, sendPage } from './list-support.ts'
+import { collect, sendExport, sendNdjson, sendPage } from './list-support.ts'
+import { servicesCsv } from '../formats/csv.ts'
 import { checkIfMatch, entityTag, idempotentCreate, sendItem, validateRecord } from './write-support.ts'
 
 const canWriteSomeFacility = (p: Principal) => canWriteDirectory(p) || p.scopes.some((scope) => /^facility:.+:write$/.test(scope))
@@ -24,6 +25,7 @@ const authorise = (request: FastifyRequest): AuthoriseFacility => (facility) => 
 
 const servicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/services', {
+    config: { formats: ['json', 'ndjson', 'csv', 'csv-excel'] },
     schema: {
       tags: ['services'],
       operationId: 'listServices',
@@ -42,7 +44,10 @@ const servicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const { format, ...query } = request.query
-    if (format === 'ndjson') return sendNdjson(reply, app.repos.services.iterate(query))
+    if (request.format === 'ndjson') return sendNdjson(reply, app.repos.services.iterate(query))
+    if (request.format === 'csv' || request.format === 'csv-excel') {
+      return sendExport(reply, request.format, 'services', servicesCsv(collect(app.repos.services.iterate(query)), { excel: request.format === 'csv-excel' }))
+    }
     return sendPage(request, reply, app.repos.services.list(query))
   })
 

@@ -32,6 +32,7 @@ function merge (schema: TSchema, current: VocabularyInput & { id: string }, patc
 
 const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/target-groups', {
+    config: { formats: ['json', 'ndjson'] },
     schema: {
       tags: ['vocabularies'],
       operationId: 'listTargetGroups',
@@ -46,7 +47,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const { format, ...query } = request.query
-    if (format === 'ndjson') return sendNdjson(reply, app.repos.vocabularies.iterateTargetGroups(query))
+    if (request.format === 'ndjson') return sendNdjson(reply, app.repos.vocabularies.iterateTargetGroups(query))
     return sendPage(request, reply, app.repos.vocabularies.listTargetGroups(query))
   })
 
@@ -162,6 +163,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/v1/categories', {
+    config: { formats: ['json', 'ndjson'] },
     schema: {
       tags: ['vocabularies'],
       operationId: 'listCategories',
@@ -176,7 +178,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const { format, ...query } = request.query
-    if (format === 'ndjson') return sendNdjson(reply, app.repos.vocabularies.iterateCategories(query))
+    if (request.format === 'ndjson') return sendNdjson(reply, app.repos.vocabularies.iterateCategories(query))
     return sendPage(request, reply, app.repos.vocabularies.listCategories(query))
   })
 

@@ -153,7 +153,8 @@ export const PAGING_DESCRIPTION = '**Pages**: `limit` and the opaque `cursor` of
 export const SyncQuery = {
   updatedSince: Type.Optional(Type.String({ format: 'date-time', description: 'Only records created, changed or deleted at or after this instant; deleted records appear as tombstones `{ id, deleted: true, deletedAt }`. Sorted by `updatedAt` unless `sort` says otherwise.', examples: ['2026-01-01T00:00:00Z'] })),
   cursor: Type.Optional(Type.String({ maxLength: 1000, description: 'Opaque cursor from `links.next` (or the `Link` header) of the previous page. Stays valid while records change.' })),
-  format: Type.Optional(Type.Unsafe<'json' | 'ndjson'>({ type: 'string', enum: ['json', 'ndjson'], description: '`ndjson`: stream every matching record, one JSON object per line, without pages (for full copies).' }))
+  // Replaced per route by src/plugins/formats.ts with the route's own formats.
+  format: Type.Optional(Type.String({ description: 'Response format (see the route).' }))
 }
 
 export const ListMeta = {

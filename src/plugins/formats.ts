@@ -1,0 +1,78 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import Negotiator from 'negotiator'
+import { HttpProblem } from '../lib/problem.ts'
+import { problemResponse } from '../schemas/common.ts'
+
+// One way to ask for a format everywhere: the Accept header, or `format=` for people and
+// scripts that cannot set headers (it wins over Accept). Unsupported formats are 406.
+
+export const FORMATS = {
+  json: 'application/json',
+  ndjson: 'application/x-ndjson',
+  csv: 'text/csv',
+  'csv-excel': 'text/csv; excel=de',
+  vcard: 'text/vcard',
+  ics: 'text/calendar',
+  geojson: 'application/geo+json',
+  jsonld: 'application/ld+json'
+} as const
+export type Format = keyof typeof FORMATS
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    // Formats the route can answer in, the default first. Routes without it answer JSON only.
+    formats?: Format[]
+  }
+  interface FastifyRequest {
+    format: Format
+  }
+}
+
+function acceptable (request: FastifyRequest, formats: Format[]): Format | undefined {
+  const query = request.query as Record<string, unknown> | undefined
+  const asked = query?.format
+  if (typeof asked === 'string') return (formats as string[]).includes(asked) ? asked as Format : undefined
+  const header = request.headers.accept
+  if (header === undefined || header.trim() === '') return formats[0]
+  // The Excel dialect is only asked for with format=csv-excel; Accept: text/csv means plain CSV.
+  const offered = formats.filter((f) => f !== 'csv-excel')
+  const media = new Negotiator({ headers: { accept: header } }).mediaType(offered.map((f) => FORMATS[f]))
+  return offered.find((f) => FORMATS[f] === media)
+}
+
+export default fp(async function formats (app: FastifyInstance) {
+  app.decorateRequest('format', 'json')
+
+  // Every GET takes `format` and documents its formats and the 406 it can answer.
+  app.addHook('onRoute', (route) => {
+    if (route.method !== 'GET' || route.schema === undefined || route.schema.hide === true) return
+    const formats = route.config?.formats ?? ['json']
+    const format = {
+      type: 'string',
+      enum: formats,
+      description: `Response format: ${formats.map((f) => `\`${f}\` (${FORMATS[f]})`).join(', ')}. The same as sending Accept; this parameter wins. Anything else is 406.`
+    }
+    const query = route.schema.querystring as { properties?: Record<string, unknown> } | undefined
+    // A copy: query schemas are shared constants.
+    route.schema.querystring = query === undefined
+      ? { type: 'object', properties: { format }, additionalProperties: false }
+      : { ...query, properties: { ...query.properties, format } }
+    if (route.schema.response !== undefined) {
+      const responses = route.schema.response as Record<string, unknown>
+      responses['406'] ??= problemResponse('The format asked for (`format=` or `Accept`) is not available here.')
+    }
+  })
+
+  app.addHook('preValidation', async (request) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') return
+    const formats = request.routeOptions.config.formats ?? ['json']
+    const format = acceptable(request, formats)
+    if (format === undefined) {
+      throw new HttpProblem(406, `This resource is available as ${formats.join(', ')} (ask with format= or Accept).`, {
+        type: '/problems/not-acceptable'
+      })
+    }
+    request.format = format
+  })
+}, { name: 'formats' })
