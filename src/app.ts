@@ -20,6 +20,7 @@ import agreementsRoutes from './routes/agreements.ts'
 import eventsRoutes from './routes/events.ts'
 import changesRoutes from './routes/changes.ts'
 import dataQualityRoutes from './routes/data-quality.ts'
+import hsdsRoutes from './routes/hsds.ts'
 import auth from './plugins/auth.ts'
 
 export interface AppOptions {
@@ -76,6 +77,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(eventsRoutes)
   await app.register(changesRoutes)
   await app.register(dataQualityRoutes)
+  await app.register(hsdsRoutes)
 
   return app
 }

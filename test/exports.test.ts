@@ -28,7 +28,7 @@ t.test('facilities as CSV (plain and German Excel), vCard, GeoJSON; one facility
   t.match(geo.headers['content-type'], /^application\/geo\+json/)
   const collection = check(geo.body)
   t.equal(collection.features.length, 14)
-  t.ok(collection.features.every((f) => f.geometry === null), 'no coordinates are invented')
+  t.ok(collection.features.every((f: { geometry: unknown }) => f.geometry === null), 'no coordinates are invented')
   const ld = await app.inject('/v1/facilities/kreativhaus?format=jsonld')
   t.match(ld.headers['content-type'], /^application\/ld\+json/)
   t.equal(ld.json().address.streetAddress, 'Fischerinsel 3')

@@ -14,5 +14,6 @@ export const API_TAGS = [
   { name: 'agreements', description: 'The cooperation agreement: parties, aims, declared and known partner counts.' },
   { name: 'events', description: 'Events of the cooperation, such as the meeting of 11 March 2020.' },
   { name: 'sync', description: 'The change feed for keeping a copy in step, deletes included.' },
-  { name: 'data-quality', description: 'What the directory does not know yet.' }
+  { name: 'data-quality', description: 'What the directory does not know yet.' },
+  { name: 'hsds', description: 'Open Referral HSDS 3.0 read API (services, organizations, locations as service_at_locations, taxonomies); our additions are described by the profile at /hsds/profile.' }
 ]

@@ -6,6 +6,7 @@ import { contactSchemas, contactWriteSchemas } from './contacts.ts'
 import { agreementSchemas, agreementWriteSchemas } from './agreements.ts'
 import { changeSchemas } from './changes.ts'
 import { dataQualitySchemas } from './data-quality.ts'
+import { hsdsSchemas } from './hsds.ts'
 
 // Every schema with an $id, registered once so routes can reference it with ref().
 export const allSharedSchemas = [
@@ -22,5 +23,6 @@ export const allSharedSchemas = [
   ...agreementSchemas,
   ...agreementWriteSchemas,
   ...changeSchemas,
-  ...dataQualitySchemas
+  ...dataQualitySchemas,
+  ...hsdsSchemas
 ]
