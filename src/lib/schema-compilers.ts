@@ -35,7 +35,25 @@ function buildSerializer (externalSchemas?: unknown, options?: unknown) {
   }
 }
 
+type Validator = ((data: unknown, context?: unknown) => unknown) & { errors?: unknown, schemaEnv?: unknown }
+
+const buildAjvValidator = AjvCompiler()
+
+// Validators also compile on first use. Fastify reads `schemaEnv` (to let Ajv coerce a root
+// value) and `errors` from the function, so both are forwarded to the compiled one.
+function buildValidator (externalSchemas: unknown, options: unknown) {
+  const compile = buildAjvValidator(externalSchemas as never, options as never) as (route: unknown) => Validator
+  return (route: unknown): Validator => {
+    let compiled: Validator | undefined
+    const get = () => (compiled ??= compile(route))
+    const lazy = ((data: unknown, context?: unknown) => get()(data, context)) as Validator
+    Object.defineProperty(lazy, 'errors', { get: () => get().errors })
+    Object.defineProperty(lazy, 'schemaEnv', { get: () => get().schemaEnv })
+    return lazy
+  }
+}
+
 export const compilersFactory = {
-  buildValidator: AjvCompiler(),
+  buildValidator: buildValidator as unknown as ReturnType<typeof AjvCompiler>,
   buildSerializer
 }
