@@ -10,6 +10,7 @@ t.test('security headers (helmet) on API responses and the docs page', async (t)
   t.match(String(res.headers['strict-transport-security']), /max-age=/)
   const docs = await app.inject('/docs/')
   t.match(String(docs.headers['content-security-policy']), /default-src 'self'/)
+  t.notMatch(String(docs.headers['content-security-policy']), /upgrade-insecure-requests/, '/docs works over plain http too')
 })
 
 t.test('rate limit per client with RateLimit headers; 429 is problem+json; 304 revalidations are free', async (t) => {

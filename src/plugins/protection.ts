@@ -20,7 +20,10 @@ export default fp(async function protection (app: FastifyInstance, options: Prot
         scriptSrc: ["'self'"],
         styleSrc: ["'self'", "'unsafe-inline'"],
         imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"]
+        connectSrc: ["'self'"],
+        // The service is often run on plain http (localhost, an intranet address); upgrading
+        // the docs page's requests to https would break it there.
+        upgradeInsecureRequests: null
       }
     },
     crossOriginResourcePolicy: { policy: 'cross-origin' }
