@@ -1,5 +1,5 @@
 import t from 'tap'
-import { PROBLEM_JSON, buildTestApp } from './helper.ts'
+import { PROBLEM_JSON, buildTestApp } from '../helper.ts'
 
 t.test('format= and Accept choose the format; anything unsupported is 406 problem+json', async (t) => {
   const app = await buildTestApp(t)

@@ -1,9 +1,9 @@
 import t, { type Test } from 'tap'
 import ICAL from 'ical.js'
-import type { Event } from '../src/schemas/agreements.ts'
-import { seedId } from '../src/lib/uuid.ts'
-import { CALENDAR_TIME_ZONE, ICAL_MEDIA_TYPE, eventUid, eventsCalendar } from '../src/formats/ical.ts'
-import { buildTestApp, getJson } from './helper.ts'
+import type { Event } from '../../src/schemas/agreements.ts'
+import { seedId } from '../../src/lib/uuid.ts'
+import { CALENDAR_TIME_ZONE, ICAL_MEDIA_TYPE, eventUid, eventsCalendar } from '../../src/formats/ical.ts'
+import { buildTestApp, getJson } from '../helper.ts'
 
 const EVENT_ID = seedId('event', 'voneinander-wissen-in-mitte-2020')
 const TITLE = 'Voneinander wissen in Mitte – JobCenter und Nachbarschaftseinrichtungen lernen sich kennen'

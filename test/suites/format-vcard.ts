@@ -1,11 +1,11 @@
 import t, { type Test } from 'tap'
 import ICAL from 'ical.js'
 import type { FastifyInstance } from 'fastify'
-import { VCARD_MEDIA_TYPE, contactVcard, facilityVcard, organisationVcard, vcards } from '../src/formats/vcard.ts'
-import type { Contact } from '../src/schemas/contacts.ts'
-import type { Facility } from '../src/schemas/facilities.ts'
-import type { Organisation } from '../src/schemas/organisations.ts'
-import { buildTestApp, getJson } from './helper.ts'
+import { VCARD_MEDIA_TYPE, contactVcard, facilityVcard, organisationVcard, vcards } from '../../src/formats/vcard.ts'
+import type { Contact } from '../../src/schemas/contacts.ts'
+import type { Facility } from '../../src/schemas/facilities.ts'
+import type { Organisation } from '../../src/schemas/organisations.ts'
+import { buildTestApp, getJson } from '../helper.ts'
 
 interface ParsedProperty { params: Record<string, unknown>, type: string, value: unknown }
 

@@ -1,10 +1,10 @@
 import t from 'tap'
 import { check } from '@placemarkio/check-geojson'
-import type { Facility } from '../src/schemas/facilities.ts'
-import type { Tombstone } from '../src/schemas/common.ts'
-import { GEOJSON_MEDIA_TYPE, facilitiesFeatureCollection, facilityFeature } from '../src/formats/geojson.ts'
-import { seedId } from '../src/lib/uuid.ts'
-import { buildTestApp, getJson } from './helper.ts'
+import type { Facility } from '../../src/schemas/facilities.ts'
+import type { Tombstone } from '../../src/schemas/common.ts'
+import { GEOJSON_MEDIA_TYPE, facilitiesFeatureCollection, facilityFeature } from '../../src/formats/geojson.ts'
+import { seedId } from '../../src/lib/uuid.ts'
+import { buildTestApp, getJson } from '../helper.ts'
 
 const KREATIVHAUS_ID = seedId('facility', 'kreativhaus')
 const SHK_ID = seedId('facility', 'shk-mitte')

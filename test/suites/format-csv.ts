@@ -4,13 +4,13 @@ import type { FastifyInstance } from 'fastify'
 import {
   CONTACT_CSV_COLUMNS, EVENT_CSV_COLUMNS, FACILITY_CSV_COLUMNS, MULTI_VALUE_SEPARATOR, ORGANISATION_CSV_COLUMNS,
   SERVICE_CSV_COLUMNS, contactsCsv, eventsCsv, facilitiesCsv, organisationsCsv, servicesCsv, type CsvOptions
-} from '../src/formats/csv.ts'
-import type { Contact } from '../src/schemas/contacts.ts'
-import type { Facility } from '../src/schemas/facilities.ts'
-import type { Organisation } from '../src/schemas/organisations.ts'
-import type { Service } from '../src/schemas/services.ts'
-import type { Event } from '../src/schemas/agreements.ts'
-import { buildTestApp, getJson } from './helper.ts'
+} from '../../src/formats/csv.ts'
+import type { Contact } from '../../src/schemas/contacts.ts'
+import type { Facility } from '../../src/schemas/facilities.ts'
+import type { Organisation } from '../../src/schemas/organisations.ts'
+import type { Service } from '../../src/schemas/services.ts'
+import type { Event } from '../../src/schemas/agreements.ts'
+import { buildTestApp, getJson } from '../helper.ts'
 
 const BOM = '\uFEFF'
 

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { seedId } from '../src/lib/uuid.ts'
-import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson, insertTestFacility, softDeleteFacility } from './helper.ts'
+import { seedId } from '../../src/lib/uuid.ts'
+import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson, insertTestFacility, softDeleteFacility } from '../helper.ts'
 
 t.test('GET /v1/changes (200) starts with one create per seeded record, in order', async (t) => {
   const app = await buildTestApp(t)

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { buildTestApp, getJson } from './helper.ts'
-import { dataQualityReport, facilityGaps } from '../src/repositories/data-quality.ts'
+import { buildTestApp, getJson } from '../helper.ts'
+import { dataQualityReport, facilityGaps } from '../../src/repositories/data-quality.ts'
 
 t.test('GET /v1/data-quality (200) lists the gaps of every facility', async (t) => {
   const app = await buildTestApp(t)

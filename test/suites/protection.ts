@@ -1,6 +1,6 @@
 import t from 'tap'
-import { seedId } from '../src/lib/uuid.ts'
-import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson, softDeleteFacility } from './helper.ts'
+import { seedId } from '../../src/lib/uuid.ts'
+import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson, softDeleteFacility } from '../helper.ts'
 
 t.test('security headers (helmet) on API responses and the docs page', async (t) => {
   const app = await buildTestApp(t, { seed: false })
@@ -92,7 +92,7 @@ t.test('CORS: reads from anywhere, writes only from configured origins', async (
 })
 
 t.test('Authorization headers never reach the logs', async (t) => {
-  const { buildApp, loggerOptions } = await import('../src/app.ts')
+  const { buildApp, loggerOptions } = await import('../../src/app.ts')
   const lines: string[] = []
   const stream = { write: (line: string) => { lines.push(line) } }
   const app = await buildApp({

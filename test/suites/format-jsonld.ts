@@ -1,11 +1,11 @@
 import t, { type Test } from 'tap'
 import jsonld from 'jsonld'
-import type { Contact } from '../src/schemas/contacts.ts'
-import type { Facility } from '../src/schemas/facilities.ts'
-import { JSONLD_MEDIA_TYPE, OSM_OPENING_HOURS_KEY, facilityJsonLd, openingHoursSpecification } from '../src/formats/jsonld.ts'
-import { isOpenAt, validateOpeningHours } from '../src/lib/opening-hours.ts'
-import { seedId } from '../src/lib/uuid.ts'
-import { buildTestApp, getJson } from './helper.ts'
+import type { Contact } from '../../src/schemas/contacts.ts'
+import type { Facility } from '../../src/schemas/facilities.ts'
+import { JSONLD_MEDIA_TYPE, OSM_OPENING_HOURS_KEY, facilityJsonLd, openingHoursSpecification } from '../../src/formats/jsonld.ts'
+import { isOpenAt, validateOpeningHours } from '../../src/lib/opening-hours.ts'
+import { seedId } from '../../src/lib/uuid.ts'
+import { buildTestApp, getJson } from '../helper.ts'
 
 const KREATIVHAUS_ID = seedId('facility', 'kreativhaus')
 const FIPP_ID = seedId('organisation', 'fipp')

@@ -2,7 +2,7 @@ import t from 'tap'
 import { parse } from 'csv-parse/sync'
 import ICAL from 'ical.js'
 import { check } from '@placemarkio/check-geojson'
-import { PROBLEM_JSON, bearer, buildTestApp, createKey } from './helper.ts'
+import { PROBLEM_JSON, bearer, buildTestApp, createKey } from '../helper.ts'
 
 // The routes answer in every documented format; the writers themselves are tested in
 // test/format-*.test.ts.

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { seedId } from '../src/lib/uuid.ts'
-import { buildTestApp, softDeleteFacility } from './helper.ts'
+import { seedId } from '../../src/lib/uuid.ts'
+import { buildTestApp, softDeleteFacility } from '../helper.ts'
 
 t.test('GET item and list carry a strong ETag, Last-Modified and Cache-Control', async (t) => {
   const app = await buildTestApp(t)
