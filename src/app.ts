@@ -1,7 +1,8 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.ts'
 import { compilersFactory } from './lib/schema-compilers.ts'
+import { problemTypeFor } from './lib/problem.ts'
 import database from './plugins/database.ts'
 import problems from './plugins/problems.ts'
 import openapi from './plugins/openapi.ts'
@@ -50,7 +51,17 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
     schemaController: { compilersFactory },
     bodyLimit: 1024 * 1024,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 }
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // Errors the router raises before any route runs (a malformed %-escape, an over-long path
+    // parameter) get the same problem+json as everything else, as a 400.
+    frameworkErrors: (error, request, reply) => {
+      const detail = error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? 'A path parameter is longer than 200 characters.'
+        : 'The URL is malformed (an invalid %-escape).'
+      return (reply as unknown as FastifyReply).code(400).type('application/problem+json; charset=utf-8').send({
+        ...problemTypeFor(400), status: 400, detail, instance: request.url, errors: [{ field: 'path', message: detail }]
+      })
+    }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(problems)

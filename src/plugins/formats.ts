@@ -29,6 +29,31 @@ declare module 'fastify' {
   }
 }
 
+const BODY_SCHEMAS: Record<Format, object> = {
+  json: {},
+  ndjson: { type: 'string', description: 'One JSON object per line.' },
+  csv: { type: 'string', description: 'RFC 4180 CSV with a header row.' },
+  'csv-excel': { type: 'string', description: 'CSV for German Excel: UTF-8 BOM, `;` separator.' },
+  vcard: { type: 'string', description: 'vCard 4.0 (RFC 6350).' },
+  ics: { type: 'string', description: 'iCalendar (RFC 5545).' },
+  geojson: { type: 'object', description: 'GeoJSON (RFC 7946).' },
+  jsonld: { type: 'object', description: 'JSON-LD with the schema.org vocabulary.' }
+}
+
+// The 200 of a route with several formats lists each media type (JSON keeps its schema).
+function documentMediaTypes (responses: Record<string, unknown>, formats: Format[]): void {
+  const ok = responses['200'] as { content?: Record<string, { schema: unknown }>, description?: string } | undefined
+  if (ok === undefined || formats.length < 2) return
+  const content: Record<string, { schema: unknown }> = ok.content === undefined
+    ? { 'application/json': { schema: ok } }
+    : { ...ok.content }
+  for (const format of formats) {
+    const media = format === 'csv-excel' ? 'text/csv' : FORMATS[format]
+    content[media] ??= { schema: BODY_SCHEMAS[format] }
+  }
+  responses['200'] = { description: ok.description ?? 'The record in the format asked for.', content }
+}
+
 function acceptable (request: FastifyRequest, formats: Format[]): Format | undefined {
   const query = request.query as Record<string, unknown> | undefined
   const asked = query?.format
@@ -60,7 +85,12 @@ export default fp(async function formats (app: FastifyInstance) {
       : { ...query, properties: { ...query.properties, format } }
     if (route.schema.response !== undefined) {
       const responses = route.schema.response as Record<string, unknown>
+      // Every GET takes the format parameter (400 for unknown parameters), may get a bad
+      // Authorization header (401) and an unavailable format (406).
+      responses['400'] ??= problemResponse('Invalid request: problem details listing each failing field.')
+      responses['401'] ??= problemResponse('A malformed, unknown or revoked API key was sent (reads need none).')
       responses['406'] ??= problemResponse('The format asked for (`format=` or `Accept`) is not available here.')
+      documentMediaTypes(responses, formats)
     }
   })
 
