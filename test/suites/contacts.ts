@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs'
 import t, { type Test } from 'tap'
 import { eq } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
-import { contacts } from '../src/db/schema.ts'
-import { seedId } from '../src/lib/uuid.ts'
-import { PROBLEM_JSON, buildTestApp, getJson } from './helper.ts'
+import { contacts } from '../../src/db/schema.ts'
+import { seedId } from '../../src/lib/uuid.ts'
+import { PROBLEM_JSON, buildTestApp, getJson } from '../helper.ts'
 
 interface SeedContact { key: string, name: string, visibility: string, organisation: string | null, facility: string | null }
-const seedContacts = JSON.parse(readFileSync(new URL('../seed/data/contacts.json', import.meta.url), 'utf8')) as SeedContact[]
+const seedContacts = JSON.parse(readFileSync(new URL('../../seed/data/contacts.json', import.meta.url), 'utf8')) as SeedContact[]
 const internalContacts = seedContacts.filter((c) => c.visibility === 'internal')
 const internalIds = new Set(internalContacts.map((c) => seedId('contact', c.key)))
 const internalNames = new Set(internalContacts.map((c) => c.name))

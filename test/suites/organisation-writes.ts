@@ -1,11 +1,11 @@
 import t from 'tap'
 import { Value } from 'typebox/value'
 import type { FastifyInstance } from 'fastify'
-import { seedId } from '../src/lib/uuid.ts'
-import { OrganisationInputSchema } from '../src/schemas/organisations.ts'
-import { writableOf } from '../src/repositories/organisations-repository.ts'
-import { entityTag } from '../src/routes/write-support.ts'
-import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson } from './helper.ts'
+import { seedId } from '../../src/lib/uuid.ts'
+import { OrganisationInputSchema } from '../../src/schemas/organisations.ts'
+import { writableOf } from '../../src/repositories/organisations-repository.ts'
+import { entityTag } from '../../src/routes/write-support.ts'
+import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson } from '../helper.ts'
 
 const KREATIVHAUS = seedId('facility', 'kreativhaus')
 const UNKNOWN_KEY = `mpd_AAAAAAAAAA_${'A'.repeat(43)}`

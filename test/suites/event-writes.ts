@@ -1,11 +1,11 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { Value } from 'typebox/value'
-import { seedId } from '../src/lib/uuid.ts'
-import { EventInputSchema } from '../src/schemas/agreements.ts'
-import { eventWritableOf } from '../src/repositories/agreements-repository.ts'
-import { entityTag } from '../src/routes/write-support.ts'
-import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson, softDeleteFacility } from './helper.ts'
+import { seedId } from '../../src/lib/uuid.ts'
+import { EventInputSchema } from '../../src/schemas/agreements.ts'
+import { eventWritableOf } from '../../src/repositories/agreements-repository.ts'
+import { entityTag } from '../../src/routes/write-support.ts'
+import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson, softDeleteFacility } from '../helper.ts'
 
 const AGREEMENT_SLUG = 'kooperationsvereinbarung-2018'
 const AGREEMENT_ID = seedId('agreement', AGREEMENT_SLUG)

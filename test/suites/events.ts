@@ -1,9 +1,9 @@
 import t, { type Test } from 'tap'
 import { eq } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
-import { agreements, events, facilities, organisationSites, organisations } from '../src/db/schema.ts'
-import { seedId } from '../src/lib/uuid.ts'
-import { PROBLEM_JSON, buildTestApp, getJson } from './helper.ts'
+import { agreements, events, facilities, organisationSites, organisations } from '../../src/db/schema.ts'
+import { seedId } from '../../src/lib/uuid.ts'
+import { PROBLEM_JSON, buildTestApp, getJson } from '../helper.ts'
 
 const SLUG = 'voneinander-wissen-in-mitte-2020'
 const EVENT_ID = seedId('event', SLUG)

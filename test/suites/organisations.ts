@@ -1,9 +1,9 @@
 import t, { type Test } from 'tap'
 import { eq } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
-import { facilities, organisations, organisationSites, organisationUnits } from '../src/db/schema.ts'
-import { seedId } from '../src/lib/uuid.ts'
-import { PROBLEM_JSON, buildTestApp, getJson } from './helper.ts'
+import { facilities, organisations, organisationSites, organisationUnits } from '../../src/db/schema.ts'
+import { seedId } from '../../src/lib/uuid.ts'
+import { PROBLEM_JSON, buildTestApp, getJson } from '../helper.ts'
 
 const JOBCENTER_ID = seedId('organisation', 'jobcenter-berlin-mitte')
 const PM_067_URL = 'https://berlin.de/ba-mitte/aktuelles/pressemitteilungen/2020/pressemitteilung.901585.php'

@@ -1,10 +1,10 @@
 import t from 'tap'
 import { Value } from 'typebox/value'
 import type { FastifyInstance } from 'fastify'
-import { seedId } from '../src/lib/uuid.ts'
-import { CategoryInputSchema, TargetGroupInputSchema } from '../src/schemas/vocabularies.ts'
-import { writableOf } from '../src/repositories/vocabularies-repository.ts'
-import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson } from './helper.ts'
+import { seedId } from '../../src/lib/uuid.ts'
+import { CategoryInputSchema, TargetGroupInputSchema } from '../../src/schemas/vocabularies.ts'
+import { writableOf } from '../../src/repositories/vocabularies-repository.ts'
+import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson } from '../helper.ts'
 
 const KREATIVHAUS = seedId('facility', 'kreativhaus')
 const UNKNOWN_KEY = `mpd_AAAAAAAAAA_${'A'.repeat(43)}`

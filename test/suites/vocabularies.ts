@@ -2,11 +2,11 @@ import t, { type Test } from 'tap'
 import { readFileSync } from 'node:fs'
 import { eq } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
-import { categories, facilities, services, targetGroups } from '../src/db/schema.ts'
-import { seedId } from '../src/lib/uuid.ts'
-import { PROBLEM_JSON, buildTestApp, getJson } from './helper.ts'
+import { categories, facilities, services, targetGroups } from '../../src/db/schema.ts'
+import { seedId } from '../../src/lib/uuid.ts'
+import { PROBLEM_JSON, buildTestApp, getJson } from '../helper.ts'
 
-const seedSlugs = (file: string) => (JSON.parse(readFileSync(new URL(`../seed/data/${file}`, import.meta.url), 'utf8')) as { slug: string }[])
+const seedSlugs = (file: string) => (JSON.parse(readFileSync(new URL(`../../seed/data/${file}`, import.meta.url), 'utf8')) as { slug: string }[])
   .map((entry) => entry.slug)
   .sort()
 

@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { Value } from 'typebox/value'
-import { seedId } from '../src/lib/uuid.ts'
-import { writableOf } from '../src/repositories/contacts-repository.ts'
-import { ContactInputSchema } from '../src/schemas/contacts.ts'
-import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson } from './helper.ts'
+import { seedId } from '../../src/lib/uuid.ts'
+import { writableOf } from '../../src/repositories/contacts-repository.ts'
+import { ContactInputSchema } from '../../src/schemas/contacts.ts'
+import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson } from '../helper.ts'
 
 interface SeedContact { key: string, name: string, visibility: string, organisation: string | null, facility: string | null, phone: string | null }
-const seedContacts = JSON.parse(readFileSync(new URL('../seed/data/contacts.json', import.meta.url), 'utf8')) as SeedContact[]
+const seedContacts = JSON.parse(readFileSync(new URL('../../seed/data/contacts.json', import.meta.url), 'utf8')) as SeedContact[]
 const internalContacts = seedContacts.filter((c) => c.visibility === 'internal')
 
 const KREATIVHAUS = seedId('facility', 'kreativhaus')

@@ -1,9 +1,9 @@
 import t, { type Test } from 'tap'
 import { eq } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
-import { agreementParties, agreements, events, facilities } from '../src/db/schema.ts'
-import { seedId } from '../src/lib/uuid.ts'
-import { PROBLEM_JSON, buildTestApp, getJson } from './helper.ts'
+import { agreementParties, agreements, events, facilities } from '../../src/db/schema.ts'
+import { seedId } from '../../src/lib/uuid.ts'
+import { PROBLEM_JSON, buildTestApp, getJson } from '../helper.ts'
 
 const SLUG = 'kooperationsvereinbarung-2018'
 const AGREEMENT_ID = seedId('agreement', SLUG)

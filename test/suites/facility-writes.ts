@@ -1,6 +1,6 @@
 import t from 'tap'
-import { seedId } from '../src/lib/uuid.ts'
-import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson } from './helper.ts'
+import { seedId } from '../../src/lib/uuid.ts'
+import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson } from '../helper.ts'
 
 const KREATIVHAUS = seedId('facility', 'kreativhaus')
 
@@ -173,8 +173,8 @@ t.test('POST /v1/facilities/{idOrSlug}/verification records a verification witho
 
 t.test('every seeded facility can be written back as it is (its writable form validates)', async (t) => {
   const { Value } = await import('typebox/value')
-  const { FacilityInputSchema } = await import('../src/schemas/facilities.ts')
-  const { writableOf } = await import('../src/repositories/facilities-repository.ts')
+  const { FacilityInputSchema } = await import('../../src/schemas/facilities.ts')
+  const { writableOf } = await import('../../src/repositories/facilities-repository.ts')
   const app = await buildTestApp(t)
   const { body } = await getJson(app, '/v1/facilities?limit=500')
   for (const facility of body.items) t.ok(Value.Check(FacilityInputSchema, writableOf(facility)), facility.slug)

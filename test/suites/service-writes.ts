@@ -1,10 +1,10 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { Value } from 'typebox/value'
-import { seedId } from '../src/lib/uuid.ts'
-import { writableOf } from '../src/repositories/services-repository.ts'
-import { ServiceInputSchema } from '../src/schemas/services.ts'
-import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson } from './helper.ts'
+import { seedId } from '../../src/lib/uuid.ts'
+import { writableOf } from '../../src/repositories/services-repository.ts'
+import { ServiceInputSchema } from '../../src/schemas/services.ts'
+import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson } from '../helper.ts'
 
 const KREATIVHAUS = seedId('facility', 'kreativhaus')
 const SHK = seedId('facility', 'shk-mitte')

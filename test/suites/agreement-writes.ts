@@ -1,12 +1,12 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { Value } from 'typebox/value'
-import { agreements } from '../src/db/schema.ts'
-import { seedId } from '../src/lib/uuid.ts'
-import { AgreementInputSchema, AgreementPartyInputSchema } from '../src/schemas/agreements.ts'
-import { agreementWritableOf, partyWritableOf } from '../src/repositories/agreements-repository.ts'
-import { entityTag } from '../src/routes/write-support.ts'
-import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson, softDeleteFacility } from './helper.ts'
+import { agreements } from '../../src/db/schema.ts'
+import { seedId } from '../../src/lib/uuid.ts'
+import { AgreementInputSchema, AgreementPartyInputSchema } from '../../src/schemas/agreements.ts'
+import { agreementWritableOf, partyWritableOf } from '../../src/repositories/agreements-repository.ts'
+import { entityTag } from '../../src/routes/write-support.ts'
+import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson, softDeleteFacility } from '../helper.ts'
 
 const SLUG = 'kooperationsvereinbarung-2018'
 const AGREEMENT_ID = seedId('agreement', SLUG)
