@@ -2,9 +2,9 @@ import { Type, type Static } from 'typebox'
 import { PARTY_CONFIRMATIONS, PARTY_ROLES } from '../domain/vocabulary.ts'
 import {
   FacilityRefSchema, Id, Nullable, OrganisationRefSchema, Pagination, Slug, Sources, SyncQuery, Timestamp,
-  Vocabulary, listItemSchema, many, mergePatchSchema, pageSchema, ref
+  Vocabulary, listItemSchema, many, mergePatchSchema, pageSchema, ref,
+  InputText, SourceInputSchema
 } from './common.ts'
-import { SourceInputSchema } from './facilities.ts'
 
 const AGREEMENT_ID = '68dbae1d-4a9b-5e2e-aa5e-3da11723ef4c'
 const AGREEMENT_SLUG = 'kooperationsvereinbarung-2018'
@@ -355,42 +355,41 @@ Object.assign(DeclaredPartnerCountSchema, { examples: [agreementExample.partnerC
 
 // --- Writes ------------------------------------------------------------------------------------
 
-const Text = (maxLength: number, description?: string) => Type.String({ minLength: 1, maxLength, ...(description ? { description } : {}) })
-const TextList = (description: string) => Type.Array(Text(5000), { maxItems: 50, description })
+const TextList = (description: string) => Type.Array(InputText(5000), { maxItems: 50, description })
 const InputSources = Type.Array(SourceInputSchema, { maxItems: 100, description: 'Public sources of the facts in this record.' })
 const InputDate = Type.String({ format: 'date', description: 'Calendar date (YYYY-MM-DD).' })
-const Reference = (description: string) => Nullable(Text(200, description))
+const Reference = (description: string) => Nullable(InputText(200, description))
 const sourcesIn = (sources: { url: string, title: string, facts: string[] }[]) => sources.map(({ url, title, facts }) => ({ url, title, facts }))
 
 const agreementRecord = (AgreementSchema as unknown as { examples: [Agreement] }).examples[0]
 
 export const AgreementInputSchema = Type.Object({
   slug: Slug,
-  title: Text(500),
-  titleNote: Nullable(Text(2000, 'Where the title comes from, when no official title was found.')),
-  summary: Text(5000),
+  title: InputText(500),
+  titleNote: Nullable(InputText(2000, 'Where the title comes from, when no official title was found.')),
+  summary: InputText(5000),
   announced: Type.Object({
     date: Nullable(InputDate),
-    note: Nullable(Text(2000))
+    note: Nullable(InputText(2000))
   }, { additionalProperties: false, description: 'Public announcement of the agreement.' }),
   signed: Type.Object({
     date: Nullable(InputDate),
     time: Nullable(Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', description: 'Local time (Europe/Berlin), HH:MM.' })),
-    place: Nullable(Text(500)),
-    note: Nullable(Text(2000))
+    place: Nullable(InputText(500)),
+    note: Nullable(InputText(2000))
   }, { additionalProperties: false, description: 'Signing of the agreement.' }),
   declaredPartnerCounts: Type.Array(Type.Object({
     value: Type.Integer({ minimum: 0, maximum: 10000, description: 'Number of partner facilities a source states.' }),
-    note: Text(2000, 'Who states it and when.'),
+    note: InputText(2000, 'Who states it and when.'),
     sources: InputSources
   }, { additionalProperties: false }), { maxItems: 20, description: 'Numbers of partner facilities as the sources state them (they may disagree).' }),
-  partnerCountNote: Nullable(Text(2000, 'Why declared and known counts differ.')),
+  partnerCountNote: Nullable(InputText(2000, 'Why declared and known counts differ.')),
   aims: TextList('Aims of the agreement.'),
   commitments: TextList('What the partners commit to.'),
   rationale: TextList('Why the partners cooperate.'),
   outcome: Nullable(Type.Object({
     date: InputDate,
-    summary: Text(5000),
+    summary: InputText(5000),
     sources: InputSources
   }, { additionalProperties: false, description: 'How the partners judged the agreement later.' })),
   statusNotes: TextList('Notes on what is known and what is not.'),
@@ -428,9 +427,9 @@ export const AgreementPartyInputSchema = Type.Object({
   role: PartyRoleSchema,
   organisation: Reference('Organisation id or slug: required for the roles `district_office` and `jobcenter` (an organisation of that kind), null for `facility`.'),
   facility: Reference('Facility id or slug: required for the role `facility`, null otherwise.'),
-  name: Text(300, 'The party\'s name as the sources give it.'),
+  name: InputText(300, 'The party\'s name as the sources give it.'),
   confirmation: PartyConfirmationSchema,
-  evidence: Text(5000, 'What the confirmation rests on.'),
+  evidence: InputText(5000, 'What the confirmation rests on.'),
   sources: InputSources
 }, {
   $id: 'AgreementPartyInput',
@@ -483,20 +482,20 @@ const eventRecord = (EventSchema as unknown as { examples: [Event] }).examples[0
 export const EventInputSchema = Type.Object({
   agreement: Reference('Agreement id or slug, or null for an event under no agreement.'),
   slug: Slug,
-  title: Text(500),
-  description: Nullable(Text(5000)),
+  title: InputText(500),
+  description: Nullable(InputText(5000)),
   startsAt: EventTime('Start.'),
   endsAt: Nullable(EventTime('End, not before the start.')),
   timeZone: Vocabulary(EVENT_TIME_ZONES, { description: 'IANA time zone of the event; the directory holds events in Berlin only.' }),
   location: Type.Object({
-    name: Nullable(Text(300)),
-    street: Nullable(Text(200)),
+    name: Nullable(InputText(300)),
+    street: Nullable(InputText(200)),
     postcode: Nullable(Type.String({ pattern: '^[0-9]{5}$' })),
-    city: Nullable(Text(100)),
+    city: Nullable(InputText(100)),
     site: Reference('Organisation site id or slug (e.g. `jobcenter-spittelmarkt`), or null.')
   }, { additionalProperties: false, description: 'Where the event takes place.' }),
   participants: Type.Array(Type.Object({
-    name: Text(300, 'The participant as written in the source.'),
+    name: InputText(300, 'The participant as written in the source.'),
     organisation: Reference('Organisation id or slug, or null.'),
     facility: Reference('Facility id or slug, or null (at most one of organisation and facility).')
   }, { additionalProperties: false }), { maxItems: 200, description: 'In the order the source lists them.' }),

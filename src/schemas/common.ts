@@ -138,6 +138,21 @@ export const HistorySchema = Type.Object({
   }]
 })
 
+// --- Parts of the input (write) schemas -------------------------------------------------------
+
+export const InputText = (maxLength: number, description?: string) => Type.String({ minLength: 1, maxLength, ...(description ? { description } : {}) })
+
+export const SourceInputSchema = Type.Object({
+  url: Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 }),
+  title: InputText(500),
+  facts: Type.Array(InputText(200), { maxItems: 50 })
+}, { additionalProperties: false })
+
+export const TargetGroupLinkInputSchema = Type.Object({
+  targetGroup: Slug,
+  originalWording: InputText(500, 'How the source words it.')
+}, { additionalProperties: false })
+
 // A repeatable query parameter: `?type=a&type=b` means a OR b.
 export const many = <T extends TSchema>(item: T, description: string) =>
   Type.Array(item, { description: `${description} Repeat the parameter for OR.`, maxItems: 50 })

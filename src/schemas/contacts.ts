@@ -2,9 +2,10 @@ import { Type, type Static } from 'typebox'
 import { CONTACT_VISIBILITIES } from '../domain/vocabulary.ts'
 import {
   FacilityRefSchema, Id, Nullable, OrganisationRefSchema, Pagination, Sources, SyncQuery, Timestamp, Vocabulary,
-  listItemSchema, many, mergePatchSchema, pageSchema, ref
+  listItemSchema, many, mergePatchSchema, pageSchema, ref,
+  InputText, SourceInputSchema
 } from './common.ts'
-import { AS_OF_PATTERN, InputText, SourceInputSchema } from './services.ts'
+import { AS_OF_PATTERN } from './services.ts'
 
 const ContactVisibilitySchema = Vocabulary(CONTACT_VISIBILITIES, {
   description: '`public`: a public source published the contact data; everyone may read it. `internal`: for the administration only; served only to API keys with `contacts:read-internal`.'

@@ -3,7 +3,7 @@ import { Type, type Static } from 'typebox'
 import { FACILITY_STATUSES, FACILITY_TYPES, PARTNERSHIP_STATUSES } from '../domain/vocabulary.ts'
 import {
   Id, Nullable, OrganisationRefSchema, Pagination, Slug, Sources, SyncQuery, TargetGroupLinkSchema, Timestamp,
-  Vocabulary, listItemSchema, many, mergePatchSchema, pageSchema, ref
+  Vocabulary, listItemSchema, many, mergePatchSchema, pageSchema, ref, InputText, SourceInputSchema, TargetGroupLinkInputSchema
 } from './common.ts'
 import { ServiceSchema } from './services.ts'
 import { ContactSchema } from './contacts.ts'
@@ -116,54 +116,41 @@ export const facilitySchemas = [AddressSchema, GeoSchema, MatchSchema, FacilityS
 
 // --- Writes ------------------------------------------------------------------------------------
 
-const Text = (maxLength: number, description?: string) => Type.String({ minLength: 1, maxLength, ...(description ? { description } : {}) })
-
-export const SourceInputSchema = Type.Object({
-  url: Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 }),
-  title: Text(500),
-  facts: Type.Array(Text(200), { maxItems: 50 })
-}, { additionalProperties: false })
-
-export const TargetGroupLinkInputSchema = Type.Object({
-  targetGroup: Slug,
-  originalWording: Text(500, 'How the source words it.')
-}, { additionalProperties: false })
-
 export const FacilityInputSchema = Type.Object({
   slug: Slug,
-  name: Text(300),
-  alternateNames: Type.Array(Text(300), { maxItems: 50, default: [] }),
+  name: InputText(300),
+  alternateNames: Type.Array(InputText(300), { maxItems: 50, default: [] }),
   types: Type.Array(FacilityTypeSchema, { minItems: 1, maxItems: 10, uniqueItems: true }),
-  operator: Nullable(Text(200, 'Operator organisation id or slug.')),
-  operatorNote: Nullable(Text(2000)),
+  operator: Nullable(InputText(200, 'Operator organisation id or slug.')),
+  operatorNote: Nullable(InputText(2000)),
   address: Type.Object({
-    street: Nullable(Text(200)),
+    street: Nullable(InputText(200)),
     postcode: Nullable(Type.String({ pattern: '^[0-9]{5}$' })),
-    city: Nullable(Text(100)),
-    ortsteil: Nullable(Text(100)),
-    bezirksregion: Nullable(Text(100)),
-    note: Nullable(Text(2000))
+    city: Nullable(InputText(100)),
+    ortsteil: Nullable(InputText(100)),
+    bezirksregion: Nullable(InputText(100)),
+    note: Nullable(InputText(2000))
   }, { additionalProperties: false }),
   geo: Nullable(Type.Object({
     lat: Type.Number({ minimum: -90, maximum: 90 }),
     lon: Type.Number({ minimum: -180, maximum: 180 })
   }, { additionalProperties: false })),
-  phone: Nullable(Text(100)),
-  fax: Nullable(Text(100)),
+  phone: Nullable(InputText(100)),
+  fax: Nullable(InputText(100)),
   email: Nullable(Type.String({ format: 'email', maxLength: 254 })),
   // Sources sometimes print a web address without a scheme (www.example.de); it is kept as printed.
   website: Nullable(Type.String({ pattern: '^(https?://)?[^\\s/]+\\.[^\\s]+$', maxLength: 2000, description: 'Web address; `https://` recommended, a bare `www.…` is kept as a source printed it.' })),
   openingHours: Type.Object({
-    osm: Nullable(Text(500, 'OpenStreetMap opening_hours syntax.')),
-    note: Nullable(Text(2000))
+    osm: Nullable(InputText(500, 'OpenStreetMap opening_hours syntax.')),
+    note: Nullable(InputText(2000))
   }, { additionalProperties: false }),
-  description: Nullable(Text(5000)),
+  description: Nullable(InputText(5000)),
   partnership: Type.Object({
     status: PartnershipStatusSchema,
-    evidence: Text(2000)
+    evidence: InputText(2000)
   }, { additionalProperties: false }),
   status: Vocabulary(FACILITY_STATUSES, { description: 'Operating status.' }),
-  notes: Type.Array(Text(2000), { maxItems: 50 }),
+  notes: Type.Array(InputText(2000), { maxItems: 50 }),
   targetGroups: Type.Array(TargetGroupLinkInputSchema, { maxItems: 50 }),
   sources: Type.Array(SourceInputSchema, { maxItems: 100 })
 }, {
@@ -197,7 +184,7 @@ export type FacilityInput = Static<typeof FacilityInputSchema>
 export const FacilityPatchSchema = mergePatchSchema(FacilityInputSchema, 'JSON Merge Patch (RFC 7386, `application/merge-patch+json`) of a FacilityInput: only the members to change; `null` clears a member, nested objects merge, arrays are replaced. The merged record is validated as a whole (422).')
 
 export const VerificationInputSchema = Type.Object({
-  verifiedBy: Type.Optional(Text(200, 'Who verified the record (a role or unit; default: the API key\'s name).'))
+  verifiedBy: Type.Optional(InputText(200, 'Who verified the record (a role or unit; default: the API key\'s name).'))
 }, { additionalProperties: false })
 
 export const facilityWriteSchemas = [FacilityInputSchema]

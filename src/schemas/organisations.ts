@@ -2,9 +2,10 @@ import { Type, type Static } from 'typebox'
 import { ORGANISATION_KINDS, ORGANISATION_UNIT_KINDS, SITE_STATUSES } from '../domain/vocabulary.ts'
 import {
   FacilityRefSchema, Id, Nullable, Pagination, Slug, Sources, SyncQuery, Timestamp, Vocabulary, listItemSchema, many,
-  mergePatchSchema, pageSchema, ref
+  mergePatchSchema, pageSchema, ref,
+  InputText, SourceInputSchema
 } from './common.ts'
-import { GeoSchema, SourceInputSchema } from './facilities.ts'
+import { GeoSchema } from './facilities.ts'
 import { ContactSchema } from './contacts.ts'
 
 export const OrganisationKindSchema = Vocabulary(ORGANISATION_KINDS, {
@@ -189,27 +190,25 @@ export const organisationSchemas = [
 
 // --- Writes ------------------------------------------------------------------------------------
 
-const Text = (maxLength: number, description?: string) => Type.String({ minLength: 1, maxLength, ...(description ? { description } : {}) })
-
 // Units and sites are not part of it: they stay read-only through the API.
 export const OrganisationInputSchema = Type.Object({
   slug: Slug,
   kind: OrganisationKindSchema,
-  name: Text(300),
-  alternateNames: Type.Array(Text(300), { maxItems: 50, default: [] }),
-  description: Nullable(Text(5000)),
-  legalForm: Nullable(Text(200, 'Legal form as the sources state it, e.g. `e.V.` or `gGmbH`.')),
+  name: InputText(300),
+  alternateNames: Type.Array(InputText(300), { maxItems: 50, default: [] }),
+  description: Nullable(InputText(5000)),
+  legalForm: Nullable(InputText(200, 'Legal form as the sources state it, e.g. `e.V.` or `gGmbH`.')),
   // Sources sometimes print a web address without a scheme (www.example.de); it is kept as printed.
   website: Nullable(Type.String({ pattern: '^(https?://)?[^\\s/]+\\.[^\\s]+$', maxLength: 2000, description: 'Web address; `https://` recommended, a bare `www.…` is kept as a source printed it.' })),
   email: Nullable(Type.String({ format: 'email', maxLength: 254 })),
-  phone: Nullable(Text(100)),
+  phone: Nullable(InputText(100)),
   address: Type.Object({
-    street: Nullable(Text(200)),
+    street: Nullable(InputText(200)),
     postcode: Nullable(Type.String({ pattern: '^[0-9]{5}$' })),
-    city: Nullable(Text(100)),
-    ortsteil: Nullable(Text(100))
+    city: Nullable(InputText(100)),
+    ortsteil: Nullable(InputText(100))
   }, { additionalProperties: false }),
-  notes: Type.Array(Text(2000), { maxItems: 50 }),
+  notes: Type.Array(InputText(2000), { maxItems: 50 }),
   sources: Type.Array(SourceInputSchema, { maxItems: 100 })
 }, {
   $id: 'OrganisationInput',

@@ -3,7 +3,8 @@ import { SERVICE_STATUSES } from '../domain/vocabulary.ts'
 import type { MatchExplanation } from '../lib/search-text.ts'
 import {
   CategoryRefSchema, FacilityRefSchema, Id, Nullable, Pagination, Slug, Sources, SyncQuery, TargetGroupLinkSchema,
-  Timestamp, Vocabulary, listItemSchema, many, mergePatchSchema, pageSchema, ref
+  Timestamp, Vocabulary, listItemSchema, many, mergePatchSchema, pageSchema, ref,
+  InputText, SourceInputSchema, TargetGroupLinkInputSchema
 } from './common.ts'
 
 export const AS_OF_PATTERN = '^[0-9]{4}(/[0-9]{4})?$'
@@ -88,21 +89,6 @@ export const serviceSchemas = [ServiceSchema, ServiceListItemSchema]
 
 // --- Writes ------------------------------------------------------------------------------------
 
-// The same parts as FacilityInput's. facilities.ts imports this module, so importing them from
-// there would be a cycle in which they are read before they exist; contacts.ts imports them here.
-export const InputText = (maxLength: number, description?: string) => Type.String({ minLength: 1, maxLength, ...(description ? { description } : {}) })
-
-export const SourceInputSchema = Type.Object({
-  url: Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 }),
-  title: InputText(500),
-  facts: Type.Array(InputText(200), { maxItems: 50 })
-}, { additionalProperties: false })
-
-export const TargetGroupInputSchema = Type.Object({
-  targetGroup: Slug,
-  originalWording: InputText(500, 'How the source words it.')
-}, { additionalProperties: false })
-
 export const ServiceInputSchema = Type.Object({
   facility: InputText(200, 'The facility that offers it: id or slug. A `facility:<id>:write` key may only name its own facility.'),
   name: InputText(300),
@@ -112,7 +98,7 @@ export const ServiceInputSchema = Type.Object({
   feeNote: Nullable(InputText(2000, 'Costs or fees, as a source gives them.')),
   asOf: Nullable(Type.String({ pattern: AS_OF_PATTERN, description: 'Year (or span of years, e.g. `2022/2023`) the source describes the offer for.' })),
   status: ServiceStatusSchema,
-  targetGroups: Type.Array(TargetGroupInputSchema, { maxItems: 50, description: 'Target groups (slugs of /v1/target-groups) the offer names, with the source\'s wording.' }),
+  targetGroups: Type.Array(TargetGroupLinkInputSchema, { maxItems: 50, description: 'Target groups (slugs of /v1/target-groups) the offer names, with the source\'s wording.' }),
   sources: Type.Array(SourceInputSchema, { maxItems: 100 })
 }, {
   $id: 'ServiceInput',

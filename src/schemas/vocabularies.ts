@@ -1,7 +1,8 @@
 import { Type, type Static } from 'typebox'
 import {
   CategoryRefSchema, FacilityRefSchema, Id, Nullable, Pagination, Slug, SyncQuery, Timestamp, Vocabulary, listItemSchema,
-  mergePatchSchema, pageSchema, ref
+  mergePatchSchema, pageSchema, ref,
+  InputText
 } from './common.ts'
 
 const vocabularyEntry = {
@@ -174,13 +175,11 @@ export const vocabularySchemas = [
 
 // --- Writes ------------------------------------------------------------------------------------
 
-const Text = (maxLength: number, description: string) => Type.String({ minLength: 1, maxLength, description })
-
 const vocabularyInput = {
   slug: Slug,
-  labelDe: Text(200, 'German label.'),
-  labelEn: Text(200, 'English label.'),
-  description: Text(2000, 'What the entry covers (German).')
+  labelDe: InputText(200, 'German label.'),
+  labelEn: InputText(200, 'English label.'),
+  description: InputText(2000, 'What the entry covers (German).')
 }
 
 export const TargetGroupInputSchema = Type.Object(vocabularyInput, {
