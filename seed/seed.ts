@@ -6,6 +6,7 @@ import { Value } from 'typebox/value'
 import { Type, type Static } from 'typebox'
 import type { Db } from '../src/db/client.ts'
 import * as t from '../src/db/schema.ts'
+import { projectPath } from '../src/lib/paths.ts'
 import { seedId } from '../src/lib/uuid.ts'
 import { reindexFacilities } from '../src/repositories/search-index.ts'
 import {
@@ -24,7 +25,7 @@ export interface SeedData {
 }
 
 function readSeedFile<T extends TSchema> (name: string, schema: T): unknown {
-  const data: unknown = JSON.parse(readFileSync(new URL(`./data/${name}`, import.meta.url), 'utf8'))
+  const data: unknown = JSON.parse(readFileSync(projectPath('seed', 'data', name), 'utf8'))
   if (!Value.Check(schema, data)) {
     const errors = [...Value.Errors(schema, data)].slice(0, 10).map((e) => `${e.instancePath || '/'} ${e.message}`)
     throw new Error(`seed/data/${name} does not match its schema:\n  ${errors.join('\n  ')}`)

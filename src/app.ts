@@ -71,6 +71,9 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain')
   await app.register(database, { path: options.databaseImage ?? options.config.DATABASE_PATH, seed: options.seed ?? true })
   await app.register(repositories)
+  // The order of the onRequest hooks: CORS (so that every answer, 401 and 429 included, is
+  // readable by a browser), authentication, then protection.ts (304s, rate limit, cached
+  // responses, security headers).
   await app.register(corsPolicy, { writeOrigins: (options.config.CORS_WRITE_ORIGINS ?? '').split(',').filter(Boolean) })
   await app.register(auth)
   await app.register(httpCache)

@@ -1,14 +1,14 @@
 import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
+import { projectPath } from '../lib/paths.ts'
 import * as schema from './schema.ts'
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database }
 
-export const MIGRATIONS_FOLDER = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations')
+export const MIGRATIONS_FOLDER = projectPath('migrations')
 
 // A path opens (or creates) that file; a Buffer from `serialize()` opens an in-memory copy.
 export function openDatabase (path: string | Buffer): Db {
@@ -21,7 +21,46 @@ export function openDatabase (path: string | Buffer): Db {
   sqlite.pragma('foreign_keys = ON')
   sqlite.pragma('busy_timeout = 5000')
   sqlite.function('distance_m', { deterministic: true }, distanceMetres)
+  countWrites(sqlite)
   return drizzle(sqlite, { schema })
+}
+
+const writeCounts = new WeakMap<Database.Database, { n: number }>()
+
+// Counts the statements that changed something on this connection, so that the response cache
+// can tell in memory, without a query per request, whether the data may have changed. Every
+// statement (drizzle's and raw SQL) is prepared through `prepare`; `exec` runs scripts.
+function countWrites (sqlite: Database.Database): void {
+  const counter = { n: 0 }
+  writeCounts.set(sqlite, counter)
+  const prepare = sqlite.prepare.bind(sqlite)
+  sqlite.prepare = ((source: string) => {
+    const statement = prepare(source)
+    if (statement.reader && !/\breturning\b/i.test(source)) return statement
+    const { run, get, all } = statement
+    statement.run = function (this: typeof statement, ...params: unknown[]) {
+      const result = run.apply(this, params)
+      if (result.changes > 0) counter.n++
+      return result
+    } as typeof statement.run
+    // INSERT/UPDATE/DELETE … RETURNING is read with get/all.
+    statement.get = function (this: typeof statement, ...params: unknown[]) {
+      try { return get.apply(this, params) } finally { counter.n++ }
+    } as typeof statement.get
+    statement.all = function (this: typeof statement, ...params: unknown[]) {
+      try { return all.apply(this, params) } finally { counter.n++ }
+    } as typeof statement.all
+    return statement
+  }) as typeof sqlite.prepare
+  const exec = sqlite.exec.bind(sqlite)
+  sqlite.exec = ((source: string) => {
+    try { return exec(source) } finally { counter.n++ }
+  }) as typeof sqlite.exec
+}
+
+// The number of changing statements run on this connection since it was opened.
+export function localWriteCount (sqlite: Database.Database): number {
+  return writeCounts.get(sqlite)?.n ?? 0
 }
 
 export function migrateDatabase (db: Db): void {

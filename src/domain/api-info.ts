@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
+import { projectPath } from '../lib/paths.ts'
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+const pkg = JSON.parse(readFileSync(projectPath('package.json'), 'utf8')) as { version: string }
 
 export const API_VERSION = pkg.version
 

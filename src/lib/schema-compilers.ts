@@ -41,11 +41,14 @@ const buildAjvValidator = AjvCompiler()
 
 // Validators also compile on first use. Fastify reads `schemaEnv` (to let Ajv coerce a root
 // value) and `errors` from the function, so both are forwarded to the compiled one.
+// Fastify asks for a compiler in every encapsulation context; creating it (an Ajv instance with
+// all shared schemas) also waits until a request needs a validator.
 function buildValidator (externalSchemas: unknown, options: unknown) {
-  const compile = buildAjvValidator(externalSchemas as never, options as never) as (route: unknown) => Validator
+  let compile: ((route: unknown) => Validator) | undefined
+  const compiler = () => (compile ??= buildAjvValidator(externalSchemas as never, options as never) as (route: unknown) => Validator)
   return (route: unknown): Validator => {
     let compiled: Validator | undefined
-    const get = () => (compiled ??= compile(route))
+    const get = () => (compiled ??= compiler()(route))
     const lazy = ((data: unknown, context?: unknown) => get()(data, context)) as Validator
     Object.defineProperty(lazy, 'errors', { get: () => get().errors })
     Object.defineProperty(lazy, 'schemaEnv', { get: () => get().schemaEnv })

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Principal } from '../lib/api-keys.ts'
 import { HttpProblem } from '../lib/problem.ts'
@@ -18,15 +18,21 @@ const MESSAGES = {
 // Reads need no key; a key that is sent must be valid, whatever the request.
 export default fp(async function auth (app: FastifyInstance) {
   app.decorateRequest('principal', null)
-  app.addHook('onRequest', async (request: FastifyRequest) => {
+  // A callback hook, not async: it runs on every request, and most have no header.
+  app.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
     const header = request.headers.authorization
-    if (header === undefined) return
+    if (header === undefined) {
+      done()
+      return
+    }
     const match = /^Bearer +(\S+)\s*$/i.exec(header)
     const result = match === null ? { ok: false as const, reason: 'malformed' as const } : app.repos.apiKeys.authenticate(match[1]!)
     if (!result.ok) {
-      throw new HttpProblem(401, MESSAGES[result.reason], { type: '/problems/invalid-api-key' })
+      done(new HttpProblem(401, MESSAGES[result.reason], { type: '/problems/invalid-api-key' }))
+      return
     }
     request.principal = result.principal
+    done()
   })
 }, { name: 'auth', dependencies: ['repositories'] })
 

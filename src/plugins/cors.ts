@@ -6,20 +6,26 @@ const READ_METHODS = new Set(['GET', 'HEAD'])
 
 // Public reads are open to every origin; browsers may read the caching and paging headers.
 // Writes from a browser are allowed only for the configured origins (CORS_WRITE_ORIGINS).
+const ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'If-Modified-Since', 'Idempotency-Key']
+const EXPOSED_HEADERS = ['ETag', 'Last-Modified', 'Link', 'Location', 'X-Total-Count', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After']
+const policy = (origin: string | false, methods: string[]) => ({ origin, methods, allowedHeaders: ALLOWED_HEADERS, exposedHeaders: EXPOSED_HEADERS, maxAge: 86400 })
+const READ_POLICY = policy('*', ['GET', 'HEAD', 'OPTIONS'])
+const WRITE_METHODS = ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE', 'OPTIONS']
+const NO_WRITES = policy(false, WRITE_METHODS)
+
+// Public reads are open to every origin; browsers may read the caching and paging headers.
+// Writes from a browser are allowed only for the configured origins (CORS_WRITE_ORIGINS).
 export default fp(async function corsPolicy (app: FastifyInstance, options: { writeOrigins: string[] }) {
-  const writeOrigins = new Set(options.writeOrigins)
+  const writePolicies = new Map(options.writeOrigins.map((origin) => [origin, policy(origin, WRITE_METHODS)]))
   await app.register(cors, {
     delegator: (request: FastifyRequest, callback) => {
       const requested = request.method === 'OPTIONS' ? String(request.headers['access-control-request-method'] ?? 'GET').toUpperCase() : request.method
+      if (READ_METHODS.has(requested)) {
+        callback(null, READ_POLICY)
+        return
+      }
       const origin = request.headers.origin
-      const isRead = READ_METHODS.has(requested)
-      callback(null, {
-        origin: isRead ? '*' : (origin !== undefined && writeOrigins.has(origin) ? origin : false),
-        methods: isRead ? ['GET', 'HEAD', 'OPTIONS'] : ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
-        allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'If-Modified-Since', 'Idempotency-Key'],
-        exposedHeaders: ['ETag', 'Last-Modified', 'Link', 'Location', 'X-Total-Count', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After'],
-        maxAge: 86400
-      })
+      callback(null, (origin === undefined ? undefined : writePolicies.get(origin)) ?? NO_WRITES)
     }
   })
 }, { name: 'cors' })

@@ -1,8 +1,16 @@
 import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { localWriteCount } from '../db/client.ts'
 
 declare module 'fastify' {
+  interface FastifyRequest {
+    // The response cache's lookup for this request (undefined: not looked up yet; null: none).
+    cacheEntry: Entry | null | undefined
+    // The data version seen before the handler read anything; a response is cached under it, so a
+    // write that commits while the response is being built makes the entry stale, never wrong.
+    cacheSeq: number | undefined
+  }
   interface FastifyInstance {
     dataVersion: () => DataVersion
     responseCache: ResponseCache
@@ -20,20 +28,23 @@ export interface DataVersion {
 }
 
 interface Entry {
+  // The data generation the response was built from (see `generation` below).
   seq: number
   etag: string
   lastModified: string
-  payload: string
-  headers: Record<string, string>
+  payload: Buffer
+  // Every header of the first response but those that differ per request (see NOT_REPLAYED):
+  // content type, paging, caching, CORS and security headers.
+  headers: Record<string, string | string[]>
 }
 
 export interface ResponseCache {
   // onRequest, before rate limiting: answers conditional GETs that are still current with 304,
   // so revalidation costs (and counts) nothing.
-  revalidate: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>
+  revalidate: (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void
   // onRequest, after rate limiting: answers anonymous GETs from the serialised response of the
-  // same URL at the same data version.
-  serve: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>
+  // same URL at the same data version, before the other onRequest hooks run.
+  serve: (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void
   clear: () => void
 }
 
@@ -41,9 +52,13 @@ export interface ResponseCache {
 // minute and must then ask again; the directory changes a few times a day.
 export const CACHE_CONTROL = 'public, max-age=60, must-revalidate'
 const PRIVATE_CACHE_CONTROL = 'private, no-cache'
+const VARY = 'Accept, Authorization'
+const EXTERNAL_CHECK_MS = 250
 const MAX_ENTRIES = 2000
 const MAX_PAYLOAD = 2 * 1024 * 1024
-const REPLAYED_HEADERS = ['content-type', 'link', 'x-total-count']
+// Per request (rate limit state, framing) or set again by the cache itself.
+const NOT_REPLAYED = new Set(['content-length', 'date', 'connection', 'keep-alive', 'transfer-encoding', 'x-cache',
+  'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'ratelimit-policy', 'retry-after'])
 
 export function strongEtag (payload: string | Buffer): string {
   return `"${createHash('sha256').update(payload).digest('base64url').slice(0, 32)}"`
@@ -75,52 +90,80 @@ const cacheable = (request: FastifyRequest) =>
   (request.query as Record<string, unknown> | undefined)?.openNow === undefined
 
 export default fp(async function httpCache (app: FastifyInstance) {
-  const lastChange = app.db.$client.prepare('select seq, changed_at as changedAt from changes order by seq desc limit 1')
+  const sqlite = app.db.$client
+  // Which data a cached response belongs to, known without a query: the count of changing
+  // statements on this connection (every API write), plus SQLite's data_version, which moves
+  // when another process (`npm run db:seed`) commits; that one is read at most every 250 ms.
+  const externalVersion = sqlite.prepare('pragma data_version').pluck()
+  let external = { value: externalVersion.get() as number, bumps: 0, checkedAt: Date.now() }
+  const generation = (): number => {
+    const now = Date.now()
+    if (now - external.checkedAt >= EXTERNAL_CHECK_MS) {
+      const value = externalVersion.get() as number
+      external = { value, bumps: external.bumps + (value === external.value ? 0 : 1), checkedAt: now }
+    }
+    return localWriteCount(sqlite) + external.bumps
+  }
+  const lastChange = sqlite.prepare('select seq, changed_at as changedAt from changes order by seq desc limit 1')
   const startedAt = new Date()
   const dataVersion = (): DataVersion => {
     const row = lastChange.get() as { seq: number, changedAt: string } | undefined
     return row === undefined ? { seq: 0, changedAt: startedAt } : { seq: row.seq, changedAt: new Date(row.changedAt) }
   }
   app.decorate('dataVersion', dataVersion)
+  app.decorateRequest('cacheEntry', undefined)
+  app.decorateRequest('cacheSeq', undefined)
 
   const entries = new Map<string, Entry>()
-  const current = (request: FastifyRequest): Entry | undefined => {
-    if (!cacheable(request)) return undefined
-    const entry = entries.get(cacheKey(request))
-    if (entry === undefined) return undefined
-    if (entry.seq !== dataVersion().seq) {
-      entries.delete(cacheKey(request))
-      return undefined
+  const lookup = (request: FastifyRequest): Entry | null => {
+    if (request.cacheEntry !== undefined) return request.cacheEntry
+    let entry: Entry | null = null
+    if (cacheable(request)) {
+      const key = cacheKey(request)
+      const seq = generation()
+      request.cacheSeq = seq
+      const found = entries.get(key)
+      if (found !== undefined) {
+        if (found.seq === seq) entry = found
+        else entries.delete(key)
+      }
     }
+    request.cacheEntry = entry
     return entry
   }
 
-  const notModified = (reply: FastifyReply, entry: Entry) => reply.code(304)
-    .header('etag', entry.etag).header('last-modified', entry.lastModified).header('cache-control', CACHE_CONTROL)
-    .send()
-
   app.decorate('responseCache', {
-    async revalidate (request: FastifyRequest, reply: FastifyReply) {
-      const entry = current(request)
-      if (entry !== undefined && isNotModified(request, entry.etag, entry.lastModified)) return notModified(reply, entry)
-      return undefined
+    revalidate (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) {
+      const entry = lookup(request)
+      if (entry !== null && isNotModified(request, entry.etag, entry.lastModified)) {
+        reply.code(304).headers({ etag: entry.etag, 'last-modified': entry.lastModified, 'cache-control': CACHE_CONTROL, vary: VARY }).send()
+        return
+      }
+      done()
     },
-    async serve (request: FastifyRequest, reply: FastifyReply) {
-      const entry = current(request)
-      if (entry === undefined) return undefined
-      reply.header('etag', entry.etag).header('last-modified', entry.lastModified).header('cache-control', CACHE_CONTROL)
-      reply.header('x-cache', 'hit')
-      for (const [name, value] of Object.entries(entry.headers)) reply.header(name, value)
-      return reply.code(200).send(entry.payload)
+    serve (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) {
+      const entry = lookup(request)
+      if (entry === null) {
+        done()
+        return
+      }
+      reply.headers(entry.headers).header('x-cache', 'hit').code(200).send(entry.payload)
     },
     clear: () => entries.clear()
   })
 
-  app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
-    reply.header('vary', 'Accept, Authorization')
-    if ((request.method !== 'GET' && request.method !== 'HEAD') || reply.statusCode !== 200) return payload
-    if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return payload
-    if (reply.getHeader('x-cache') === 'hit') return payload
+  app.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: Error | null, payload?: unknown) => void) => {
+    if (request.cacheEntry != null) {
+      // Served from the cache: the replayed headers are complete.
+      done(null, payload)
+      return
+    }
+    reply.header('vary', VARY)
+    if ((request.method !== 'GET' && request.method !== 'HEAD') || reply.statusCode !== 200 ||
+      (typeof payload !== 'string' && !Buffer.isBuffer(payload))) {
+      done(null, payload)
+      return
+    }
     // Item routes set the ETag of the record (see write-support.ts) so that If-Match agrees.
     const etag = (reply.getHeader('etag') as string | undefined) ?? strongEtag(payload)
     const version = dataVersion()
@@ -128,19 +171,22 @@ export default fp(async function httpCache (app: FastifyInstance) {
     reply.header('etag', etag)
     reply.header('last-modified', lastModified)
     reply.header('cache-control', request.principal === null ? CACHE_CONTROL : PRIVATE_CACHE_CONTROL)
-    if (cacheable(request) && payload.length <= MAX_PAYLOAD) {
+    const body = typeof payload === 'string' ? Buffer.from(payload) : payload
+    if (request.cacheSeq !== undefined && body.length <= MAX_PAYLOAD) {
       if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value!)
-      const headers = Object.fromEntries(REPLAYED_HEADERS
-        .map((name) => [name, reply.getHeader(name)])
-        .filter((pair): pair is [string, string] => typeof pair[1] === 'string'))
-      entries.set(cacheKey(request), { seq: version.seq, etag, lastModified, payload: payload.toString(), headers })
+      const headers: Record<string, string | string[]> = {}
+      for (const [name, value] of Object.entries(reply.getHeaders())) {
+        if (value !== undefined && !NOT_REPLAYED.has(name)) headers[name] = typeof value === 'number' ? String(value) : value
+      }
+      entries.set(cacheKey(request), { seq: request.cacheSeq, etag, lastModified, payload: body, headers })
     }
     if (isNotModified(request, etag, lastModified)) {
       reply.code(304)
       reply.removeHeader('content-type')
       reply.removeHeader('content-length')
-      return ''
+      done(null, '')
+      return
     }
-    return payload
+    done(null, body)
   })
 }, { name: 'http-cache', dependencies: ['database'] })

@@ -9,9 +9,32 @@ export interface ProtectionOptions {
   rateLimitMax: number
 }
 
-// Security headers and rate limits. The response cache answers still-current revalidations
-// (304) before the limiter runs, so they are not counted; every other request is.
+// The order of the onRequest hooks is the point of this plugin:
+// 1. the response cache answers still-current revalidations with 304 (not counted);
+// 2. the rate limit counts every other request, including those answered from the cache;
+// 3. the response cache answers repeated anonymous GETs with the stored response, whose stored
+//    headers already include the security and CORS headers of the first answer;
+// 4. only then helmet runs, for the rest (CORS, registered before, has run for every request).
 export default fp(async function protection (app: FastifyInstance, options: ProtectionOptions) {
+  app.addHook('onRequest', app.responseCache.revalidate)
+  if (options.rateLimitMax > 0) {
+    await app.register(rateLimit, {
+      // Not per route (route hooks run after all global ones): one global hook, placed here.
+      global: false,
+      max: options.rateLimitMax,
+      timeWindow: 60_000,
+      enableDraftSpec: true,
+      keyGenerator: (request: FastifyRequest) => request.principal === null ? `address:${request.ip}` : `key:${request.principal.keyId}`,
+      errorResponseBuilder: (_request, context) => {
+        const problem = new HttpProblem(429, `Too many requests: at most ${context.max} per minute. Retry in ${Math.ceil(context.ttl / 1000)} s.`)
+        Object.assign(problem, { statusCode: 429, ...problemTypeFor(429) })
+        return problem
+      }
+    })
+    app.addHook('onRequest', app.rateLimit())
+  }
+  app.addHook('onRequest', app.responseCache.serve)
+
   await app.register(helmet, {
     // The API serves JSON; only /docs is HTML, and Swagger UI needs its own inline styles.
     contentSecurityPolicy: {
@@ -28,20 +51,4 @@ export default fp(async function protection (app: FastifyInstance, options: Prot
     },
     crossOriginResourcePolicy: { policy: 'cross-origin' }
   })
-
-  app.addHook('onRequest', app.responseCache.revalidate)
-  if (options.rateLimitMax > 0) {
-    await app.register(rateLimit, {
-      max: options.rateLimitMax,
-      timeWindow: 60_000,
-      enableDraftSpec: true,
-      keyGenerator: (request: FastifyRequest) => request.principal === null ? `address:${request.ip}` : `key:${request.principal.keyId}`,
-      errorResponseBuilder: (_request, context) => {
-        const problem = new HttpProblem(429, `Too many requests: at most ${context.max} per minute. Retry in ${Math.ceil(context.ttl / 1000)} s.`)
-        Object.assign(problem, { statusCode: 429, ...problemTypeFor(429) })
-        return problem
-      }
-    })
-  }
-  app.addHook('onRequest', app.responseCache.serve)
 }, { name: 'protection', dependencies: ['auth', 'http-cache'] })

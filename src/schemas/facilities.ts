@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { Type, type Static } from 'typebox'
+import { projectPath } from '../lib/paths.ts'
 import { FACILITY_STATUSES, FACILITY_TYPES, PARTNERSHIP_STATUSES } from '../domain/vocabulary.ts'
 import {
   Id, Nullable, OrganisationRefSchema, Pagination, Slug, Sources, SyncQuery, TargetGroupLinkSchema, Timestamp,
@@ -76,7 +77,7 @@ export const FacilitySchema = Type.Object({
 }, {
   $id: 'Facility',
   description: 'A neighbourhood facility (Nachbarschaftseinrichtung) in Berlin-Mitte.',
-  examples: [JSON.parse(readFileSync(new URL('./examples/facility.json', import.meta.url), 'utf8'))]
+  examples: [JSON.parse(readFileSync(projectPath('src', 'schemas', 'examples', 'facility.json'), 'utf8'))]
 })
 export type Facility = Static<typeof FacilitySchema>
 

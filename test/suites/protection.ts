@@ -60,6 +60,51 @@ t.test('the response cache serves repeated GETs and never serves stale data afte
   t.equal(read.res.headers.etag, patched.headers.etag)
 })
 
+t.test('cached answers carry the same headers as the first, and count against the rate limit', async (t) => {
+  const app = await buildTestApp(t, { rateLimitMax: 4 })
+  const first = await app.inject({ url: '/v1/facilities/kreativhaus', headers: { origin: 'https://app.example' } })
+  const second = await app.inject({ url: '/v1/facilities/kreativhaus', headers: { origin: 'https://app.example' } })
+  t.equal(second.headers['x-cache'], 'hit')
+  t.equal(second.body, first.body)
+  for (const name of ['content-type', 'etag', 'last-modified', 'cache-control', 'vary', 'access-control-allow-origin',
+    'access-control-expose-headers', 'x-content-type-options', 'strict-transport-security', 'content-security-policy']) {
+    t.equal(second.headers[name], first.headers[name], `${name} replayed`)
+  }
+  t.equal(first.headers['ratelimit-remaining'], '3')
+  t.equal(second.headers['ratelimit-remaining'], '2', 'a cache hit is counted')
+  await app.inject('/v1/facilities/kreativhaus')
+  await app.inject('/v1/facilities/kreativhaus')
+  const limited = await app.inject({ url: '/v1/facilities/kreativhaus', headers: { origin: 'https://app.example' } })
+  t.equal(limited.statusCode, 429, 'repeating a cached URL does not escape the limit')
+  t.equal(limited.headers['access-control-allow-origin'], '*', 'a browser can read the 429')
+  const badKey = await app.inject({ url: '/v1/facilities', headers: { authorization: 'Bearer nope', origin: 'https://app.example' } })
+  t.equal(badKey.statusCode, 401)
+  t.equal(badKey.headers['access-control-allow-origin'], '*', 'a browser can read the 401')
+})
+
+t.test('a write by another process (npm run db:seed on the same file) is seen within a quarter second', async (t) => {
+  const { mkdtempSync, rmSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const { buildApp } = await import('../../src/app.ts')
+  const { openDatabase } = await import('../../src/db/client.ts')
+  const dir = mkdtempSync(join(tmpdir(), 'mitte-cache-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'directory.db')
+  const app = await buildApp({ config: { DATABASE_PATH: file, LOG_LEVEL: 'silent', RATE_LIMIT_MAX: 0 }, logger: false })
+  t.teardown(() => app.close())
+  const before = await getJson(app, '/v1/facilities/kreativhaus')
+  t.equal((await app.inject('/v1/facilities/kreativhaus')).headers['x-cache'], 'hit')
+  const other = openDatabase(file)
+  other.$client.prepare("update facilities set phone = '030 999', updated_at = ? where slug = 'kreativhaus'").run(new Date().toISOString())
+  other.$client.close()
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const after = await getJson(app, '/v1/facilities/kreativhaus')
+  t.equal(after.res.headers['x-cache'], undefined, 'the cached answer was dropped')
+  t.equal(after.body.phone, '030 999')
+  t.not(after.res.headers.etag, before.res.headers.etag)
+})
+
 t.test('authenticated and clock-dependent responses are not cached publicly', async (t) => {
   const app = await buildTestApp(t)
   const { key } = createKey(app, ['contacts:read-internal'])

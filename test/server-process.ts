@@ -1,0 +1,109 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { openDatabase, migrateDatabase } from '../src/db/client.ts'
+import { PROJECT_ROOT } from '../src/lib/paths.ts'
+import { createApiKeysRepository } from '../src/repositories/api-keys-repository.ts'
+
+// Real server processes for the tests that need one (crash, faults, soak, browser): the same
+// bundle that `npm start` runs (esbuild.config.mjs), built once per test process into tmp/.
+
+let bundle: string | undefined
+
+export function serverBundle (): string {
+  if (bundle !== undefined) return bundle
+  mkdirSync(join(PROJECT_ROOT, 'tmp'), { recursive: true })
+  const dir = mkdtempSync(join(PROJECT_ROOT, 'tmp', 'server-'))
+  const outfile = join(dir, 'server.mjs')
+  const result = spawnSync(process.execPath, ['esbuild.config.mjs', '--outfile', outfile], { cwd: PROJECT_ROOT, encoding: 'utf8' })
+  if (result.status !== 0) throw new Error(`building the server bundle failed: ${result.stderr}`)
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
+  bundle = outfile
+  return outfile
+}
+
+export async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => { resolve(typeof address === 'object' && address !== null ? address.port : 0) })
+    }).on('error', reject)
+  })
+}
+
+export interface ServerProcess {
+  url: string
+  port: number
+  child: ChildProcess
+  // Everything the process wrote to stdout and stderr (pino lines, errors).
+  output: () => string
+  // Resolves with the exit code (or signal name) when the process has ended.
+  exited: Promise<number | string>
+  stop: (signal?: NodeJS.Signals) => Promise<number | string>
+}
+
+export interface StartOptions {
+  databasePath: string
+  env?: Record<string, string>
+  port?: number
+  // The command prefix, e.g. ['bash', '-c', 'ulimit -f 100; exec "$0" "$@"'] to run the server
+  // under a shell that sets limits first.
+  wrapper?: string[]
+  readyTimeoutMs?: number
+}
+
+export async function startServer (options: StartOptions): Promise<ServerProcess> {
+  const port = options.port ?? await freePort()
+  const command = [...(options.wrapper ?? []), process.execPath, serverBundle()]
+  const child = spawn(command[0]!, command.slice(1), {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, DATABASE_PATH: options.databasePath, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '0', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  const chunks: string[] = []
+  child.stdout!.on('data', (chunk: Buffer) => chunks.push(chunk.toString()))
+  child.stderr!.on('data', (chunk: Buffer) => chunks.push(chunk.toString()))
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')))
+  let ended = false
+  void exited.then(() => { ended = true })
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 20_000)
+  for (;;) {
+    if (ended) throw new Error(`the server exited before it was ready: ${chunks.join('')}`)
+    try {
+      const res = await fetch(`${url}/ready`)
+      await res.arrayBuffer()
+      if (res.ok) break
+    } catch {}
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL')
+      throw new Error(`the server was not ready in time: ${chunks.join('')}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  return {
+    url,
+    port,
+    child,
+    output: () => chunks.join(''),
+    exited,
+    stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
+      if (!ended) child.kill(signal)
+      return await exited
+    }
+  }
+}
+
+// A migrated (and, unless seed is false, seeded on first start) database file in a fresh folder,
+// with an API key of the given scopes; the folder is removed by the returned cleanup.
+export function prepareDatabase (scopes: string[] = ['directory:write']): { dir: string, file: string, key: string, cleanup: () => void } {
+  mkdirSync(join(PROJECT_ROOT, 'tmp'), { recursive: true })
+  const dir = mkdtempSync(join(PROJECT_ROOT, 'tmp', 'db-'))
+  const file = join(dir, 'directory.db')
+  const db = openDatabase(file)
+  migrateDatabase(db)
+  const key = createApiKeysRepository(db).create('test writer', scopes).key
+  db.$client.close()
+  return { dir, file, key, cleanup: () => rmSync(dir, { recursive: true, force: true }) }
+}
