@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { cpus, tmpdir, totalmem, platform, release } from 'node:os'
 import { join } from 'node:path'
@@ -92,7 +92,14 @@ async function stopChild (c: Child): Promise<void> {
   clearTimeout(timer)
 }
 
-const ourServer = (dbPath: string) => startChild('ours', ['--import', 'tsx', 'src/server.ts'],
+// Our server runs as `npm start` runs it: the esbuild bundle (esbuild.config.mjs), built once
+// here. Logging is off and the rate limit too (600 requests per minute per client would turn a
+// load test into a test of the limiter); both are settings, not code paths of the answers.
+mkdirSync(join(ROOT, 'tmp'), { recursive: true })
+const bundleDir = mkdtempSync(join(ROOT, 'tmp', 'bench-'))
+const bundle = join(bundleDir, 'server.mjs')
+execFileSync(process.execPath, ['esbuild.config.mjs', '--outfile', bundle], { cwd: ROOT, stdio: 'inherit' })
+const ourServer = (dbPath: string) => startChild('ours', ['--enable-source-maps', bundle],
   { DATABASE_PATH: dbPath, LOG_LEVEL: 'silent', RATE_LIMIT_MAX: '0' }, '/ready')
 
 const runBar = new cliProgress.SingleBar({ format: '  bench [{bar}] {value}/{total} runs | {label}', hideCursor: true }, cliProgress.Presets.shades_classic)
@@ -116,11 +123,12 @@ interface Captured { status: number, headers: Record<string, string>, body: Buff
 async function capture (port: number, path: string, headers: Record<string, string> = {}): Promise<Captured> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers })
   const body = Buffer.from(await res.arrayBuffer())
+  // The ceiling sends the same bytes: the body and every header but those Node adds per
+  // response (date, framing) — so security, CORS and caching headers cost it what they cost us.
   const keep: Record<string, string> = {}
-  for (const name of ['content-type', 'etag', 'last-modified', 'cache-control', 'link', 'x-total-count']) {
-    const value = res.headers.get(name)
-    if (value !== null) keep[name] = value
-  }
+  res.headers.forEach((value, name) => {
+    if (!['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'].includes(name)) keep[name] = value
+  })
   return { status: res.status, headers: keep, body }
 }
 
@@ -134,6 +142,8 @@ async function allFacilities (port: number): Promise<unknown[]> {
   }
   return items
 }
+
+const NO_CACHE = { 'cache-control': 'no-cache' }
 
 interface Scenario { name: string, path: string, headers?: Record<string, string>, status?: number, jsonServerPath?: string }
 
@@ -243,6 +253,9 @@ async function synthetic (size: number): Promise<void> {
     const filtered = '/v1/facilities?type=familienzentrum&ortsteil=Moabit'
     const search = '/v1/facilities?q=sprachkurs'
     const near = '/v1/facilities?near=52.5219,13.4132&radius=500'
+    // Broad: matches about half of the synthetic facilities (their service texts repeat 15
+    // words). Selective: a name and number, a handful of matches.
+    const selective = '/v1/facilities?q=einrichtung%204242'
     const etag = (await capture(ours.port, filtered)).headers.etag ?? ''
     const data = size <= opts.jsonServerMax ? await allFacilities(ours.port) : undefined
     await runScenarios(label, ours, [
@@ -251,7 +264,15 @@ async function synthetic (size: number): Promise<void> {
       { name: 'search q', path: search, jsonServerPath: '/facilities?q=sprachkurs&_limit=50' },
       { name: 'near (500 m)', path: near },
       { name: 'change feed page (limit=1000)', path: '/v1/changes?limit=1000' },
-      { name: 'conditional GET → 304 (filtered)', path: filtered, headers: { 'if-none-match': etag }, status: 304 }
+      { name: 'conditional GET → 304 (filtered)', path: filtered, headers: { 'if-none-match': etag }, status: 304 },
+      // The same requests with `Cache-Control: no-cache`: every answer is built from the
+      // database (query, count, serialisation), as after each write. Shows the cost the
+      // response cache hides.
+      { name: 'filtered list, rebuilt (no-cache)', path: filtered, headers: NO_CACHE },
+      { name: 'search q, rebuilt (no-cache)', path: search, headers: NO_CACHE },
+      { name: 'search q selective, rebuilt (no-cache)', path: selective, headers: NO_CACHE },
+      { name: 'near (500 m), rebuilt (no-cache)', path: near, headers: NO_CACHE },
+      { name: 'change feed page (limit=1000), rebuilt (no-cache)', path: '/v1/changes?limit=1000', headers: NO_CACHE }
     ], data)
     await mixed(label, ours, [`/v1/facilities/${byId}`, filtered, search, near], key,
       Array.from({ length: 50 }, (_, i) => syntheticFacilityId(i + 1)))
@@ -289,8 +310,9 @@ function targets (): Target[] {
   }
   const largest = Math.max(...opts.sizes)
   const largestLabel = largest.toLocaleString('en')
-  for (const [scenario, limit] of [['filtered list', 10], ['search q', 20], ['near', 20], ['change feed page', 20]] as const) {
-    const r = find(largestLabel, scenario)
+  for (const [scenario, limit] of [['filtered list', 10], ['search q', 20], ['near', 20], ['change feed page', 20],
+    ['filtered list, rebuilt', 10], ['search q, rebuilt', 20], ['search q selective, rebuilt', 20], ['near (500 m), rebuilt', 20], ['change feed page (limit=1000), rebuilt', 20]] as const) {
+    const r = rows.find((x) => x.size === largestLabel && (x.scenario === scenario || x.scenario.startsWith(`${scenario} (`)))
     if (r === undefined) continue
     const at100k = largest >= 100_000
     out.push({
@@ -365,7 +387,7 @@ function report (): string {
   return lines.join('\n')
 }
 
-const totalRuns = 3 + 2 + 2 + opts.sizes.reduce((sum, size) => sum + 6 + 6 + 1 + (size <= opts.jsonServerMax ? 3 : 0), 0)
+const totalRuns = 3 + 2 + 2 + opts.sizes.reduce((sum, size) => sum + 11 + 11 + 1 + (size <= opts.jsonServerMax ? 3 : 0), 0)
 runBar.start(totalRuns, 0, { label: 'real directory: starting' })
 try {
   await realDirectory()
@@ -376,4 +398,5 @@ try {
 } finally {
   runBar.stop()
   rmSync(work, { recursive: true, force: true })
+  rmSync(bundleDir, { recursive: true, force: true })
 }

@@ -20,6 +20,10 @@ export function openDatabase (path: string | Buffer): Db {
   sqlite.pragma('synchronous = NORMAL')
   sqlite.pragma('foreign_keys = ON')
   sqlite.pragma('busy_timeout = 5000')
+  // 32 MB of page cache (the default is 2 MB): indexes of a directory with 100,000 facilities
+  // stay in memory; sorts of larger result sets stay off the disk.
+  sqlite.pragma('cache_size = -32000')
+  sqlite.pragma('temp_store = MEMORY')
   sqlite.function('distance_m', { deterministic: true }, distanceMetres)
   countWrites(sqlite)
   return drizzle(sqlite, { schema })
@@ -61,6 +65,13 @@ function countWrites (sqlite: Database.Database): void {
 // The number of changing statements run on this connection since it was opened.
 export function localWriteCount (sqlite: Database.Database): number {
   return writeCounts.get(sqlite)?.n ?? 0
+}
+
+// A number that changes whenever the data may have changed, by this connection or another
+// process (PRAGMA data_version moves when another connection commits). Costs one tiny query.
+export function dataGenerationOf (sqlite: Database.Database): () => string {
+  const external = sqlite.prepare('pragma data_version').pluck()
+  return () => `${localWriteCount(sqlite)}:${external.get() as number}`
 }
 
 export function migrateDatabase (db: Db): void {

@@ -85,6 +85,11 @@ function isNotModified (request: FastifyRequest, etag: string, lastModified: str
 // The same URL answers in another format for another Accept header.
 const cacheKey = (request: FastifyRequest) => `${request.headers.accept ?? ''}\u0000${request.url}`
 
+const wantsFresh = (request: FastifyRequest) => {
+  const directives = request.headers['cache-control']
+  return directives !== undefined && /(?:^|,)\s*(?:no-cache|no-store|max-age\s*=\s*0)\s*(?:,|$)/i.test(directives)
+}
+
 const cacheable = (request: FastifyRequest) =>
   request.method === 'GET' && request.principal === null && request.routeOptions.config.cache !== false &&
   (request.query as Record<string, unknown> | undefined)?.openNow === undefined
@@ -122,7 +127,9 @@ export default fp(async function httpCache (app: FastifyInstance) {
       const key = cacheKey(request)
       const seq = generation()
       request.cacheSeq = seq
-      const found = entries.get(key)
+      // A client that asks for a fresh answer (Cache-Control: no-cache, RFC 9111 §5.2.1.4) gets
+      // one built from the database; it replaces the stored one.
+      const found = wantsFresh(request) ? undefined : entries.get(key)
       if (found !== undefined) {
         if (found.seq === seq) entry = found
         else entries.delete(key)

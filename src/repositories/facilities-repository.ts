@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3'
-import { and, eq, inArray, isNull, sql } from 'drizzle-orm'
-import type { Db } from '../db/client.ts'
-import { categories, facilities, facilityTargetGroups, facilityTypes, services, type SourceRef } from '../db/schema.ts'
+import { and, eq, isNull } from 'drizzle-orm'
+import { dataGenerationOf, type Db } from '../db/client.ts'
+import { facilities, facilityTargetGroups, facilityTypes, type SourceRef } from '../db/schema.ts'
 import { decodeCursor, encodeCursor, type CursorKey } from '../lib/cursor.ts'
 import { isOpenAt, validateOpeningHours } from '../lib/opening-hours.ts'
 import { newId } from '../lib/uuid.ts'
@@ -12,7 +12,7 @@ import { explainMatch, matchExpression, queryTokens } from '../lib/search-text.t
 import type { Facility, FacilityInput, FacilityListQuery } from '../schemas/facilities.ts'
 import type { Tombstone } from '../schemas/common.ts'
 import {
-  groupBy, idOrSlugCondition, invalidParameter, organisationRefsOf, targetGroupLinksOf, timestampParameter
+  cachedStatement, groupBy, idOrSlugCondition, invalidParameter, organisationRefsOf, targetGroupLinksOf, timestampParameter
 } from './shared.ts'
 
 type FacilityRow = typeof facilities.$inferSelect
@@ -238,9 +238,29 @@ export function createFacilitiesRepository (db: Db, writer: Writer) {
     return rows
   }
 
+  // Totals are the costly part of a large filtered list (every match is visited), and a client
+  // paging through a result asks for the same total again: totals are kept per query until the
+  // data changes.
+  const generation = dataGenerationOf(sqlite)
+  const totals = new Map<string, { generation: string, n: number }>()
+
   function count (p: Plan): number {
     if (p.openAt !== null) return select(p, null, null, 0).length
-    return prepare(`SELECT count(*) FROM ${p.from} WHERE ${p.where.join(' AND ')}`).pluck().get(...p.fromParams, ...p.params) as number
+    // Only a search and the live filter: the search index holds exactly the live facilities,
+    // so the matches can be counted in the index alone.
+    const searchOnly = p.tokens.length > 0 && p.where.length === 1 && p.where[0] === 'f.deleted_at IS NULL'
+    const text = searchOnly
+      ? 'SELECT count(*) FROM facility_search WHERE facility_search MATCH ?'
+      : `SELECT count(*) FROM ${p.from} WHERE ${p.where.join(' AND ')}`
+    const params = searchOnly ? p.fromParams : [...p.fromParams, ...p.params]
+    const key = `${text}\u0000${JSON.stringify(params)}`
+    const now = generation()
+    const known = totals.get(key)
+    if (known !== undefined && known.generation === now) return known.n
+    const n = prepare(text).pluck().get(...params) as number
+    if (totals.size >= 1000) totals.delete(totals.keys().next().value!)
+    totals.set(key, { generation: now, n })
+    return n
   }
 
   function toRow (raw: RawRow): FacilityRow {
@@ -255,14 +275,15 @@ export function createFacilitiesRepository (db: Db, writer: Writer) {
   function toFacilities (rows: FacilityRow[]): Facility[] {
     const ids = rows.map((r) => r.id)
     if (ids.length === 0) return []
+    const json = JSON.stringify(ids)
     const typesById = groupBy(
-      db.select().from(facilityTypes).where(inArray(facilityTypes.facilityId, ids)).orderBy(facilityTypes.type).all(),
+      cachedStatement(db, 'SELECT facility_id AS facilityId, type FROM facility_types WHERE facility_id IN (SELECT value FROM json_each(?)) ORDER BY type')
+        .all(json) as { facilityId: string, type: string }[],
       (r) => r.facilityId)
     const serviceStats = groupBy(
-      db.select({ facilityId: services.facilityId, category: categories.slug, n: sql<number>`count(*)` })
-        .from(services).innerJoin(categories, eq(categories.id, services.categoryId))
-        .where(and(inArray(services.facilityId, ids), isNull(services.deletedAt)))
-        .groupBy(services.facilityId, categories.slug).orderBy(categories.slug).all(),
+      cachedStatement(db, `SELECT s.facility_id AS facilityId, c.slug AS category, count(*) AS n FROM services s JOIN categories c ON c.id = s.category_id
+        WHERE s.facility_id IN (SELECT value FROM json_each(?)) AND s.deleted_at IS NULL GROUP BY s.facility_id, c.slug ORDER BY c.slug`)
+        .all(json) as { facilityId: string, category: string, n: number }[],
       (r) => r.facilityId)
     const groups = targetGroupLinksOf(db, 'facility', ids)
     const operators = organisationRefsOf(db, rows.map((r) => r.operatorId))

@@ -1,9 +1,8 @@
-import { and, eq, gte, inArray, isNull, or, sql, type SQL } from 'drizzle-orm'
+import { eq, gte, inArray, isNull, or, sql, type SQL } from 'drizzle-orm'
 import type { AnySQLiteColumn } from 'drizzle-orm/sqlite-core'
+import type { Statement } from 'better-sqlite3'
 import type { Db } from '../db/client.ts'
-import {
-  categories, facilities, facilityTargetGroups, organisations, serviceTargetGroups, targetGroups
-} from '../db/schema.ts'
+import { categories, targetGroups } from '../db/schema.ts'
 import { isUuid } from '../lib/uuid.ts'
 import { HttpProblem } from '../lib/problem.ts'
 import type { CursorKey } from '../lib/cursor.ts'
@@ -43,23 +42,30 @@ export function groupBy<T, K> (rows: T[], key: (row: T) => K): Map<K, T[]> {
   return map
 }
 
+// Statements that lists run for every page, prepared once per connection. An id list is one
+// JSON parameter (json_each), so the text does not change with the page size.
+const statementCache = new WeakMap<Db['$client'], Map<string, Statement>>()
+
+export function cachedStatement (db: Db, text: string): Statement {
+  let statements = statementCache.get(db.$client)
+  if (statements === undefined) statementCache.set(db.$client, statements = new Map())
+  let statement = statements.get(text)
+  if (statement === undefined) statements.set(text, statement = db.$client.prepare(text))
+  return statement
+}
+
+const TARGET_GROUP_LINKS = {
+  facility: 'facility_target_groups l WHERE l.facility_id',
+  service: 'service_target_groups l WHERE l.service_id'
+} as const
+
 export function targetGroupLinksOf (db: Db, owner: 'facility' | 'service', ownerIds: string[]): Map<string, TargetGroupLink[]> {
   if (ownerIds.length === 0) return new Map()
-  const link = owner === 'facility' ? facilityTargetGroups : serviceTargetGroups
-  const ownerColumn = owner === 'facility' ? facilityTargetGroups.facilityId : serviceTargetGroups.serviceId
-  const rows = db.select({
-    ownerId: ownerColumn,
-    id: targetGroups.id,
-    slug: targetGroups.slug,
-    labelDe: targetGroups.labelDe,
-    labelEn: targetGroups.labelEn,
-    originalWording: link.originalWording
-  })
-    .from(link)
-    .innerJoin(targetGroups, eq(targetGroups.id, link.targetGroupId))
-    .where(and(inArray(ownerColumn, ownerIds), isNull(targetGroups.deletedAt)))
-    .orderBy(targetGroups.slug)
-    .all()
+  const [from, ownerColumn] = TARGET_GROUP_LINKS[owner].split(' WHERE ') as [string, string]
+  const rows = cachedStatement(db, `SELECT ${ownerColumn} AS ownerId, tg.id, tg.slug, tg.label_de AS labelDe, tg.label_en AS labelEn,
+    l.original_wording AS originalWording FROM ${from} JOIN target_groups tg ON tg.id = l.target_group_id
+    WHERE ${ownerColumn} IN (SELECT value FROM json_each(?)) AND tg.deleted_at IS NULL ORDER BY tg.slug`)
+    .all(JSON.stringify(ownerIds)) as (TargetGroupLink & { ownerId: string })[]
   const grouped = groupBy(rows, (r) => r.ownerId)
   return new Map([...grouped].map(([k, list]) => [k, list.map(({ ownerId, ...rest }) => rest)]))
 }
@@ -67,16 +73,16 @@ export function targetGroupLinksOf (db: Db, owner: 'facility' | 'service', owner
 export function organisationRefsOf (db: Db, ids: (string | null)[]): Map<string, OrganisationRef> {
   const wanted = [...new Set(ids.filter((id): id is string => id !== null))]
   if (wanted.length === 0) return new Map()
-  const rows = db.select({ id: organisations.id, slug: organisations.slug, name: organisations.name, kind: organisations.kind })
-    .from(organisations).where(and(inArray(organisations.id, wanted), isNull(organisations.deletedAt))).all()
+  const rows = cachedStatement(db, 'SELECT id, slug, name, kind FROM organisations WHERE id IN (SELECT value FROM json_each(?)) AND deleted_at IS NULL')
+    .all(JSON.stringify(wanted)) as OrganisationRef[]
   return new Map(rows.map((r) => [r.id, r]))
 }
 
 export function facilityRefsOf (db: Db, ids: (string | null)[]): Map<string, EntityRef> {
   const wanted = [...new Set(ids.filter((id): id is string => id !== null))]
   if (wanted.length === 0) return new Map()
-  const rows = db.select({ id: facilities.id, slug: facilities.slug, name: facilities.name })
-    .from(facilities).where(and(inArray(facilities.id, wanted), isNull(facilities.deletedAt))).all()
+  const rows = cachedStatement(db, 'SELECT id, slug, name FROM facilities WHERE id IN (SELECT value FROM json_each(?)) AND deleted_at IS NULL')
+    .all(JSON.stringify(wanted)) as EntityRef[]
   return new Map(rows.map((r) => [r.id, r]))
 }
 
