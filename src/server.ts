@@ -1,6 +1,7 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.ts'
 import { ConfigError, loadConfig } from './config.ts'
+import { startFailureMessage } from './lib/sqlite-errors.ts'
 
 let config
 try {
@@ -13,7 +14,17 @@ try {
   throw error
 }
 
-const app = await buildApp({ config })
+let app
+try {
+  app = await buildApp({ config })
+} catch (error) {
+  // A database that cannot be used (read-only place, full disk, locked, not a database) is an
+  // operator's problem: one line naming the path and the cause, no stack trace.
+  const message = startFailureMessage(error, config.DATABASE_PATH)
+  if (message === undefined) throw error
+  console.error(message)
+  process.exit(1)
+}
 
 // On SIGINT/SIGTERM stop accepting connections, let in-flight requests finish, then close the
 // database (the onClose hook), so the WAL is checkpointed and nothing is half-written.

@@ -55,7 +55,10 @@ export interface StartOptions {
 
 export async function startServer (options: StartOptions): Promise<ServerProcess> {
   const port = options.port ?? await freePort()
-  const command = [...(options.wrapper ?? []), process.execPath, serverBundle()]
+  // tap puts its own loader into NODE_OPTIONS of every child (even when cleared through env);
+  // that loader installs signal handlers (SIGTERM, SIGXFSZ, …), so the server would not behave
+  // as under `npm start`. env -u removes it.
+  const command = ['env', '-u', 'NODE_OPTIONS', ...(options.wrapper ?? []), process.execPath, serverBundle()]
   const child = spawn(command[0]!, command.slice(1), {
     cwd: PROJECT_ROOT,
     env: { ...process.env, DATABASE_PATH: options.databasePath, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '0', ...options.env },
@@ -64,9 +67,11 @@ export async function startServer (options: StartOptions): Promise<ServerProcess
   const chunks: string[] = []
   child.stdout!.on('data', (chunk: Buffer) => chunks.push(chunk.toString()))
   child.stderr!.on('data', (chunk: Buffer) => chunks.push(chunk.toString()))
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')))
   let ended = false
-  void exited.then(() => { ended = true })
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => {
+    ended = true
+    resolve(code ?? signal ?? 'unknown')
+  }))
   const url = `http://127.0.0.1:${port}`
   const deadline = Date.now() + (options.readyTimeoutMs ?? 20_000)
   for (;;) {

@@ -19,7 +19,10 @@ export function openDatabase (path: string | Buffer): Db {
   sqlite.pragma('journal_mode = WAL')
   sqlite.pragma('synchronous = NORMAL')
   sqlite.pragma('foreign_keys = ON')
-  sqlite.pragma('busy_timeout = 5000')
+  // Another process (npm run backup, apikey, db:seed) holds the write lock only briefly; a
+  // blocked write waits at most a second (better-sqlite3 is synchronous: the server waits with
+  // it), then answers 503 storage-busy.
+  sqlite.pragma('busy_timeout = 1000')
   // 32 MB of page cache (the default is 2 MB): indexes of a directory with 100,000 facilities
   // stay in memory; sorts of larger result sets stay off the disk.
   sqlite.pragma('cache_size = -32000')

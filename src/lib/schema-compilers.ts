@@ -41,14 +41,23 @@ const buildAjvValidator = AjvCompiler()
 
 // Validators also compile on first use. Fastify reads `schemaEnv` (to let Ajv coerce a root
 // value) and `errors` from the function, so both are forwarded to the compiled one.
+const validators = new Map<string, Validator>()
+
 // Fastify asks for a compiler in every encapsulation context; creating it (an Ajv instance with
-// all shared schemas) also waits until a request needs a validator.
+// all shared schemas) also waits until a request needs a validator. Like serializers, compiled
+// validators are kept per process, keyed by the route and the part of the request.
 function buildValidator (externalSchemas: unknown, options: unknown) {
   let compile: ((route: unknown) => Validator) | undefined
   const compiler = () => (compile ??= buildAjvValidator(externalSchemas as never, options as never) as (route: unknown) => Validator)
+  const prefix = `${externalsKey(externalSchemas)}\u0001${JSON.stringify(options ?? null)}`
   return (route: unknown): Validator => {
-    let compiled: Validator | undefined
-    const get = () => (compiled ??= compiler()(route))
+    const { method, url, httpPart } = route as { method?: string, url?: string, httpPart?: string }
+    const key = `${prefix}\u0001${method ?? ''} ${url ?? ''} ${httpPart ?? ''}`
+    const get = (): Validator => {
+      let compiled = validators.get(key)
+      if (compiled === undefined) validators.set(key, compiled = compiler()(route))
+      return compiled
+    }
     const lazy = ((data: unknown, context?: unknown) => get()(data, context)) as Validator
     Object.defineProperty(lazy, 'errors', { get: () => get().errors })
     Object.defineProperty(lazy, 'schemaEnv', { get: () => get().schemaEnv })

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { seedIfEmpty } from '../../seed/seed.ts'
 import { migrateDatabase, openDatabase, type Db } from '../db/client.ts'
+import { assertWritableLocation } from '../lib/sqlite-errors.ts'
 import { ensureSearchIndex } from '../repositories/search-index.ts'
 
 declare module 'fastify' {
@@ -16,8 +17,11 @@ export interface DatabaseOptions {
 }
 
 // Opens the embedded SQLite file, applies pending migrations and seeds an empty database, so the
-// first start of a fresh clone serves the real directory.
+// first start of a fresh clone serves the real directory. A database in a read-only place stops
+// the start with one line naming the path and the cause (src/server.ts prints it): the service
+// has no read-only mode, as every write would fail and migrations could not run.
 export default fp(async function database (app: FastifyInstance, options: DatabaseOptions) {
+  assertWritableLocation(options.path)
   const db = openDatabase(options.path)
   migrateDatabase(db)
   if (options.seed) {

@@ -1,6 +1,8 @@
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyBaseLogger, FastifyError, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { HttpProblem, InvalidRecordError, problemTypeFor, type FieldError, type ProblemDetails } from '../lib/problem.ts'
+import type { Db } from '../db/client.ts'
+import { HttpProblem, InvalidRecordError, problemTypeFor, storageProblem, type FieldError, type ProblemDetails } from '../lib/problem.ts'
+import { classifySqliteError, type StorageCondition, type StorageFault } from '../lib/sqlite-errors.ts'
 
 const CONTEXT_NAMES: Record<string, string> = { querystring: 'query', params: 'path', body: 'body', headers: 'header' }
 
@@ -57,12 +59,65 @@ export function toProblem (error: FastifyError | HttpProblem | Error, instance: 
   return { ...problemTypeFor(500), status: 500, detail: 'An unexpected error occurred. It has been logged.', instance }
 }
 
+const FAULT_MESSAGES: Record<StorageCondition, string> = {
+  full: 'database storage is full: requests that write are refused with 503 until space is freed; reads continue',
+  'read-only': 'database storage is read-only: requests that write are refused with 503 until it is writable again; reads continue',
+  busy: 'database is locked by another process: requests that write are refused with 503 while it holds the lock',
+  unavailable: 'database storage reports I/O errors: requests that need it are refused with 503'
+}
+const REPEAT_LOG_MS = 60_000
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+
+// A storage fault is logged once when it starts, then at most once a minute with the number of
+// refused requests, and once more when a write succeeds again: a full disk must not also fill
+// the log. Only the condition and SQLite's code are logged (no stack, no request data).
+function storageFaultLog () {
+  let episode: (StorageFault & { since: string, refused: number, loggedAt: number }) | undefined
+  return {
+    failed (fault: StorageFault, log: FastifyBaseLogger): void {
+      const now = Date.now()
+      const level = fault.condition === 'busy' ? 'warn' : 'error'
+      if (episode === undefined || episode.condition !== fault.condition) {
+        episode = { ...fault, since: new Date(now).toISOString(), refused: 1, loggedAt: now }
+        log[level]({ storage: fault.condition, code: fault.code }, FAULT_MESSAGES[fault.condition])
+        return
+      }
+      episode.refused++
+      if (now - episode.loggedAt >= REPEAT_LOG_MS) {
+        episode.loggedAt = now
+        log[level]({ storage: fault.condition, code: fault.code, since: episode.since, refused: episode.refused }, `still: ${FAULT_MESSAGES[fault.condition]}`)
+      }
+    },
+    succeeded (log: FastifyBaseLogger): void {
+      if (episode === undefined) return
+      log.warn({ storage: 'ok', after: episode.condition, since: episode.since, refused: episode.refused }, 'database storage recovered: writes succeed again')
+      episode = undefined
+    },
+    get active (): boolean { return episode !== undefined }
+  }
+}
+
 export default fp(async function problems (app: FastifyInstance) {
+  const faults = storageFaultLog()
+  // The database is registered after this plugin; its file tells the causes of an I/O error apart.
+  const databaseFile = (): string | undefined => (app as FastifyInstance & { db?: Db }).db?.$client.name
+
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const problem = toProblem(error, request.url)
-    if (problem.status >= 500) request.log.error({ err: error }, 'request failed')
+    // A full, read-only, locked or failing database storage is a 503 the client can retry, not a 500.
+    const fault = classifySqliteError(error, databaseFile())
+    const cause = fault === undefined ? error : storageProblem(fault.condition)
+    const problem = toProblem(cause, request.url)
+    if (fault !== undefined) faults.failed(fault, request.log)
+    else if (problem.status >= 500) request.log.error({ err: error }, 'request failed')
     else request.log.info({ status: problem.status, problem: problem.type }, 'request rejected')
+    if (cause instanceof HttpProblem && cause.headers !== undefined) reply.headers(cause.headers)
     return reply.code(problem.status).type('application/problem+json; charset=utf-8').send(problem)
+  })
+
+  // The first write that succeeds after a storage fault ends it.
+  app.addHook('onResponse', (request, reply, done) => {
+    if (faults.active && WRITE_METHODS.has(request.method) && reply.statusCode < 400) faults.succeeded(request.log)
+    done()
   })
 
   app.setNotFoundHandler((request, reply) => {

@@ -1,4 +1,5 @@
 import { eq } from 'drizzle-orm'
+import { classifySqliteError } from '../lib/sqlite-errors.ts'
 import type { Db } from '../db/client.ts'
 import { apiKeys } from '../db/schema.ts'
 import { generateKey, parseKey, secretMatches, type Principal } from '../lib/api-keys.ts'
@@ -59,7 +60,13 @@ export function createApiKeysRepository (db: Db) {
       const now = Date.now()
       if ((lastUsedWritten.get(row.id) ?? 0) + LAST_USED_RESOLUTION_MS < now) {
         lastUsedWritten.set(row.id, now)
-        db.update(apiKeys).set({ lastUsedAt: new Date(now).toISOString() }).where(eq(apiKeys.id, row.id)).run()
+        try {
+          db.update(apiKeys).set({ lastUsedAt: new Date(now).toISOString() }).where(eq(apiKeys.id, row.id)).run()
+        } catch (error) {
+          // The usage stamp is best effort: a full or read-only disk must not turn a read with a
+          // key into a 503.
+          if (classifySqliteError(error) === undefined) throw error
+        }
       }
       return { ok: true, principal: { keyId: row.id, name: row.name, scopes: row.scopes } }
     }

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import {
-  BEARER_AUTH, HistorySchema, IdOrSlugParams, IdParams, WriteHeaders, conditionalProblemResponses, listResponse,
+  BEARER_AUTH, HistorySchema, idOrSlugParams, IdParams, WriteHeaders, conditionalProblemResponses, listResponse,
   problemResponses, ref, writeProblemResponses, PAGING_DESCRIPTION
 } from '../schemas/common.ts'
 import {
@@ -17,6 +17,8 @@ import { notFound } from '../lib/problem.ts'
 import { collect, sendExport, sendNdjson, sendPage, withoutTombstones } from './list-support.ts'
 import { eventsCalendar } from '../formats/ical.ts'
 import { checkIfMatch, entityTag, idempotentCreate, sendItem, validateRecord } from './write-support.ts'
+
+const AgreementParams = idOrSlugParams('kooperationsvereinbarung-2018')
 
 const agreementExample = 'kooperationsvereinbarung-2018'
 
@@ -65,7 +67,7 @@ const agreementsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'getAgreement',
       summary: 'Get an agreement',
       description: `One agreement by UUID or slug (e.g. \`${agreementExample}\`): signing, aims, commitments, outcome, the parties (district office, JobCenter, facilities by confirmation), the partner counts the sources declare versus those known by name, and its events. Its ETag changes with every write to the agreement, its parties and its events.`,
-      params: IdOrSlugParams,
+      params: AgreementParams,
       response: { 200: ref(AgreementSchema), 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
     }
   }, async (request, reply) => {
@@ -86,7 +88,7 @@ const agreementsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       ].join('\n'),
       security: BEARER_AUTH,
       headers: WriteHeaders,
-      params: IdOrSlugParams,
+      params: AgreementParams,
       body: AgreementPatchSchema,
       response: {
         200: ref(AgreementSchema),
@@ -113,7 +115,7 @@ const agreementsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'getAgreementHistory',
       summary: 'History of an agreement',
       description: 'Who changed which of the agreement\'s own fields when, with old and new values, for every write through the API. Writes to parties and events are in their own histories (`/v1/agreement-parties/{id}/history`, `/v1/events/{idOrSlug}/history`). The seeded facts have no entries; their provenance is in `sources`.',
-      params: IdOrSlugParams,
+      params: AgreementParams,
       response: { 200: HistorySchema, 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
     }
   }, async (request) => {
@@ -134,7 +136,7 @@ const agreementsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       ].join('\n'),
       security: BEARER_AUTH,
       headers: WriteHeaders,
-      params: IdOrSlugParams,
+      params: AgreementParams,
       body: AgreementPartyInputSchema,
       response: {
         201: { ...ref(AgreementPartyRecordSchema), description: 'Created; `Location` and `ETag` headers are set.' },
@@ -248,7 +250,7 @@ const agreementsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         '',
         PAGING_DESCRIPTION
       ].join('\n'),
-      params: IdOrSlugParams,
+      params: AgreementParams,
       querystring: EventPageQuery,
       response: { 200: listResponse(EventListSchema), 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
     }

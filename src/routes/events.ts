@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import {
-  BEARER_AUTH, HistorySchema, IdOrSlugParams, WriteHeaders, conditionalProblemResponses, listResponse, problemResponses,
+  BEARER_AUTH, HistorySchema, idOrSlugParams, WriteHeaders, conditionalProblemResponses, listResponse, problemResponses,
   ref, writeProblemResponses, PAGING_DESCRIPTION
 } from '../schemas/common.ts'
 import { EventInputSchema, EventListQuery, EventListSchema, EventPatchSchema, EventSchema, type EventInput } from '../schemas/agreements.ts'
@@ -11,6 +11,8 @@ import { eventsCsv } from '../formats/csv.ts'
 import { eventsCalendar } from '../formats/ical.ts'
 import { checkIfMatch, entityTag, idempotentCreate, sendItem } from './write-support.ts'
 import { authoriseAgreementWrite, mergedInput } from './agreements.ts'
+
+const EventParams = idOrSlugParams('voneinander-wissen-in-mitte-2020')
 
 const TIME_RULES = 'Times are ISO 8601 with the offset Europe/Berlin has at that moment (`2020-03-11T09:00:00+01:00`; a wrong offset or a time skipped by the change of clocks is 422); `endsAt` must not be before `startsAt`; `timeZone` is `Europe/Berlin`.'
 
@@ -46,7 +48,7 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'getEvent',
       summary: 'Get an event',
       description: 'One event by UUID or slug: time with its offset and time zone, location linked to the organisation\'s site, the agreement, and the participants in the order the source lists them.',
-      params: IdOrSlugParams,
+      params: EventParams,
       response: { 200: ref(EventSchema), 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
     }
   }, async (request, reply) => {
@@ -92,7 +94,7 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: `A JSON Merge Patch (RFC 7386): send only the members to change, \`null\` clears one, \`location\` merges, \`participants\` is replaced whole. Needs \`If-Match\` with the ETag you read (missing: 428, stale: 412 — nothing is written) and a key with \`admin\` or \`directory:write\`. ${TIME_RULES}`,
       security: BEARER_AUTH,
       headers: WriteHeaders,
-      params: IdOrSlugParams,
+      params: EventParams,
       body: EventPatchSchema,
       response: {
         200: ref(EventSchema),
@@ -121,7 +123,7 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'A soft delete: the event leaves the lists and its agreement\'s `events`, and appears as a tombstone with `updatedSince` and as a delete in the change feed. Needs `If-Match` and a key with `admin` or `directory:write`.',
       security: BEARER_AUTH,
       headers: WriteHeaders,
-      params: IdOrSlugParams,
+      params: EventParams,
       response: {
         204: { type: 'null', description: 'Deleted.' },
         400: problemResponses[400],
@@ -144,7 +146,7 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'getEventHistory',
       summary: 'History of an event',
       description: 'Who changed which fields when, with old and new values, for every write through the API (deleted events included). The seeded event has no entries; its provenance is in `sources`.',
-      params: IdOrSlugParams,
+      params: EventParams,
       response: { 200: HistorySchema, 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
     }
   }, async (request) => {

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { contactAccess } from './contacts.ts'
 import {
-  BEARER_AUTH, HistorySchema, IdOrSlugParams, WriteHeaders, conditionalProblemResponses, listResponse, problemResponse,
+  BEARER_AUTH, HistorySchema, idOrSlugParams, WriteHeaders, conditionalProblemResponses, listResponse, problemResponse,
   problemResponses, ref, writeProblemResponses, PAGING_DESCRIPTION
 } from '../schemas/common.ts'
 import {
@@ -18,6 +18,8 @@ import { checkIfMatch, entityTag, idempotentCreate, sendItem, validateRecord } f
 import { collect, sendExport, sendNdjson, sendPage } from './list-support.ts'
 import { organisationsCsv } from '../formats/csv.ts'
 import { vcards } from '../formats/vcard.ts'
+
+const OrganisationParams = idOrSlugParams('bezirksamt-mitte')
 
 // Organisations are shared by many facilities, so only directory:write changes them; a
 // facility's own key does not.
@@ -57,7 +59,7 @@ const organisationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'getOrganisation',
       summary: 'Get an organisation',
       description: 'One organisation by UUID or slug (e.g. `jobcenter-berlin-mitte`), with its units, its sites (Standorte), its public contacts and the facilities it operates. Internal contacts are not listed. Its `ETag` is what `If-Match` of a change or delete names.',
-      params: IdOrSlugParams,
+      params: OrganisationParams,
       response: { 200: ref(OrganisationDetailSchema), 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
     }
   }, async (request, reply) => {
@@ -98,7 +100,7 @@ const organisationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: `A JSON Merge Patch (RFC 7386): send only the members to change, \`null\` clears one. Needs \`If-Match\` with the ETag you read (missing: 428, stale: 412 — nothing is written) and a key with \`directory:write\`. A new slug must be unused (422). A new name shows at once in the facilities it operates. ${READ_ONLY_PARTS}`,
       security: BEARER_AUTH,
       headers: WriteHeaders,
-      params: IdOrSlugParams,
+      params: OrganisationParams,
       body: OrganisationPatchSchema,
       response: {
         200: ref(OrganisationDetailSchema),
@@ -130,7 +132,7 @@ const organisationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'A soft delete: the organisation leaves every list, and appears as a tombstone with `updatedSince` and as a delete in the change feed; its units and sites go with it. Refused (409) while facilities name it as their operator: give them another operator first. Needs `If-Match` and a key with `directory:write`.',
       security: BEARER_AUTH,
       headers: WriteHeaders,
-      params: IdOrSlugParams,
+      params: OrganisationParams,
       response: {
         204: { type: 'null', description: 'Deleted.' },
         400: problemResponses[400],
@@ -156,7 +158,7 @@ const organisationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'getOrganisationHistory',
       summary: 'History of an organisation',
       description: 'Who changed which fields when, with old and new values, for every write through the API (deleted organisations included). The seeded facts have no entries; their provenance is in `sources`.',
-      params: IdOrSlugParams,
+      params: OrganisationParams,
       response: { 200: HistorySchema, 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
     }
   }, async (request) => {

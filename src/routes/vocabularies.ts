@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { TSchema } from 'typebox'
 import {
-  BEARER_AUTH, HistorySchema, IdOrSlugParams, WriteHeaders, conditionalProblemResponses, listResponse, problemResponse,
+  BEARER_AUTH, HistorySchema, idOrSlugParams, WriteHeaders, conditionalProblemResponses, listResponse, problemResponse,
   problemResponses, ref, writeProblemResponses, PAGING_DESCRIPTION
 } from '../schemas/common.ts'
 import {
@@ -16,6 +16,9 @@ import { writableOf, type VocabularyInput } from '../repositories/vocabularies-r
 import { notFound } from '../lib/problem.ts'
 import { checkIfMatch, entityTag, idempotentCreate, sendItem, validateRecord } from './write-support.ts'
 import { sendNdjson, sendPage } from './list-support.ts'
+
+const CategoryParams = idOrSlugParams('begegnung')
+const TargetGroupParams = idOrSlugParams('eltern')
 
 // The vocabularies are shared by every facility and service, so only directory:write changes
 // them; a facility's own key does not.
@@ -57,7 +60,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'getTargetGroup',
       summary: 'Get a target group',
       description: 'One target group by UUID or slug (e.g. `senioren`), with the facilities serving it (`via`: named by the facility itself and/or by its services) and the services naming it, each with the source\'s original wording.',
-      params: IdOrSlugParams,
+      params: TargetGroupParams,
       response: { 200: ref(TargetGroupDetailSchema), 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
     }
   }, async (request, reply) => {
@@ -98,7 +101,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'A JSON Merge Patch (RFC 7386): send only the members to change. Needs `If-Match` with the ETag you read (missing: 428, stale: 412 — nothing is written) and a key with `directory:write`. A new slug must be unused (422). New labels show at once in the facilities and services linking to the group, and search finds them by the new labels.',
       security: BEARER_AUTH,
       headers: WriteHeaders,
-      params: IdOrSlugParams,
+      params: TargetGroupParams,
       body: TargetGroupPatchSchema,
       response: {
         200: ref(TargetGroupDetailSchema),
@@ -127,7 +130,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'A soft delete: the entry leaves the vocabulary, and appears as a tombstone with `updatedSince` and as a delete in the change feed. Refused (409) while facilities or services link to it (its `facilityCount` or `serviceCount` is not 0): remove those links first. Needs `If-Match` and a key with `directory:write`.',
       security: BEARER_AUTH,
       headers: WriteHeaders,
-      params: IdOrSlugParams,
+      params: TargetGroupParams,
       response: {
         204: { type: 'null', description: 'Deleted.' },
         400: problemResponses[400],
@@ -153,7 +156,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'getTargetGroupHistory',
       summary: 'History of a target group',
       description: 'Who changed which fields when, with old and new values, for every write through the API (deleted entries included). The seeded vocabulary has no entries.',
-      params: IdOrSlugParams,
+      params: TargetGroupParams,
       response: { 200: HistorySchema, 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
     }
   }, async (request) => {
@@ -188,7 +191,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'getCategory',
       summary: 'Get a service category',
       description: 'One service category by UUID or slug (e.g. `beratung`). Its services are at `GET /v1/services?category={slug}`, its facilities at `GET /v1/facilities?category={slug}`.',
-      params: IdOrSlugParams,
+      params: CategoryParams,
       response: { 200: ref(CategorySchema), 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
     }
   }, async (request, reply) => {
@@ -229,7 +232,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'A JSON Merge Patch (RFC 7386): send only the members to change. Needs `If-Match` with the ETag you read (missing: 428, stale: 412 — nothing is written) and a key with `directory:write`. A new slug must be unused (422). New labels show at once in the services of the category, and search finds them and their facilities by the new labels.',
       security: BEARER_AUTH,
       headers: WriteHeaders,
-      params: IdOrSlugParams,
+      params: CategoryParams,
       body: CategoryPatchSchema,
       response: {
         200: ref(CategorySchema),
@@ -258,7 +261,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'A soft delete: the entry leaves the vocabulary, and appears as a tombstone with `updatedSince` and as a delete in the change feed. Refused (409) while services use it (its `serviceCount` is not 0): move them to another category first. Needs `If-Match` and a key with `directory:write`.',
       security: BEARER_AUTH,
       headers: WriteHeaders,
-      params: IdOrSlugParams,
+      params: CategoryParams,
       response: {
         204: { type: 'null', description: 'Deleted.' },
         400: problemResponses[400],
@@ -284,7 +287,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'getCategoryHistory',
       summary: 'History of a service category',
       description: 'Who changed which fields when, with old and new values, for every write through the API (deleted entries included). The seeded vocabulary has no entries.',
-      params: IdOrSlugParams,
+      params: CategoryParams,
       response: { 200: HistorySchema, 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
     }
   }, async (request) => {

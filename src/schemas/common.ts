@@ -17,9 +17,13 @@ export const Id = Type.String({ format: 'uuid', description: 'Stable UUID of the
 export const Slug = Type.String({ pattern: '^[a-z0-9]+(?:-[a-z0-9]+)*$', maxLength: 80, description: 'Readable, stable key.' })
 export const Timestamp = Type.String({ format: 'date-time', description: 'ISO 8601 timestamp (UTC).', examples: ['2026-11-21T09:00:00.000Z'] })
 
-export const IdOrSlugParams = Type.Object({
-  idOrSlug: Type.String({ minLength: 1, maxLength: 200, description: 'The record\'s UUID or its slug.', examples: ['kreativhaus'] })
+// The path parameter of a record, with an example slug of that kind of record, so that the
+// docs page's "Try it out" finds a real one.
+export const idOrSlugParams = (example: string) => Type.Object({
+  idOrSlug: Type.String({ minLength: 1, maxLength: 200, description: 'The record\'s UUID or its slug.', examples: [example] })
 }, { additionalProperties: false })
+
+export const IdOrSlugParams = idOrSlugParams('kreativhaus')
 
 export const IdParams = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 200, description: 'The record\'s UUID.' })
@@ -85,7 +89,11 @@ export const writeProblemResponses = {
   413: problemResponse('The body is larger than 1 MiB.'),
   415: problemResponse('The body is not JSON (`application/json` or, for PATCH, `application/merge-patch+json`).'),
   422: problemResponse('The record breaks a rule (unknown reference, duplicate slug, invalid opening hours, an invalid merged record): each failing field is listed.'),
-  429: problemResponse('Too many requests; see the RateLimit headers.')
+  429: problemResponse('Too many requests; see the RateLimit headers.'),
+  503: {
+    ...problemResponse('The database cannot write now: its storage is full (`/problems/storage-full`), read-only (`/problems/storage-read-only`), locked by another process (`/problems/storage-busy`) or failing (`/problems/storage-unavailable`). Nothing was written; reads keep working while the storage is full or read-only. Retry after `Retry-After` seconds.'),
+    headers: { 'Retry-After': { type: 'integer', minimum: 1, description: 'Seconds to wait before retrying.' } }
+  }
 }
 
 export const conditionalProblemResponses = {
