@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ConfigError, loadConfig } from '../src/config.ts'
+import { ConfigError, loadConfig } from '../../src/config.ts'
 
 t.test('defaults', async (t) => {
   t.same(loadConfig({}), { PORT: 3000, HOST: '127.0.0.1', DATABASE_PATH: 'data/partner-directory.db', LOG_LEVEL: 'info', RATE_LIMIT_MAX: 600, CORS_WRITE_ORIGINS: '' })
@@ -23,7 +23,9 @@ t.test('a bad value stops the start with a message naming the setting', async (t
 
 t.test('the server refuses to start with a bad setting and names it', async (t) => {
   const { spawnSync } = await import('node:child_process')
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const { serverBundle } = await import('../server-process.ts')
+  // The server as `npm start` runs it (the bundle), without tap's loader.
+  const result = spawnSync('env', ['-u', 'NODE_OPTIONS', process.execPath, serverBundle()], {
     env: { ...process.env, PORT: 'not-a-port', DATABASE_PATH: ':memory:' },
     encoding: 'utf8',
     timeout: 30_000

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { seedId } from '../src/lib/uuid.ts'
-import { PROBLEM_JSON, buildTestApp, getJson, insertTestFacility, softDeleteFacility } from './helper.ts'
+import { seedId } from '../../src/lib/uuid.ts'
+import { PROBLEM_JSON, buildTestApp, getJson, insertTestFacility, softDeleteFacility } from '../helper.ts'
 
 const slugs = (body: { items: { slug: string }[] }) => body.items.map((f) => f.slug)
 const q = (text: string) => `/v1/facilities?q=${encodeURIComponent(text)}`

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { migrateDatabase, openDatabase } from '../src/db/client.ts'
-import { seedDatabase } from '../seed/seed.ts'
+import { migrateDatabase, openDatabase } from '../../src/db/client.ts'
+import { seedDatabase } from '../../seed/seed.ts'
 
 const TABLES = [
   'agreement_parties', 'agreements', 'categories', 'contacts', 'event_participants', 'events', 'facilities',
@@ -28,7 +28,7 @@ t.test('migrating an empty database file creates every table', async (t) => {
   t.equal(triggers, 33, 'insert, update and delete triggers on the 11 entity tables write the change feed')
   t.equal(db.$client.pragma('journal_mode', { simple: true }), 'wal')
   t.equal(db.$client.pragma('foreign_keys', { simple: true }), 1)
-  t.equal(db.$client.pragma('busy_timeout', { simple: true }), 5000)
+  t.equal(db.$client.pragma('busy_timeout', { simple: true }), 1000)
   migrateDatabase(db)
   t.pass('migrating twice is a no-op')
 })
@@ -71,7 +71,7 @@ t.test('seeded ids are deterministic across databases', async (t) => {
 })
 
 t.test('a changed seed fact updates only that record and its updatedAt', async (t) => {
-  const { loadSeedData } = await import('../seed/seed.ts')
+  const { loadSeedData } = await import('../../seed/seed.ts')
   const db = openDatabase(':memory:')
   t.teardown(() => db.$client.close())
   migrateDatabase(db)

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { seedId } from '../src/lib/uuid.ts'
-import { PROBLEM_JSON, buildTestApp, getJson } from './helper.ts'
+import { seedId } from '../../src/lib/uuid.ts'
+import { PROBLEM_JSON, buildTestApp, getJson } from '../helper.ts'
 
 const KREATIVHAUS_ID = seedId('facility', 'kreativhaus')
 const slugsOf = (body: { items: { slug: string }[] }) => body.items.map((f) => f.slug).sort()

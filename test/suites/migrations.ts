@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
-import { MIGRATIONS_FOLDER, migrateDatabase, openDatabase } from '../src/db/client.ts'
-import { buildApp } from '../src/app.ts'
+import { MIGRATIONS_FOLDER, migrateDatabase, openDatabase } from '../../src/db/client.ts'
+import { buildApp } from '../../src/app.ts'
 
 // A database that was created by the first migration and holds data must upgrade to the
 // latest schema with every record kept, its change feed backfilled and its search index built.

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { bearer, buildTestApp, createKey } from './helper.ts'
+import { bearer, buildTestApp, createKey } from '../helper.ts'
 
 const run = promisify(execFile)
 

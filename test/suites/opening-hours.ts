@@ -7,7 +7,7 @@ import {
   isOpenAt,
   nextChange,
   validateOpeningHours
-} from '../src/lib/opening-hours.ts'
+} from '../../src/lib/opening-hours.ts'
 
 const WEEKDAYS = 'Mo-Fr 09:00-17:00'
 const WEEKDAYS_NOT_ON_HOLIDAYS = 'Mo-Fr 09:00-17:00; PH off'
@@ -40,7 +40,7 @@ const TZ_EXPECTED = [
 ]
 const ZONES = ['America/New_York', 'UTC', 'Asia/Tokyo', 'Europe/Berlin']
 const childScript = `
-  const { isOpenAt, nextChange } = await import(${JSON.stringify(new URL('../src/lib/opening-hours.ts', import.meta.url).href)})
+  const { isOpenAt, nextChange } = await import(${JSON.stringify(new URL('../../src/lib/opening-hours.ts', import.meta.url).href)})
   const probes = ${JSON.stringify(TZ_PROBES)}
   process.stdout.write(JSON.stringify({
     tz: Intl.DateTimeFormat().resolvedOptions().timeZone,

@@ -2,9 +2,9 @@ import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { eq } from 'drizzle-orm'
-import { categories, facilities, services, targetGroups } from '../src/db/schema.ts'
-import { seedId } from '../src/lib/uuid.ts'
-import { PROBLEM_JSON, buildTestApp, getJson } from './helper.ts'
+import { categories, facilities, services, targetGroups } from '../../src/db/schema.ts'
+import { seedId } from '../../src/lib/uuid.ts'
+import { PROBLEM_JSON, buildTestApp, getJson } from '../helper.ts'
 
 const serviceId = (facility: string, key: string) => seedId('service', `${facility}/${key}`)
 const KREATIVHAUS_ID = seedId('facility', 'kreativhaus')
