@@ -54,7 +54,10 @@ export const CACHE_CONTROL = 'public, max-age=60, must-revalidate'
 const PRIVATE_CACHE_CONTROL = 'private, no-cache'
 const VARY = 'Accept, Authorization'
 const EXTERNAL_CHECK_MS = 250
+// Bounded by count and by bytes: URLs that change (cursors, feed positions, search words) must
+// not grow the process.
 const MAX_ENTRIES = 2000
+const MAX_BYTES = 64 * 1024 * 1024
 const MAX_PAYLOAD = 2 * 1024 * 1024
 // Per request (rate limit state, framing) or set again by the cache itself.
 const NOT_REPLAYED = new Set(['content-length', 'date', 'connection', 'keep-alive', 'transfer-encoding', 'x-cache',
@@ -120,6 +123,26 @@ export default fp(async function httpCache (app: FastifyInstance) {
   app.decorateRequest('cacheSeq', undefined)
 
   const entries = new Map<string, Entry>()
+  let bytes = 0
+  // The generation of the stored entries: a newer one drops them all (they can never be served).
+  let storedSeq = -1
+  const drop = (key: string) => {
+    const entry = entries.get(key)
+    if (entry === undefined) return
+    bytes -= entry.payload.length
+    entries.delete(key)
+  }
+  const store = (key: string, entry: Entry) => {
+    if (entry.seq !== storedSeq) {
+      entries.clear()
+      bytes = 0
+      storedSeq = entry.seq
+    }
+    drop(key)
+    while (entries.size > 0 && (entries.size >= MAX_ENTRIES || bytes + entry.payload.length > MAX_BYTES)) drop(entries.keys().next().value!)
+    entries.set(key, entry)
+    bytes += entry.payload.length
+  }
   const lookup = (request: FastifyRequest): Entry | null => {
     if (request.cacheEntry !== undefined) return request.cacheEntry
     let entry: Entry | null = null
@@ -132,7 +155,7 @@ export default fp(async function httpCache (app: FastifyInstance) {
       const found = wantsFresh(request) ? undefined : entries.get(key)
       if (found !== undefined) {
         if (found.seq === seq) entry = found
-        else entries.delete(key)
+        else drop(key)
       }
     }
     request.cacheEntry = entry
@@ -156,7 +179,10 @@ export default fp(async function httpCache (app: FastifyInstance) {
       }
       reply.headers(entry.headers).header('x-cache', 'hit').code(200).send(entry.payload)
     },
-    clear: () => entries.clear()
+    clear: () => {
+      entries.clear()
+      bytes = 0
+    }
   })
 
   app.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: Error | null, payload?: unknown) => void) => {
@@ -179,13 +205,13 @@ export default fp(async function httpCache (app: FastifyInstance) {
     reply.header('last-modified', lastModified)
     reply.header('cache-control', request.principal === null ? CACHE_CONTROL : PRIVATE_CACHE_CONTROL)
     const body = typeof payload === 'string' ? Buffer.from(payload) : payload
-    if (request.cacheSeq !== undefined && body.length <= MAX_PAYLOAD) {
-      if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value!)
+    // Only an answer built from the current data is kept (a write may have committed meanwhile).
+    if (request.cacheSeq !== undefined && request.cacheSeq === generation() && body.length <= MAX_PAYLOAD) {
       const headers: Record<string, string | string[]> = {}
       for (const [name, value] of Object.entries(reply.getHeaders())) {
         if (value !== undefined && !NOT_REPLAYED.has(name)) headers[name] = typeof value === 'number' ? String(value) : value
       }
-      entries.set(cacheKey(request), { seq: request.cacheSeq, etag, lastModified, payload: body, headers })
+      store(cacheKey(request), { seq: request.cacheSeq, etag, lastModified, payload: body, headers })
     }
     if (isNotModified(request, etag, lastModified)) {
       reply.code(304)
