@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { cpus, tmpdir, totalmem, platform, release } from 'node:os'
 import { join } from 'node:path'
@@ -408,6 +408,9 @@ function report (): string {
   lines.push('', '## Targets', '', '| Target | wanted | measured | met | gap |', '| --- | --- | --- | --- | --- |')
   for (const t of targets()) lines.push(`| ${t.name} | ${t.want} | ${t.got} | ${t.met === null ? 'not measured' : t.met ? 'met' : '**not met**'} | ${t.gap} |`)
   lines.push('')
+  // Why targets are missed: written by hand from profiles (bench/NOTES.md), kept with every run.
+  const notes = join(ROOT, 'bench', 'NOTES.md')
+  if (existsSync(notes)) lines.push(readFileSync(notes, 'utf8').trim(), '')
   return lines.join('\n')
 }
 
