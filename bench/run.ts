@@ -392,7 +392,7 @@ function report (): string {
   ]
   for (const size of [...new Set(rows.map((r) => r.size))]) {
     lines.push(`## ${size === 'real' ? 'Real directory (seed)' : `${size} synthetic facilities`}`, '',
-      '| Scenario | req/s | p50 ms | p99 ms | errors / unexpected status / unanswered at the end | ceiling req/s | ceiling p99 ms | ratio to ceiling | json-server req/s | ratio to json-server |',
+      '| Scenario | req/s | p50 ms | p99 ms | errors / unexpected status / in flight when the run stopped | ceiling req/s | ceiling p99 ms | ratio to ceiling | json-server req/s | ratio to json-server |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
     for (const r of rows.filter((x) => x.size === size)) {
       const latency = r.ours.answered > 0 ? `${r.ours.p50} | ${r.ours.p99}` : '– | –'
