@@ -113,7 +113,10 @@ if (missing && process.env.CI) {
     } finally {
       mkdirSync(dirname(SCREENSHOT), { recursive: true })
       try {
-        await page.screenshot({ path: SCREENSHOT, fullPage: true })
+        // The opened operation with its live response, not the whole 17,000-pixel page (whose
+        // PNG alone took seconds).
+        await page.locator('.opblock.is-open .live-responses-table, .opblock.is-open').first().scrollIntoViewIfNeeded({ timeout: 2000 }).catch(() => {})
+        await page.screenshot({ path: SCREENSHOT })
         t.comment(`screenshot: ${SCREENSHOT}`)
       } catch (error) {
         t.comment(`no screenshot: ${(error as Error).message}`)

@@ -2,17 +2,17 @@ import t from 'tap'
 import { runSoak } from '../bench/soak.ts'
 
 // The short CI variant of the soak run (`npm run soak` is the long one, with the same code): the
-// real server under 64 connections of mixed reads with concurrent writes for 5 s after a 2 s
+// real server under 64 connections of mixed reads with concurrent writes for 4 s after a 1 s
 // warm-up. Nothing here depends on timing: latency belongs in the report of `npm run soak`.
 
-// Generous on purpose: 5 s on a shared machine, right after start-up, is too short for V8's heap
+// Generous on purpose: 4 s on a shared machine, right after start-up, is too short for V8's heap
 // to settle, and RSS moves with it; a leak under this load would show far above it.
 const RSS_GROWTH_BOUND_MB = 40
 // What the server still holds after a full garbage collection is not noisy: a few MB at most.
 const RETAINED_GROWTH_BOUND_MB = 20
 
 t.test('soak (short): no errors, every write ok, consistent data, no memory growth', async (t) => {
-  const r = await runSoak({ durationS: 5, warmupS: 2, connections: 64, writeIntervalMs: 20, windowS: 5 })
+  const r = await runSoak({ durationS: 4, warmupS: 1, connections: 64, writeIntervalMs: 20, windowS: 4 })
   t.ok(r.requests > 0, `load was measured (${r.requests} requests)`)
   t.equal(r.errors.serverErrors, 0, 'no 5xx')
   t.equal(r.errors.total, 0, 'no errors: no transport errors or timeouts, every status 200 (304 where revalidating)')

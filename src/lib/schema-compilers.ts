@@ -4,9 +4,9 @@ import { SerializerSelector } from '@fastify/fast-json-stringify-compiler'
 // Fastify's own validator (Ajv) and serializer (fast-json-stringify) compilers, kept per process:
 // compiling every route schema costs a few hundred milliseconds, and the tests build many app
 // instances with identical schemas. A running server builds one app, so nothing changes there.
-// Every route's schemas are module constants, so a compiled serializer is keyed by the route
-// (method, URL, status, media type) and the set of shared schema $ids; fastify hands the compiler
-// fresh copies of the schema objects, so identity cannot serve as the key.
+// Fastify hands the compilers fresh copies of the schema objects, so identity cannot serve as
+// the key: a compiled function is keyed by the schema's JSON (with the set of shared schema $ids
+// and the options), which also lets routes with equal schemas share one.
 
 type RouteDefinition = { method: string, url: string, httpStatus: string, contentType?: string, schema?: unknown }
 type Serializer = (doc: unknown) => string
@@ -22,16 +22,18 @@ function buildSerializer (externalSchemas?: unknown, options?: unknown) {
   const compile = buildFastJsonStringify(externalSchemas, options as never)
   const prefix = `${externalsKey(externalSchemas)}\u0001${JSON.stringify(options ?? null)}`
   return (route: RouteDefinition): Serializer => {
-    const key = `${prefix}\u0001${route.method} ${route.url} ${route.httpStatus} ${route.contentType ?? ''}`
-    let serializer = serializers.get(key)
-    if (serializer === undefined) {
-      // Compiled on first use: most error statuses of most routes are never sent, and start-up
-      // should not pay for them.
-      let compiled: Serializer | undefined
-      serializer = (doc: unknown) => (compiled ??= compile(route as never) as Serializer)(doc)
-      serializers.set(key, serializer)
+    let compiled: Serializer | undefined
+    // Compiled on first use: most error statuses of most routes are never sent, and start-up
+    // should not pay for them. Routes with the same schema (every problem response, shared list
+    // envelopes) share one compiled serializer, found by the schema's JSON.
+    return (doc: unknown) => {
+      if (compiled === undefined) {
+        const key = `${prefix}\u0001${route.contentType ?? ''}\u0001${JSON.stringify(route.schema)}`
+        compiled = serializers.get(key)
+        if (compiled === undefined) serializers.set(key, compiled = compile(route as never) as Serializer)
+      }
+      return compiled(doc)
     }
-    return serializer
   }
 }
 
@@ -51,11 +53,16 @@ function buildValidator (externalSchemas: unknown, options: unknown) {
   const compiler = () => (compile ??= buildAjvValidator(externalSchemas as never, options as never) as (route: unknown) => Validator)
   const prefix = `${externalsKey(externalSchemas)}\u0001${JSON.stringify(options ?? null)}`
   return (route: unknown): Validator => {
-    const { method, url, httpPart } = route as { method?: string, url?: string, httpPart?: string }
-    const key = `${prefix}\u0001${method ?? ''} ${url ?? ''} ${httpPart ?? ''}`
+    const { schema, httpPart } = route as { schema?: unknown, httpPart?: string }
+    let compiled: Validator | undefined
     const get = (): Validator => {
-      let compiled = validators.get(key)
-      if (compiled === undefined) validators.set(key, compiled = compiler()(route))
+      if (compiled === undefined) {
+        // The same schema (a shared params object, the same query) validates the same way on
+        // every route: one compiled validator for it.
+        const key = `${prefix}\u0001${httpPart ?? ''}\u0001${JSON.stringify(schema)}`
+        compiled = validators.get(key)
+        if (compiled === undefined) validators.set(key, compiled = compiler()(route))
+      }
       return compiled
     }
     const lazy = ((data: unknown, context?: unknown) => get()(data, context)) as Validator

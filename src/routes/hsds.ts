@@ -52,7 +52,23 @@ function detailOf (query: { full?: boolean, minimal?: boolean }): HsdsDetail {
   return 'list'
 }
 
+// The directory is rebuilt only when the data changed (the change feed's last sequence number
+// moves with every write, from this process or another).
+const directories = new WeakMap<FastifyInstance, Map<boolean, { seq: number, directory: HsdsDirectory }>>()
+
 function loadDirectory (app: FastifyInstance, options: { sites?: boolean } = {}): HsdsDirectory {
+  const seq = app.dataVersion().seq
+  const sites = options.sites === true
+  let cached = directories.get(app)
+  if (cached === undefined) directories.set(app, cached = new Map())
+  const known = cached.get(sites)
+  if (known !== undefined && known.seq === seq) return known.directory
+  const directory = buildDirectory(app, options)
+  cached.set(sites, { seq, directory })
+  return directory
+}
+
+function buildDirectory (app: FastifyInstance, options: { sites?: boolean }): HsdsDirectory {
   const { repos } = app
   const organisations = live(repos.organisations.iterate(ALL))
   let sites: Map<string, OrganisationSite[]> | undefined
