@@ -99,7 +99,7 @@ mkdirSync(join(ROOT, 'tmp'), { recursive: true })
 const bundleDir = mkdtempSync(join(ROOT, 'tmp', 'bench-'))
 const bundle = join(bundleDir, 'server.mjs')
 execFileSync(process.execPath, ['esbuild.config.mjs', '--outfile', bundle], { cwd: ROOT, stdio: 'inherit' })
-const ourServer = (dbPath: string) => startChild('ours', ['--enable-source-maps', bundle],
+const ourServer = (dbPath: string) => startChild('ours', [bundle],
   { DATABASE_PATH: dbPath, LOG_LEVEL: 'silent', RATE_LIMIT_MAX: '0' }, '/ready')
 
 const runBar = new cliProgress.SingleBar({ format: '  bench [{bar}] {value}/{total} runs | {label}', hideCursor: true }, cliProgress.Presets.shades_classic)
