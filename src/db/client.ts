@@ -65,16 +65,29 @@ function countWrites (sqlite: Database.Database): void {
   }) as typeof sqlite.exec
 }
 
-// The number of changing statements run on this connection since it was opened.
-export function localWriteCount (sqlite: Database.Database): number {
-  return writeCounts.get(sqlite)?.n ?? 0
-}
+const EXTERNAL_CHECK_MS = 250
+const generations = new WeakMap<Database.Database, () => number>()
 
-// A number that changes whenever the data may have changed, by this connection or another
-// process (PRAGMA data_version moves when another connection commits). Costs one tiny query.
-export function dataGenerationOf (sqlite: Database.Database): () => string {
-  const external = sqlite.prepare('pragma data_version').pluck()
-  return () => `${localWriteCount(sqlite)}:${external.get() as number}`
+// A number that grows whenever the data may have changed, known without a query: the count of
+// changing statements on this connection (every API write, at once) plus the times SQLite's
+// data_version moved, which happens when another process (`npm run db:seed`) commits; that one
+// is read at most every 250 ms. The response cache, list totals and the HSDS directory key on it.
+export function dataGeneration (sqlite: Database.Database): number {
+  let generation = generations.get(sqlite)
+  if (generation === undefined) {
+    const externalVersion = sqlite.prepare('pragma data_version').pluck()
+    let external = { value: externalVersion.get() as number, bumps: 0, checkedAt: Date.now() }
+    generation = () => {
+      const now = Date.now()
+      if (now - external.checkedAt >= EXTERNAL_CHECK_MS) {
+        const value = externalVersion.get() as number
+        external = { value, bumps: external.bumps + (value === external.value ? 0 : 1), checkedAt: now }
+      }
+      return (writeCounts.get(sqlite)?.n ?? 0) + external.bumps
+    }
+    generations.set(sqlite, generation)
+  }
+  return generation()
 }
 
 export function migrateDatabase (db: Db): void {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { localWriteCount } from '../db/client.ts'
+import { dataGeneration } from '../db/client.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -28,7 +28,7 @@ export interface DataVersion {
 }
 
 interface Entry {
-  // The data generation the response was built from (see `generation` below).
+  // The data generation the response was built from (dataGeneration in db/client.ts).
   seq: number
   etag: string
   lastModified: string
@@ -53,7 +53,6 @@ export interface ResponseCache {
 export const CACHE_CONTROL = 'public, max-age=60, must-revalidate'
 const PRIVATE_CACHE_CONTROL = 'private, no-cache'
 const VARY = 'Accept, Authorization'
-const EXTERNAL_CHECK_MS = 250
 // Bounded by count and by bytes: URLs that change (cursors, feed positions, search words) must
 // not grow the process.
 const MAX_ENTRIES = 2000
@@ -99,19 +98,7 @@ const cacheable = (request: FastifyRequest) =>
 
 export default fp(async function httpCache (app: FastifyInstance) {
   const sqlite = app.db.$client
-  // Which data a cached response belongs to, known without a query: the count of changing
-  // statements on this connection (every API write), plus SQLite's data_version, which moves
-  // when another process (`npm run db:seed`) commits; that one is read at most every 250 ms.
-  const externalVersion = sqlite.prepare('pragma data_version').pluck()
-  let external = { value: externalVersion.get() as number, bumps: 0, checkedAt: Date.now() }
-  const generation = (): number => {
-    const now = Date.now()
-    if (now - external.checkedAt >= EXTERNAL_CHECK_MS) {
-      const value = externalVersion.get() as number
-      external = { value, bumps: external.bumps + (value === external.value ? 0 : 1), checkedAt: now }
-    }
-    return localWriteCount(sqlite) + external.bumps
-  }
+  const generation = () => dataGeneration(sqlite)
   const lastChange = sqlite.prepare('select seq, changed_at as changedAt from changes order by seq desc limit 1')
   const startedAt = new Date()
   const dataVersion = (): DataVersion => {

@@ -1,6 +1,6 @@
 import type { Statement } from 'better-sqlite3'
 import { and, eq, isNull } from 'drizzle-orm'
-import { dataGenerationOf, type Db } from '../db/client.ts'
+import { dataGeneration, type Db } from '../db/client.ts'
 import { facilities, facilityTargetGroups, facilityTypes, type SourceRef } from '../db/schema.ts'
 import { decodeCursor, encodeCursor, type CursorKey } from '../lib/cursor.ts'
 import { isOpenAt, validateOpeningHours } from '../lib/opening-hours.ts'
@@ -241,8 +241,7 @@ export function createFacilitiesRepository (db: Db, writer: Writer) {
   // Totals are the costly part of a large filtered list (every match is visited), and a client
   // paging through a result asks for the same total again: totals are kept per query until the
   // data changes.
-  const generation = dataGenerationOf(sqlite)
-  const totals = new Map<string, { generation: string, n: number }>()
+  const totals = new Map<string, { generation: number, n: number }>()
 
   function count (p: Plan): number {
     if (p.openAt !== null) return select(p, null, null, 0).length
@@ -254,7 +253,7 @@ export function createFacilitiesRepository (db: Db, writer: Writer) {
       : `SELECT count(*) FROM ${p.from} WHERE ${p.where.join(' AND ')}`
     const params = searchOnly ? p.fromParams : [...p.fromParams, ...p.params]
     const key = `${text}\u0000${JSON.stringify(params)}`
-    const now = generation()
+    const now = dataGeneration(sqlite)
     const known = totals.get(key)
     if (known !== undefined && known.generation === now) return known.n
     const n = prepare(text).pluck().get(...params) as number
