@@ -10,11 +10,12 @@ import { DELETED, facilityState, idsCreatedAs, invariantViolations, mulberry32, 
 // integrity_check and foreign_key_check, the change feed has no gap, and data, change feed,
 // history, stored Idempotency-Key responses and search index agree (test/crash-support.ts).
 //
-// CRASH_SEED replays a run's choices (which writes, the kill moments; the interleaving of the
-// concurrent requests depends on timing); CRASH_CYCLES=100 for a long run; CRASH_KEEP=1 keeps
-// the database folder (under tmp/) for a post-mortem.
+// The seed of a run's choices (which writes, the kill moments) is fixed, so that CI runs the same
+// test every time (the interleaving of the concurrent requests still depends on timing);
+// CRASH_SEED=random picks a new one (printed), CRASH_SEED=<n> replays one, CRASH_CYCLES=100 for
+// a long run; CRASH_KEEP=1 keeps the database folder (under tmp/) for a post-mortem.
 
-const SEED = Number(process.env.CRASH_SEED ?? Date.now()) >>> 0
+const SEED = (process.env.CRASH_SEED === 'random' ? Date.now() : Number(process.env.CRASH_SEED ?? 20180627)) >>> 0
 // 4 cycles in a normal run (CI); CRASH_CYCLES=100 for the long run.
 const CYCLES = Number(process.env.CRASH_CYCLES ?? 4)
 // Concurrent writers; each owns one seeded facility and the records it creates, so the order of

@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import { classifySqliteError } from '../lib/sqlite-errors.ts'
 import type { Db } from '../db/client.ts'
 import { apiKeys } from '../db/schema.ts'
@@ -30,6 +30,8 @@ export function createApiKeysRepository (db: Db) {
     revokedAt: apiKeys.revokedAt,
     lastUsedAt: apiKeys.lastUsedAt
   }
+  // Every request with a key looks it up: built and prepared once, not per request.
+  const byPrefix = db.select().from(apiKeys).where(eq(apiKeys.prefix, sql.placeholder('prefix'))).prepare()
   return {
     create (name: string, scopes: string[], now = new Date().toISOString()): { key: string, info: ApiKeyInfo } {
       const generated = generateKey()
@@ -53,7 +55,7 @@ export function createApiKeysRepository (db: Db) {
     authenticate (key: string): Authentication {
       const parsed = parseKey(key)
       if (parsed === null) return { ok: false, reason: 'malformed' }
-      const row = db.select().from(apiKeys).where(eq(apiKeys.prefix, parsed.prefix)).get()
+      const row = byPrefix.get({ prefix: parsed.prefix })
       if (row === undefined || !secretMatches(parsed.secret, row.secretHash)) return { ok: false, reason: 'unknown' }
       if (row.revokedAt !== null) return { ok: false, reason: 'revoked' }
       // Recording every use would turn each read into a write; a minute's resolution is enough.

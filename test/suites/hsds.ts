@@ -5,13 +5,13 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
 import * as formats from 'ajv-formats'
 import {
   CATEGORY_TAXONOMY_ID, TARGET_GROUP_TAXONOMY_ID, createHsdsDirectory, hsdsPage, matchesSearch, serviceAtLocationIdOf, webAddress
-} from '../src/formats/hsds.ts'
-import { seedId } from '../src/lib/uuid.ts'
-import { PROBLEM_JSON, buildTestApp, getJson } from './helper.ts'
+} from '../../src/formats/hsds.ts'
+import { seedId } from '../../src/lib/uuid.ts'
+import { PROBLEM_JSON, buildTestApp, getJson } from '../helper.ts'
 
 // --- The HSDS 3.0 JSON Schemas ------------------------------------------------------------------
 
-const FIXTURES = new URL('./fixtures/hsds-3.0/', import.meta.url)
+const FIXTURES = new URL('../fixtures/hsds-3.0/', import.meta.url)
 // The HSDS files refer to each other by file name ("$ref": "phone.json"); with this base every
 // such reference resolves to the loaded copy, never to the network.
 const BASE = 'https://hsds.invalid/schema/'
@@ -25,7 +25,7 @@ const LISTS = ['service_list', 'service_at_location_list', 'organization_list']
 const readFixture = (path: string) => JSON.parse(readFileSync(new URL(path, FIXTURES), 'utf8')) as Record<string, any>
 
 // HSDS schemas carry non-JSON-Schema annotations (name, constraints, core, datapackage_metadata…),
-// so Ajv runs non-strict, as in openapi.test.ts.
+// so Ajv runs non-strict, as in suites/openapi.ts.
 const ajv = new Ajv2020({ strict: false, allErrors: true })
 // ajv-formats is CommonJS; its function is the default export's default under ESM.
 const addFormats = ((formats as { default: unknown }).default as { default?: unknown }).default ?? (formats as { default: unknown }).default

@@ -1,9 +1,9 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { seedId } from '../src/lib/uuid.ts'
-import { OPENAPI_FILE } from '../openapi/document.ts'
+import { seedId } from '../../src/lib/uuid.ts'
+import { OPENAPI_FILE } from '../../openapi/document.ts'
 import { readFileSync } from 'node:fs'
-import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson } from './helper.ts'
+import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson } from '../helper.ts'
 
 // Every write route of the OpenAPI document × every kind of key: no key, unknown key, revoked
 // key, read-only key, another facility's key, the right key. Routes come from the document, so

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import * as formats from 'ajv-formats'
-import { OPENAPI_FILE, generateOpenApiDocument } from '../openapi/document.ts'
-import { buildTestApp } from './helper.ts'
+import { OPENAPI_FILE, generateOpenApiDocument } from '../../openapi/document.ts'
+import { buildTestApp } from '../helper.ts'
 
 t.test('openapi/openapi.json is what the code generates (run `npm run openapi` after changing routes)', async (t) => {
   const committed = readFileSync(OPENAPI_FILE, 'utf8')
