@@ -11,6 +11,12 @@ declare module 'fastify' {
     // write that commits while the response is being built makes the entry stale, never wrong.
     cacheSeq: number | undefined
   }
+  interface FastifyReply {
+    // For answers that also depend on the clock: the cached answer is used until this moment (and
+    // while the data stays the same); without it, until the data changes.
+    cacheUntil: (until: Date) => FastifyReply
+    cacheExpiresAt: number | undefined
+  }
   interface FastifyInstance {
     dataVersion: () => DataVersion
     responseCache: ResponseCache
@@ -30,6 +36,8 @@ export interface DataVersion {
 interface Entry {
   // The data generation the response was built from (dataGeneration in db/client.ts).
   seq: number
+  // Epoch ms from which the answer is no longer valid (reply.cacheUntil), if it depends on the clock.
+  expiresAt: number | undefined
   etag: string
   lastModified: string
   payload: Buffer
@@ -108,6 +116,11 @@ export default fp(async function httpCache (app: FastifyInstance) {
   app.decorate('dataVersion', dataVersion)
   app.decorateRequest('cacheEntry', undefined)
   app.decorateRequest('cacheSeq', undefined)
+  app.decorateReply('cacheExpiresAt', undefined)
+  app.decorateReply('cacheUntil', function (this: FastifyReply, until: Date) {
+    this.cacheExpiresAt = until.getTime()
+    return this
+  })
 
   const entries = new Map<string, Entry>()
   let bytes = 0
@@ -141,7 +154,7 @@ export default fp(async function httpCache (app: FastifyInstance) {
       // one built from the database; it replaces the stored one.
       const found = wantsFresh(request) ? undefined : entries.get(key)
       if (found !== undefined) {
-        if (found.seq === seq) entry = found
+        if (found.seq === seq && (found.expiresAt === undefined || Date.now() < found.expiresAt)) entry = found
         else drop(key)
       }
     }
@@ -186,19 +199,20 @@ export default fp(async function httpCache (app: FastifyInstance) {
     }
     // Item routes set the ETag of the record (see write-support.ts) so that If-Match agrees.
     const etag = (reply.getHeader('etag') as string | undefined) ?? strongEtag(payload)
-    const version = dataVersion()
-    const lastModified = version.changedAt.toUTCString()
+    // An answer that also depends on the clock was last modified when it was built.
+    const lastModified = reply.cacheExpiresAt === undefined ? dataVersion().changedAt.toUTCString() : new Date().toUTCString()
     reply.header('etag', etag)
     reply.header('last-modified', lastModified)
     reply.header('cache-control', request.principal === null ? CACHE_CONTROL : PRIVATE_CACHE_CONTROL)
     const body = typeof payload === 'string' ? Buffer.from(payload) : payload
     // Only an answer built from the current data is kept (a write may have committed meanwhile).
-    if (request.cacheSeq !== undefined && request.cacheSeq === generation() && body.length <= MAX_PAYLOAD) {
+    if (request.cacheSeq !== undefined && request.cacheSeq === generation() && body.length <= MAX_PAYLOAD &&
+      (reply.cacheExpiresAt === undefined || Date.now() < reply.cacheExpiresAt)) {
       const headers: Record<string, string | string[]> = {}
       for (const [name, value] of Object.entries(reply.getHeaders())) {
         if (value !== undefined && !NOT_REPLAYED.has(name)) headers[name] = typeof value === 'number' ? String(value) : value
       }
-      store(cacheKey(request), { seq: request.cacheSeq, etag, lastModified, payload: body, headers })
+      store(cacheKey(request), { seq: request.cacheSeq, expiresAt: reply.cacheExpiresAt, etag, lastModified, payload: body, headers })
     }
     if (isNotModified(request, etag, lastModified)) {
       reply.code(304)

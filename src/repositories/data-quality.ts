@@ -25,6 +25,20 @@ export function facilityGaps (f: Facility): Gap[] {
   return gaps.filter(([, missing]) => missing).map(([field]) => field)
 }
 
+// The first moment after `now` at which the report would say something else for the same records:
+// when the next facility's last verification becomes more than a period old (null: never, all are
+// due or unverified). A stored report is valid until then.
+export function dataQualityValidUntil (facilities: Facility[], now: Date): Date | null {
+  let until: number | null = null
+  for (const f of facilities) {
+    if (f.verifiedAt === null) continue
+    const due = Date.parse(f.verifiedAt) + VERIFICATION_PERIOD_MS
+    if (due >= now.getTime() && (until === null || due < until)) until = due
+  }
+  // verificationDue is `now − verifiedAt > period`: it flips one millisecond after `due`.
+  return until === null ? null : new Date(until + 1)
+}
+
 // A pure report over plain records, so it can be tested without a server.
 export function dataQualityReport (facilities: Facility[], agreements: Agreement[], now: Date): DataQuality {
   const missingByField = Object.fromEntries(FACILITY_GAP_FIELDS.map((field) => [field, 0])) as Record<Gap, number>

@@ -1,13 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { problemResponses, ref } from '../schemas/common.ts'
 import { DataQualitySchema } from '../schemas/data-quality.ts'
-import { dataQualityReport } from '../repositories/data-quality.ts'
+import { dataQualityReport, dataQualityValidUntil } from '../repositories/data-quality.ts'
 import type { Facility } from '../schemas/facilities.ts'
 
 const dataQualityRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/data-quality', {
-    // The report depends on today's date (verification due), not only on the data.
-    config: { cache: false },
     schema: {
       tags: ['data-quality'],
       operationId: 'getDataQuality',
@@ -15,7 +13,7 @@ const dataQualityRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'What the directory does not know yet: per facility the fields no source gives (address parts, coordinates, hours, contact channels, services), facilities not verified by a person in the last 12 months, and the agreement\'s coverage: partner facilities known by name versus the declared counts (19 in 2020, 17 in 2023), with the evidence for each.',
       response: { 200: ref(DataQualitySchema), 500: problemResponses[500] }
     }
-  }, async () => {
+  }, async (_request, reply) => {
     const facilities: Facility[] = []
     for (const batch of app.repos.facilities.iterate({ limit: 500, offset: 0 })) {
       for (const entry of batch) if (!('deleted' in entry)) facilities.push(entry)
@@ -23,7 +21,12 @@ const dataQualityRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const agreements = app.repos.agreements.list({ limit: 500, offset: 0 }).items
       .filter((a): a is Exclude<typeof a, { deleted: true }> => !('deleted' in a && a.deleted === true))
       .map((a) => app.repos.agreements.find(a.id!)!)
-    return dataQualityReport(facilities, agreements, new Date())
+    // The report depends on the clock as well as the data (a verification becomes due): the
+    // response cache keeps it until the next such moment, or the next write.
+    const now = new Date()
+    const until = dataQualityValidUntil(facilities, now)
+    if (until !== null) reply.cacheUntil(until)
+    return dataQualityReport(facilities, agreements, now)
   })
 }
 

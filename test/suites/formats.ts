@@ -48,3 +48,45 @@ t.test('every GET documents format and 406 in the OpenAPI document', async (t) =
     t.ok(get.parameters?.some((p: any) => p.name === 'format' && p.in === 'query'), `GET ${path} takes format`)
   }
 })
+
+t.test('format=ndjson: a small answer is one body with an ETag, kept by the response cache', async (t) => {
+  const app = await buildTestApp(t)
+  const first = await app.inject('/v1/services?format=ndjson')
+  t.equal(first.statusCode, 200)
+  t.equal(first.headers['content-length'], String(Buffer.byteLength(first.body)))
+  t.match(String(first.headers.etag), /^"[\w-]+"$/)
+  const again = await app.inject('/v1/services?format=ndjson')
+  t.equal(again.headers['x-cache'], 'hit')
+  t.equal(again.body, first.body)
+  const revalidated = await app.inject({ url: '/v1/services?format=ndjson', headers: { 'if-none-match': first.headers.etag as string } })
+  t.equal(revalidated.statusCode, 304)
+})
+
+t.test('sendNdjson streams an answer larger than NDJSON_BUFFER_BYTES, every line complete and in order', async (t) => {
+  const { default: Fastify } = await import('fastify')
+  const { NDJSON_BUFFER_BYTES, sendNdjson } = await import('../../src/routes/list-support.ts')
+  const line = { text: 'x'.repeat(1000) }
+  const batchCount = Math.ceil(NDJSON_BUFFER_BYTES / 1000 / 100) * 3
+  let produced = 0
+  const app = Fastify()
+  t.teardown(() => app.close())
+  app.get('/big', (_request, reply) => sendNdjson(reply, (function * () {
+    for (let b = 0; b < batchCount; b++) {
+      produced++
+      yield Array.from({ length: 100 }, (_, i) => ({ n: b * 100 + i, ...line }))
+    }
+  })()))
+  app.get('/small', (_request, reply) => sendNdjson(reply, [[{ n: 0 }], [{ n: 1 }]]))
+  const big = await app.inject('/big')
+  t.equal(big.statusCode, 200)
+  t.equal(big.headers['content-type'], 'application/x-ndjson; charset=utf-8')
+  t.equal(big.headers['content-length'], undefined, 'streamed, not one body')
+  t.equal(big.headers['transfer-encoding'], 'chunked')
+  const lines = big.body.trimEnd().split('\n').map((l) => JSON.parse(l) as { n: number })
+  t.equal(lines.length, batchCount * 100)
+  t.ok(lines.every((l, i) => l.n === i), 'every line, in order')
+  t.equal(produced, batchCount)
+  const small = await app.inject('/small')
+  t.equal(small.body, '{"n":0}\n{"n":1}\n')
+  t.equal(small.headers['content-length'], String(small.body.length))
+})

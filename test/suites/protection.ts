@@ -115,8 +115,6 @@ t.test('authenticated and clock-dependent responses are not cached publicly', as
   t.match(String(again.headers.vary), /Authorization/)
   await app.inject('/v1/facilities?openNow=true')
   t.equal((await app.inject('/v1/facilities?openNow=true')).headers['x-cache'], undefined)
-  await app.inject('/v1/data-quality')
-  t.equal((await app.inject('/v1/data-quality')).headers['x-cache'], undefined)
 })
 
 t.test('CORS: reads from anywhere, writes only from configured origins', async (t) => {
