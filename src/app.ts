@@ -71,12 +71,13 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain')
   await app.register(database, { path: options.databaseImage ?? options.config.DATABASE_PATH, seed: options.seed ?? true })
   await app.register(repositories)
-  // The order of the onRequest hooks: CORS (so that every answer, 401 and 429 included, is
-  // readable by a browser), authentication, then protection.ts (304s, rate limit, cached
+  // The order of the onRequest hooks: 304s for anonymous revalidations that are still current
+  // (http-cache.ts, with the stored CORS headers), CORS (so that every other answer, 401 and 429
+  // included, is readable by a browser), authentication, then protection.ts (rate limit, cached
   // responses, security headers).
+  await app.register(httpCache)
   await app.register(corsPolicy, { writeOrigins: (options.config.CORS_WRITE_ORIGINS ?? '').split(',').filter(Boolean) })
   await app.register(auth)
-  await app.register(httpCache)
   await app.register(protection, { rateLimitMax: options.config.RATE_LIMIT_MAX ?? 600 })
   await app.register(openapi)
   await app.register(formats)

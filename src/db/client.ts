@@ -29,7 +29,34 @@ export function openDatabase (path: string | Buffer): Db {
   sqlite.pragma('temp_store = MEMORY')
   sqlite.function('distance_m', { deterministic: true }, distanceMetres)
   countWrites(sqlite)
-  return drizzle(sqlite, { schema })
+  const db = drizzle(sqlite, { schema })
+  reuseDrizzleStatements(db, sqlite)
+  return db
+}
+
+const DRIZZLE_STATEMENTS = 1000
+
+// Drizzle builds a query's SQL on every call and prepares it again (SQLite compiles it anew, a
+// large share of a small read's time). The same text gets the statement prepared before; drizzle
+// only runs statements (never iterates them), setting raw mode itself where it needs it. Its
+// session uses nothing of the client but prepare and transaction.
+function reuseDrizzleStatements (db: BetterSQLite3Database<typeof schema>, sqlite: Database.Database): void {
+  const statements = new Map<string, Database.Statement>()
+  const session = (db as unknown as { session: { client: Pick<Database.Database, 'prepare' | 'transaction'> } }).session
+  session.client = {
+    prepare: ((source: string) => {
+      let statement = statements.get(source)
+      if (statement === undefined) {
+        statement = sqlite.prepare(source)
+        if (statements.size >= DRIZZLE_STATEMENTS) statements.delete(statements.keys().next().value!)
+        statements.set(source, statement)
+      } else if (statement.reader) {
+        statement.raw(false)
+      }
+      return statement
+    }) as Database.Database['prepare'],
+    transaction: sqlite.transaction.bind(sqlite)
+  }
 }
 
 const writeCounts = new WeakMap<Database.Database, { n: number }>()

@@ -44,11 +44,13 @@ interface Entry {
   // Every header of the first response but those that differ per request (see NOT_REPLAYED):
   // content type, paging, caching, CORS and security headers.
   headers: Record<string, string | string[]>
+  // Its CORS headers alone, for 304 answers.
+  cors: Record<string, string | string[]>
 }
 
 export interface ResponseCache {
-  // onRequest, before rate limiting: answers conditional GETs that are still current with 304,
-  // so revalidation costs (and counts) nothing.
+  // The first onRequest hook, before CORS, authentication and rate limiting: answers anonymous
+  // conditional GETs that are still current with 304, so revalidation costs (and counts) nothing.
   revalidate: (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void
   // onRequest, after rate limiting: answers anonymous GETs from the serialised response of the
   // same URL at the same data version, before the other onRequest hooks run.
@@ -114,6 +116,8 @@ export default fp(async function httpCache (app: FastifyInstance) {
     return row === undefined ? { seq: 0, changedAt: startedAt } : { seq: row.seq, changedAt: new Date(row.changedAt) }
   }
   app.decorate('dataVersion', dataVersion)
+  // The first onRequest hook (app.ts registers this plugin before CORS and authentication).
+  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => { app.responseCache.revalidate(request, reply, done) })
   app.decorateRequest('cacheEntry', undefined)
   app.decorateRequest('cacheSeq', undefined)
   app.decorateReply('cacheExpiresAt', undefined)
@@ -164,9 +168,17 @@ export default fp(async function httpCache (app: FastifyInstance) {
 
   app.decorate('responseCache', {
     revalidate (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) {
+      // Runs first, before CORS and authentication: a request with a key is never answered from
+      // the cache (and a bad key must still get its 401), so it is left to the later hooks.
+      if (request.headers.authorization !== undefined || (request.headers['if-none-match'] === undefined && request.headers['if-modified-since'] === undefined)) {
+        done()
+        return
+      }
       const entry = lookup(request)
       if (entry !== null && isNotModified(request, entry.etag, entry.lastModified)) {
-        reply.code(304).headers({ etag: entry.etag, 'last-modified': entry.lastModified, 'cache-control': CACHE_CONTROL, vary: VARY }).send()
+        // The CORS headers of a read are the same for every origin (plugins/cors.ts): those of the
+        // stored answer.
+        reply.code(304).headers(entry.cors).headers({ etag: entry.etag, 'last-modified': entry.lastModified, 'cache-control': CACHE_CONTROL, vary: VARY }).send()
         return
       }
       done()
@@ -212,7 +224,8 @@ export default fp(async function httpCache (app: FastifyInstance) {
       for (const [name, value] of Object.entries(reply.getHeaders())) {
         if (value !== undefined && !NOT_REPLAYED.has(name)) headers[name] = typeof value === 'number' ? String(value) : value
       }
-      store(cacheKey(request), { seq: request.cacheSeq, expiresAt: reply.cacheExpiresAt, etag, lastModified, payload: body, headers })
+      const cors = Object.fromEntries(Object.entries(headers).filter(([name]) => name.startsWith('access-control-')))
+      store(cacheKey(request), { seq: request.cacheSeq, expiresAt: reply.cacheExpiresAt, etag, lastModified, payload: body, headers, cors })
     }
     if (isNotModified(request, etag, lastModified)) {
       reply.code(304)

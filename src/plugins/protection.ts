@@ -9,14 +9,13 @@ export interface ProtectionOptions {
   rateLimitMax: number
 }
 
-// The order of the onRequest hooks is the point of this plugin:
-// 1. the response cache answers still-current revalidations with 304 (not counted);
-// 2. the rate limit counts every other request, including those answered from the cache;
-// 3. the response cache answers repeated anonymous GETs with the stored response, whose stored
+// The order of the onRequest hooks is the point of this plugin (the response cache has answered
+// still-current anonymous revalidations with 304 before all of them, see http-cache.ts):
+// 1. the rate limit counts every other request, including those answered from the cache;
+// 2. the response cache answers repeated anonymous GETs with the stored response, whose stored
 //    headers already include the security and CORS headers of the first answer;
-// 4. only then helmet runs, for the rest (CORS, registered before, has run for every request).
+// 3. only then helmet runs, for the rest (CORS, registered before, has run for every request).
 export default fp(async function protection (app: FastifyInstance, options: ProtectionOptions) {
-  app.addHook('onRequest', app.responseCache.revalidate)
   if (options.rateLimitMax > 0) {
     await app.register(rateLimit, {
       // Not per route (route hooks run after all global ones): one global hook, placed here.
