@@ -53,11 +53,28 @@ export function explainMatch (tokens: string[], fields: FieldText[]): MatchExpla
   return { fields: matched, snippet }
 }
 
+// The folded forms of a word (as typed, transliterated). Every search result's fields are
+// scanned word by word, and the directory's words repeat: non-ASCII words are kept (bounded);
+// an ASCII word's forms are its lower case.
+const ASCII = /^[\x00-\x7f]*$/
+const FORMS_KEPT = 20_000
+const formsOfWord = new Map<string, string[]>()
+export function wordForms (word: string): string[] {
+  if (ASCII.test(word)) return [word.toLowerCase()]
+  let forms = formsOfWord.get(word)
+  if (forms === undefined) {
+    forms = [fold(word), transliterate(word)]
+    if (formsOfWord.size >= FORMS_KEPT) formsOfWord.clear()
+    formsOfWord.set(word, forms)
+  }
+  return forms
+}
+
 function firstMatch (tokens: string[], text: string): number {
   let best = -1
   // Folding keeps string length for most Latin text, except ß → ss; map positions per word instead.
   for (const word of text.matchAll(/[\p{L}\p{N}]+/gu)) {
-    const forms = [fold(word[0]), transliterate(word[0])]
+    const forms = wordForms(word[0])
     if (tokens.some((token) => forms.some((form) => form.startsWith(token)))) {
       best = word.index
       break

@@ -213,3 +213,12 @@ t.test('GET /v1/facilities?bezirksregion= filters where a source states the regi
   const { body } = await getJson(app, '/v1/facilities?bezirksregion=tiergarten%20s%C3%BCd')
   t.same(slugs(body).sort(), ['nachbarschaftstreff-stadtteilverein-tiergarten', 'villa-luetzow'])
 })
+
+t.test('wordForms (kept per word) gives exactly the folded and transliterated forms', async (t) => {
+  const { fold, transliterate, wordForms } = await import('../../src/lib/search-text.ts')
+  for (const word of ['Familie', 'FAMILIE', 'x1', 'Straße', 'STRASSE', 'Lützow', 'Begegnungsstätte', 'Café', 'ÄÖÜ', 'ẞ', '１２３', 'Zoë', 'Łódź']) {
+    const expected = [...new Set([fold(word), transliterate(word)])]
+    t.same([...new Set(wordForms(word))], expected, word)
+    t.same([...new Set(wordForms(word))], expected, `${word} again (kept)`)
+  }
+})
