@@ -56,7 +56,7 @@ export function explainMatch (tokens: string[], fields: FieldText[]): MatchExpla
 // The folded forms of a word (as typed, transliterated). Every search result's fields are
 // scanned word by word, and the directory's words repeat: non-ASCII words are kept (bounded);
 // an ASCII word's forms are its lower case.
-const ASCII = /^[\x00-\x7f]*$/
+const ASCII = /^[ -~]*$/
 const FORMS_KEPT = 20_000
 const formsOfWord = new Map<string, string[]>()
 export function wordForms (word: string): string[] {
