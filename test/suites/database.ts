@@ -87,3 +87,22 @@ t.test('a changed seed fact updates only that record and its updatedAt', async (
   t.equal(row.created_at, '2026-01-01T00:00:00.000Z')
   t.equal(row.updated_at, '2026-02-01T00:00:00.000Z')
 })
+
+t.test('start-up rebuilds a search index that does not hold every live facility (counted in FTS5 docsize)', async (t) => {
+  const { buildApp } = await import('../../src/app.ts')
+  const path = tempDbPath(t)
+  const db = openDatabase(path)
+  migrateDatabase(db)
+  seedDatabase(db)
+  const live = db.$client.prepare('select count(*) from facilities where deleted_at is null').pluck().get() as number
+  t.equal(db.$client.prepare('select count(*) from facility_search_docsize').pluck().get(), live, 'one docsize row per indexed facility')
+  // An index emptied behind the API's back.
+  db.$client.prepare('delete from facility_search').run()
+  t.equal(db.$client.prepare('select count(*) from facility_search_docsize').pluck().get(), 0)
+  db.$client.close()
+  const app = await buildApp({ config: { DATABASE_PATH: path, LOG_LEVEL: 'silent', RATE_LIMIT_MAX: 0 }, logger: false })
+  t.teardown(() => app.close())
+  t.equal(app.db.$client.prepare('select count(*) from facility_search').pluck().get(), live, 'every live facility indexed again')
+  const found = (await app.inject('/v1/facilities?q=kreativhaus')).json()
+  t.ok(found.items.some((f: { slug: string }) => f.slug === 'kreativhaus'), 'search finds it')
+})
