@@ -72,13 +72,14 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(database, { path: options.databaseImage ?? options.config.DATABASE_PATH, seed: options.seed ?? true })
   await app.register(repositories)
   // The order of the onRequest hooks: 304s for anonymous revalidations that are still current
-  // (http-cache.ts, with the stored CORS headers), CORS (so that every other answer, 401 and 429
-  // included, is readable by a browser), authentication, then protection.ts (rate limit, cached
-  // responses, security headers).
-  await app.register(httpCache)
+  // (http-cache.ts, with the stored CORS headers; without a rate limit also the stored answers
+  // themselves), CORS (so that every other answer, 401 and 429 included, is readable by a
+  // browser), authentication, then protection.ts (rate limit, cached responses, security headers).
+  const rateLimitMax = options.config.RATE_LIMIT_MAX ?? 600
+  await app.register(httpCache, { answerFirst: rateLimitMax === 0 })
   await app.register(corsPolicy, { writeOrigins: (options.config.CORS_WRITE_ORIGINS ?? '').split(',').filter(Boolean) })
   await app.register(auth)
-  await app.register(protection, { rateLimitMax: options.config.RATE_LIMIT_MAX ?? 600 })
+  await app.register(protection, { rateLimitMax })
   await app.register(openapi)
   await app.register(formats)
 

@@ -50,8 +50,9 @@ interface Entry {
 
 export interface ResponseCache {
   // The first onRequest hook, before CORS, authentication and rate limiting: answers anonymous
-  // conditional GETs that are still current with 304, so revalidation costs (and counts) nothing.
-  revalidate: (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void
+  // conditional GETs that are still current with 304, so revalidation costs (and counts) nothing;
+  // without a rate limit (answerFirst) also replays stored answers to anonymous GETs.
+  first: (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void
   // onRequest, after rate limiting: answers anonymous GETs from the serialised response of the
   // same URL at the same data version, before the other onRequest hooks run.
   serve: (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void
@@ -106,7 +107,15 @@ const cacheable = (request: FastifyRequest) =>
   request.method === 'GET' && request.principal === null && request.routeOptions.config.cache !== false &&
   (request.query as Record<string, unknown> | undefined)?.openNow === undefined
 
-export default fp(async function httpCache (app: FastifyInstance) {
+export interface HttpCacheOptions {
+  // No rate limit runs (RATE_LIMIT_MAX=0, e.g. behind a gateway that limits): stored answers are
+  // replayed by the first hook. With a rate limit they are replayed after it (protection.ts),
+  // which counts them.
+  answerFirst?: boolean
+}
+
+export default fp(async function httpCache (app: FastifyInstance, options: HttpCacheOptions) {
+  const answerFirst = options.answerFirst === true
   const sqlite = app.db.$client
   const generation = () => dataGeneration(sqlite)
   const lastChange = sqlite.prepare('select seq, changed_at as changedAt from changes order by seq desc limit 1')
@@ -117,7 +126,7 @@ export default fp(async function httpCache (app: FastifyInstance) {
   }
   app.decorate('dataVersion', dataVersion)
   // The first onRequest hook (app.ts registers this plugin before CORS and authentication).
-  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => { app.responseCache.revalidate(request, reply, done) })
+  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => { app.responseCache.first(request, reply, done) })
   app.decorateRequest('cacheEntry', undefined)
   app.decorateRequest('cacheSeq', undefined)
   app.decorateReply('cacheExpiresAt', undefined)
@@ -166,22 +175,34 @@ export default fp(async function httpCache (app: FastifyInstance) {
     return entry
   }
 
+  const replay = (reply: FastifyReply, entry: Entry) => {
+    reply.headers(entry.headers).header('x-cache', 'hit').code(200).send(entry.payload)
+  }
+
   app.decorate('responseCache', {
-    revalidate (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) {
+    first (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) {
       // Runs first, before CORS and authentication: a request with a key is never answered from
       // the cache (and a bad key must still get its 401), so it is left to the later hooks.
-      if (request.headers.authorization !== undefined || (request.headers['if-none-match'] === undefined && request.headers['if-modified-since'] === undefined)) {
+      const conditional = request.headers['if-none-match'] !== undefined || request.headers['if-modified-since'] !== undefined
+      if (request.headers.authorization !== undefined || (!conditional && !answerFirst)) {
         done()
         return
       }
       const entry = lookup(request)
-      if (entry !== null && isNotModified(request, entry.etag, entry.lastModified)) {
+      if (entry === null) {
+        done()
+        return
+      }
+      if (conditional && isNotModified(request, entry.etag, entry.lastModified)) {
         // The CORS headers of a read are the same for every origin (plugins/cors.ts): those of the
         // stored answer.
         reply.code(304).headers(entry.cors).headers({ etag: entry.etag, 'last-modified': entry.lastModified, 'cache-control': CACHE_CONTROL, vary: VARY }).send()
         return
       }
-      done()
+      // Without a rate limit there is nothing to count: the stored answer, with the CORS and
+      // security headers it was sent with, goes out at once.
+      if (answerFirst) replay(reply, entry)
+      else done()
     },
     serve (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) {
       const entry = lookup(request)
@@ -189,7 +210,7 @@ export default fp(async function httpCache (app: FastifyInstance) {
         done()
         return
       }
-      reply.headers(entry.headers).header('x-cache', 'hit').code(200).send(entry.payload)
+      replay(reply, entry)
     },
     clear: () => {
       entries.clear()

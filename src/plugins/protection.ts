@@ -13,7 +13,8 @@ export interface ProtectionOptions {
 // still-current anonymous revalidations with 304 before all of them, see http-cache.ts):
 // 1. the rate limit counts every other request, including those answered from the cache;
 // 2. the response cache answers repeated anonymous GETs with the stored response, whose stored
-//    headers already include the security and CORS headers of the first answer;
+//    headers already include the security and CORS headers of the first answer (without a rate
+//    limit, the first hook has done so already);
 // 3. only then helmet runs, for the rest (CORS, registered before, has run for every request).
 export default fp(async function protection (app: FastifyInstance, options: ProtectionOptions) {
   if (options.rateLimitMax > 0) {

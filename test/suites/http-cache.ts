@@ -95,3 +95,18 @@ t.test('a 304 from the cache has the CORS headers of the read; a request with a 
   t.equal(withKey.statusCode, 304, 'with a valid key, revalidated against the answer built for it')
   t.equal(withKey.headers['cache-control'], 'private, no-cache')
 })
+
+t.test('a stored answer is replayed with every header of the first one, with and without a rate limit', async (t) => {
+  for (const rateLimitMax of [0, 1000]) {
+    const app = await buildTestApp(t, { rateLimitMax })
+    const first = await app.inject({ url: '/v1/facilities/kreativhaus', headers: { origin: 'https://example.org' } })
+    const hit = await app.inject({ url: '/v1/facilities/kreativhaus', headers: { origin: 'https://other.example' } })
+    t.equal(hit.headers['x-cache'], 'hit', `rate limit ${rateLimitMax}`)
+    t.equal(hit.body, first.body)
+    for (const name of ['content-type', 'etag', 'last-modified', 'cache-control', 'vary', 'access-control-allow-origin', 'access-control-expose-headers',
+      'content-security-policy', 'x-content-type-options', 'strict-transport-security', 'cross-origin-resource-policy']) {
+      t.equal(hit.headers[name], first.headers[name], `${name} (rate limit ${rateLimitMax})`)
+    }
+    t.equal(hit.headers['ratelimit-remaining'] === undefined, rateLimitMax === 0, 'a limited hit is counted and says so')
+  }
+})
