@@ -46,7 +46,7 @@ const work = mkdtempSync(join(tmpdir(), 'mitte-bench-'))
 
 interface Child { name: string, child: ChildProcess, port: number, startupMs: number, stderr: string[] }
 interface Measure { rps: number, p50: number, p99: number, errors: number, unexpected: number, unanswered: number, answered: number }
-interface Row { size: string, scenario: string, ours: Measure, ceiling?: Measure, jsonServer?: Measure, note?: string, rounds?: number }
+interface Row { size: string, scenario: string, ours: Measure, ceiling?: Measure, jsonServer?: Measure, note?: string }
 
 const rows: Row[] = []
 const starts: { label: string, ms: number }[] = []
@@ -172,14 +172,14 @@ const NO_CACHE = { 'cache-control': 'no-cache' }
 
 interface Scenario { name: string, path: string, headers?: Record<string, string>, status?: number, jsonServerPath?: string }
 
-// Runs the scenarios against our server, then the ceiling (fed with our exact responses), then
-// json-server where a comparable path exists. One server of each kind at a time, so they never
-// compete for the CPU with each other.
 // The run with the median requests/s of several.
 function median (measures: Measure[]): Measure {
   return [...measures].sort((a, b) => a.rps - b.rps)[Math.floor(measures.length / 2)]!
 }
 
+// Runs each scenario against our server and the ceiling (fed with our exact responses) in turns,
+// `rounds` times (medians reported), then json-server where a comparable path exists. One load
+// at a time, so the servers never compete for the CPU with each other.
 async function runScenarios (size: string, ours: Child, scenarios: Scenario[], jsonServerData: unknown[] | undefined, rounds = 1): Promise<void> {
   const ceilingRoutes: CeilingRoute[] = []
   for (const [i, s] of scenarios.entries()) {
@@ -190,31 +190,20 @@ async function runScenarios (size: string, ours: Child, scenarios: Scenario[], j
   const routesFile = join(work, `ceiling-${size}.json`)
   writeFileSync(routesFile, JSON.stringify(ceilingRoutes))
   const results = new Map<string, Row>()
-  if (rounds > 1) {
-    // Both servers up (the idle one costs nothing); per scenario ours and the ceiling take turns.
-    const ceiling = await startChild('ceiling', ['--import', 'tsx', 'bench/ceiling-server.ts'], { CEILING_ROUTES: routesFile }, '/ready')
-    try {
-      for (const [i, s] of scenarios.entries()) {
-        const mine: Measure[] = []
-        const theirs: Measure[] = []
-        for (let round = 1; round <= rounds; round++) {
-          mine.push(await load(ours.port, s.path, s.headers ?? {}, s.status ?? 200, `${size}: ${s.name} (round ${round})`))
-          theirs.push(await load(ceiling.port, `/c/${i}`, {}, s.status ?? 200, `${size}: ${s.name} (ceiling, round ${round})`))
-        }
-        results.set(s.name, { size, scenario: s.name, ours: median(mine), ceiling: median(theirs), rounds })
+  // Both servers up (the idle one costs nothing); per scenario ours and the ceiling take turns.
+  const ceiling = await startChild('ceiling', ['--import', 'tsx', 'bench/ceiling-server.ts'], { CEILING_ROUTES: routesFile }, '/ready')
+  try {
+    for (const [i, s] of scenarios.entries()) {
+      const mine: Measure[] = []
+      const theirs: Measure[] = []
+      for (let round = 1; round <= rounds; round++) {
+        const of = rounds > 1 ? `round ${round}` : ''
+        mine.push(await load(ours.port, s.path, s.headers ?? {}, s.status ?? 200, `${size}: ${s.name}${of === '' ? '' : ` (${of})`}`))
+        theirs.push(await load(ceiling.port, `/c/${i}`, {}, s.status ?? 200, `${size}: ${s.name} (ceiling${of === '' ? '' : `, ${of}`})`))
       }
-    } finally { await stopChild(ceiling) }
-  } else {
-    for (const s of scenarios) {
-      results.set(s.name, { size, scenario: s.name, ours: await load(ours.port, s.path, s.headers ?? {}, s.status ?? 200, `${size}: ${s.name}`) })
+      results.set(s.name, { size, scenario: s.name, ours: median(mine), ceiling: median(theirs) })
     }
-    const ceiling = await startChild('ceiling', ['--import', 'tsx', 'bench/ceiling-server.ts'], { CEILING_ROUTES: routesFile }, '/ready')
-    try {
-      for (const [i, s] of scenarios.entries()) {
-        results.get(s.name)!.ceiling = await load(ceiling.port, `/c/${i}`, {}, s.status ?? 200, `${size}: ${s.name} (ceiling)`)
-      }
-    } finally { await stopChild(ceiling) }
-  }
+  } finally { await stopChild(ceiling) }
   const withJson = scenarios.filter((s) => s.jsonServerPath !== undefined)
   if (jsonServerData !== undefined && withJson.length > 0) {
     const file = join(work, `json-server-${size}.json`)
@@ -416,7 +405,7 @@ function report (): string {
     `- CPU: ${cpu.length} × ${cpu[0]?.model ?? 'unknown'}; memory ${(totalmem() / 2 ** 30).toFixed(1)} GiB; ${platform()} ${release()}`,
     `- Node ${process.version}; fastify ${version('fastify')}; better-sqlite3 ${version('better-sqlite3')}; drizzle-orm ${version('drizzle-orm')}; autocannon ${version('autocannon')}; json-server ${version('json-server')}`,
     `- autocannon in the harness process; each server a separate child process on 127.0.0.1; ${opts.connections} connections, ${opts.warmup} s warm-up, ${opts.duration} s measured per run`,
-    `- Real directory: ours and the ceiling take turns, ${opts.rounds} run${opts.rounds === 1 ? '' : 's'} each per scenario, the median (by requests/s) reported; the synthetic sizes: one run each`,
+    `- Ours and the ceiling take turns per scenario; real directory: ${opts.rounds} run${opts.rounds === 1 ? '' : 's'} each, the median (by requests/s) reported; the synthetic sizes: one run each`,
     `- Sizes: real directory, then ${opts.sizes.map((s) => s.toLocaleString('en')).join(', ')} synthetic facilities; writes in the mixed load every ${opts.writeIntervalMs} ms`,
     `- Note: client and servers share ${cpu.length} cores, so absolute figures and ratios include that contention.`,
     `- Total harness time: ${((Date.now() - started) / 1000).toFixed(0)} s`,

@@ -125,8 +125,6 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
     return row === undefined ? { seq: 0, changedAt: startedAt } : { seq: row.seq, changedAt: new Date(row.changedAt) }
   }
   app.decorate('dataVersion', dataVersion)
-  // The first onRequest hook (app.ts registers this plugin before CORS and authentication).
-  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => { app.responseCache.first(request, reply, done) })
   app.decorateRequest('cacheEntry', undefined)
   app.decorateRequest('cacheSeq', undefined)
   app.decorateReply('cacheExpiresAt', undefined)
@@ -217,6 +215,8 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
       bytes = 0
     }
   })
+  // The first onRequest hook (app.ts registers this plugin before CORS and authentication).
+  app.addHook('onRequest', app.responseCache.first)
 
   app.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: Error | null, payload?: unknown) => void) => {
     if (request.cacheEntry != null) {

@@ -1,10 +1,10 @@
 import type { Statement } from 'better-sqlite3'
-import { and, eq, isNull, or, sql } from 'drizzle-orm'
+import { and, eq, isNull, type SQL } from 'drizzle-orm'
 import { dataGeneration, type Db } from '../db/client.ts'
 import { facilities, facilityTargetGroups, facilityTypes, type SourceRef } from '../db/schema.ts'
 import { decodeCursor, encodeCursor, type CursorKey } from '../lib/cursor.ts'
 import { isOpenAt, validateOpeningHours } from '../lib/opening-hours.ts'
-import { isUuid, newId } from '../lib/uuid.ts'
+import { newId } from '../lib/uuid.ts'
 import { InvalidRecordError, type FieldError } from '../lib/problem.ts'
 import { reindexFacilities } from './search-index.ts'
 import { diff, type WriteContext, type Writer } from './writer.ts'
@@ -12,7 +12,7 @@ import { explainMatch, matchExpression, queryTokens } from '../lib/search-text.t
 import type { Facility, FacilityInput, FacilityListQuery } from '../schemas/facilities.ts'
 import type { Tombstone } from '../schemas/common.ts'
 import {
-  cachedStatement, groupBy, invalidParameter, organisationRefsOf, targetGroupLinksOf, timestampParameter
+  cachedStatement, groupBy, idOrSlugLookup, invalidParameter, organisationRefsOf, targetGroupLinksOf, timestampParameter
 } from './shared.ts'
 
 type FacilityRow = typeof facilities.$inferSelect
@@ -348,18 +348,13 @@ export function createFacilitiesRepository (db: Db, writer: Writer) {
     })
   }
 
-  // The lookups of one record by id or slug run on every item request: built and prepared once.
-  // (A UUID may also be a slug; anything else can only be a slug.)
-  const idOrSlug = sql.placeholder('idOrSlug')
-  const liveByIdOrSlug = db.select().from(facilities).where(and(or(eq(facilities.id, idOrSlug), eq(facilities.slug, idOrSlug)), isNull(facilities.deletedAt))).prepare()
-  const liveBySlug = db.select().from(facilities).where(and(eq(facilities.slug, idOrSlug), isNull(facilities.deletedAt))).prepare()
-  const liveIdByIdOrSlug = db.select({ id: facilities.id }).from(facilities).where(and(or(eq(facilities.id, idOrSlug), eq(facilities.slug, idOrSlug)), isNull(facilities.deletedAt))).prepare()
-  const liveIdBySlug = db.select({ id: facilities.id }).from(facilities).where(and(eq(facilities.slug, idOrSlug), isNull(facilities.deletedAt))).prepare()
-  const anyIdByIdOrSlug = db.select({ id: facilities.id }).from(facilities).where(or(eq(facilities.id, idOrSlug), eq(facilities.slug, idOrSlug))).prepare()
-  const anyIdBySlug = db.select({ id: facilities.id }).from(facilities).where(eq(facilities.slug, idOrSlug)).prepare()
+  const live = (condition: SQL) => and(condition, isNull(facilities.deletedAt))
+  const liveRow = idOrSlugLookup(facilities.id, facilities.slug, (condition) => db.select().from(facilities).where(live(condition)))
+  const liveId = idOrSlugLookup(facilities.id, facilities.slug, (condition) => db.select({ id: facilities.id }).from(facilities).where(live(condition)))
+  const anyId = idOrSlugLookup(facilities.id, facilities.slug, (condition) => db.select({ id: facilities.id }).from(facilities).where(condition))
 
   function findLive (value: string): Facility | undefined {
-    const row = (isUuid(value) ? liveByIdOrSlug : liveBySlug).get({ idOrSlug: value })
+    const row = liveRow(value)
     return row === undefined ? undefined : toFacilities([row])[0]
   }
 
@@ -533,14 +528,14 @@ export function createFacilitiesRepository (db: Db, writer: Writer) {
 
     // Id of a facility by id or slug, deleted ones included (their history stays readable).
     resolveAnyId (value: string): string | undefined {
-      return (isUuid(value) ? anyIdByIdOrSlug : anyIdBySlug).get({ idOrSlug: value })?.id
+      return anyId(value)?.id
     },
 
     find: findLive,
 
     // The id of a live facility, for routes that list its dependants.
     resolveId (value: string): string | undefined {
-      return (isUuid(value) ? liveIdByIdOrSlug : liveIdBySlug).get({ idOrSlug: value })?.id
+      return liveId(value)?.id
     }
   }
 }

@@ -31,6 +31,19 @@ export function idOrSlugCondition (idColumn: AnySQLiteColumn, slugColumn: AnySQL
   return isUuid(value) ? or(eq(idColumn, value), eq(slugColumn, value))! : eq(slugColumn, value)
 }
 
+interface PreparedGet<R> { get: (values: { idOrSlug: string }) => R | undefined }
+
+// The same match as idOrSlugCondition for lookups that run on every item request: the query is
+// built and prepared once for each of its two shapes (a UUID may also be a slug; anything else can
+// only be a slug), not per call.
+export function idOrSlugLookup<R> (idColumn: AnySQLiteColumn, slugColumn: AnySQLiteColumn,
+  build: (condition: SQL) => { prepare: () => PreparedGet<R> }): (value: string) => R | undefined {
+  const value = sql.placeholder('idOrSlug')
+  const byIdOrSlug = build(or(eq(idColumn, value), eq(slugColumn, value))!).prepare()
+  const bySlug = build(eq(slugColumn, value)).prepare()
+  return (idOrSlug) => (isUuid(idOrSlug) ? byIdOrSlug : bySlug).get({ idOrSlug })
+}
+
 export function groupBy<T, K> (rows: T[], key: (row: T) => K): Map<K, T[]> {
   const map = new Map<K, T[]>()
   for (const row of rows) {

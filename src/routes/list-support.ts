@@ -28,26 +28,25 @@ export function sendPage<T> (request: FastifyRequest, reply: FastifyReply, page:
   return { total: page.total, limit: page.limit, offset: page.offset, links, items: page.items }
 }
 
-// format=ndjson: every record, one JSON object per line, streamed batch by batch.
-// Up to this size an NDJSON answer is built in memory and sent as one body, with an ETag, and kept
-// by the response cache like any other answer; a larger one streams, so memory stays bounded.
+// format=ndjson: every record, one JSON object per line. Up to NDJSON_BUFFER_BYTES the answer is
+// built in memory and sent as one body, with an ETag, and kept by the response cache like any
+// other answer; a larger one streams batch by batch, so memory stays bounded.
 export const NDJSON_BUFFER_BYTES = 1024 * 1024
 
 export function sendNdjson<T> (reply: FastifyReply, batches: Iterable<T[]>) {
   reply.type('application/x-ndjson; charset=utf-8')
-  const iterator = batches[Symbol.iterator]()
+  const chunks = (function * () {
+    for (const batch of batches) yield batch.map((item) => JSON.stringify(item) + '\n').join('')
+  })()
   const head: string[] = []
   let length = 0
-  for (let next = iterator.next(); next.done !== true; next = iterator.next()) {
-    const chunk = next.value.map((item) => JSON.stringify(item) + '\n').join('')
-    head.push(chunk)
-    length += chunk.length
+  for (let next = chunks.next(); next.done !== true; next = chunks.next()) {
+    head.push(next.value)
+    length += next.value.length
     if (length > NDJSON_BUFFER_BYTES) {
       const rest = (function * () {
         yield * head
-        for (let more = iterator.next(); more.done !== true; more = iterator.next()) {
-          yield more.value.map((item) => JSON.stringify(item) + '\n').join('')
-        }
+        yield * chunks
       })()
       // A stream is sent as is; the route's response schema documents its lines.
       return reply.send(Readable.from(rest) as never)
