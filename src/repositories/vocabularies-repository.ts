@@ -1,4 +1,5 @@
-import { and, asc, desc, eq, exists, isNotNull, isNull, or, sql, type SQL } from 'drizzle-orm'
+import { and, asc, desc, eq, exists, inArray, isNotNull, isNull, or, sql, type SQL } from 'drizzle-orm'
+import { union } from 'drizzle-orm/sqlite-core'
 import type { Db } from '../db/client.ts'
 import { categories, facilities, facilityTargetGroups, services, serviceTargetGroups, targetGroups } from '../db/schema.ts'
 import { decodeCursor, encodeCursor, type CursorKey } from '../lib/cursor.ts'
@@ -77,9 +78,6 @@ export function createVocabulariesRepository (db: Db, writer: Writer) {
       isNull(categories.deletedAt)
     )))
 
-  const directLinkExists = (groupId: Column): SQL => exists(db.select({ one: sql`1` }).from(facilityTargetGroups)
-    .where(and(eq(facilityTargetGroups.facilityId, facilities.id), eq(facilityTargetGroups.targetGroupId, groupId))))
-
   // Counted the same way GET /v1/facilities?targetGroup= and GET /v1/services?targetGroup= filter,
   // so the numbers match the totals a user gets when following them.
   const selectTargetGroups = () => db.select({
@@ -88,9 +86,17 @@ export function createVocabulariesRepository (db: Db, writer: Writer) {
     labelDe: targetGroups.labelDe,
     labelEn: targetGroups.labelEn,
     description: targetGroups.description,
+    // The facilities linked directly or through a live service, found from the group's side (one
+    // index search per link) instead of testing every facility against every group.
     facilityCount: sql<number>`${db.select({ n: sql`count(*)` }).from(facilities).where(and(
       isNull(facilities.deletedAt),
-      or(directLinkExists(targetGroups.id), serviceLinkExists(targetGroups.id))
+      inArray(facilities.id, union(
+        db.select({ id: facilityTargetGroups.facilityId }).from(facilityTargetGroups).where(eq(facilityTargetGroups.targetGroupId, targetGroups.id)),
+        db.select({ id: services.facilityId }).from(serviceTargetGroups)
+          .innerJoin(services, eq(services.id, serviceTargetGroups.serviceId))
+          .innerJoin(categories, eq(categories.id, services.categoryId))
+          .where(and(eq(serviceTargetGroups.targetGroupId, targetGroups.id), isNull(services.deletedAt), isNull(categories.deletedAt)))
+      ))
     ))}`,
     serviceCount: sql<number>`${db.select({ n: sql`count(*)` }).from(serviceTargetGroups)
       .innerJoin(services, eq(services.id, serviceTargetGroups.serviceId))
