@@ -1,7 +1,7 @@
-import type { Test } from 'tap'
+import tap, { type Test } from 'tap'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import { buildApp } from '../src/app.ts'
-import { migrateDatabase, openDatabase } from '../src/db/client.ts'
+import { dataGeneration, migrateDatabase, openDatabase } from '../src/db/client.ts'
 import { seedDatabase } from '../seed/seed.ts'
 import { seedId } from '../src/lib/uuid.ts'
 import { reindexFacilities } from '../src/repositories/search-index.ts'
@@ -38,6 +38,48 @@ export async function buildTestApp (t: Test, options: TestAppOptions = {}): Prom
     logger: false
   })
   t.teardown(() => app.close())
+  return app
+}
+
+interface SharedApp { app: Promise<FastifyInstance>, generation?: number, lastTest?: string }
+let shared: SharedApp | undefined
+
+async function sharedApp (): Promise<SharedApp> {
+  if (shared === undefined) {
+    const app = buildApp({
+      config: { DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', RATE_LIMIT_MAX: 0, CORS_WRITE_ORIGINS: '' },
+      seed: true,
+      databaseImage: seededDatabaseImage(),
+      logger: false
+    })
+    const entry: SharedApp = { app }
+    shared = entry
+    tap.teardown(async () => {
+      const last = await app
+      if (entry.generation !== undefined && dataGeneration(last.db.$client) !== entry.generation) {
+        throw new Error(`the shared read-only app was written to by "${entry.lastTest ?? '?'}": give that test its own app (buildTestApp)`)
+      }
+      await last.close()
+    })
+  }
+  const entry = shared
+  entry.generation ??= dataGeneration((await entry.app).db.$client)
+  return entry
+}
+
+// One app on the seeded database, shared by the tests of a process that only read (building an
+// app costs ~50 ms; the read suites would build almost 200). It must stay as seeded: when a test
+// finds it changed, it fails naming the test that had it before (that one writes and needs its
+// own app: buildTestApp) and gets a new one. The last holder is checked when the process ends.
+export async function readOnlyApp (t: Test): Promise<FastifyInstance> {
+  const entry = await sharedApp()
+  const app = await entry.app
+  if (dataGeneration(app.db.$client) !== entry.generation) {
+    t.fail(`the shared read-only app was written to by "${entry.lastTest ?? '?'}": give that test its own app (buildTestApp)`)
+    shared = undefined
+    return await readOnlyApp(t)
+  }
+  entry.lastTest = t.fullname
   return app
 }
 

@@ -1,24 +1,57 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 import { openDatabase, migrateDatabase } from '../src/db/client.ts'
 import { PROJECT_ROOT } from '../src/lib/paths.ts'
 import { createApiKeysRepository } from '../src/repositories/api-keys-repository.ts'
 
-// Real server processes for the tests that need one (crash, faults, soak, browser): the same
-// bundle that `npm start` runs (esbuild.config.mjs), built once per test process into tmp/.
+// Real server processes for the tests that need one (crash, faults, soak, browser, cli): the same
+// bundle that `npm start` runs (esbuild.config.mjs). It is built once for all test processes of a
+// run into tmp/server-bundle-<hash of what goes into it>/ and reused while that is unchanged; a
+// bundle of other sources is removed when a new one is built.
+
+const BUNDLE_INPUTS = ['src', 'seed', 'package-lock.json', 'esbuild.config.mjs']
+
+function inputsHash (): string {
+  const hash = createHash('sha256')
+  const add = (path: string) => {
+    if (statSync(path).isDirectory()) {
+      for (const name of readdirSync(path).sort()) add(join(path, name))
+    } else {
+      hash.update(relative(PROJECT_ROOT, path)).update('\0').update(readFileSync(path)).update('\0')
+    }
+  }
+  for (const input of BUNDLE_INPUTS) add(join(PROJECT_ROOT, input))
+  return hash.digest('hex').slice(0, 16)
+}
 
 let bundle: string | undefined
 
 export function serverBundle (): string {
   if (bundle !== undefined) return bundle
-  mkdirSync(join(PROJECT_ROOT, 'tmp'), { recursive: true })
-  const dir = mkdtempSync(join(PROJECT_ROOT, 'tmp', 'server-'))
-  const outfile = join(dir, 'server.mjs')
-  const result = spawnSync(process.execPath, ['esbuild.config.mjs', '--outfile', outfile], { cwd: PROJECT_ROOT, encoding: 'utf8' })
-  if (result.status !== 0) throw new Error(`building the server bundle failed: ${result.stderr}`)
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
+  const tmp = join(PROJECT_ROOT, 'tmp')
+  mkdirSync(tmp, { recursive: true })
+  const name = `server-bundle-${inputsHash()}`
+  const outfile = join(tmp, name, 'server.mjs')
+  if (!existsSync(outfile)) {
+    // Built beside and renamed into place: a process that finds the directory finds it complete.
+    // When two build at once, the second rename fails and that build is dropped.
+    const building = mkdtempSync(join(tmp, 'server-building-'))
+    const result = spawnSync(process.execPath, ['esbuild.config.mjs', '--outfile', join(building, 'server.mjs')], { cwd: PROJECT_ROOT, encoding: 'utf8' })
+    if (result.status !== 0) {
+      rmSync(building, { recursive: true, force: true })
+      throw new Error(`building the server bundle failed: ${result.stderr}`)
+    }
+    try {
+      renameSync(building, join(tmp, name))
+      for (const old of readdirSync(tmp)) if (old.startsWith('server-bundle-') && old !== name) rmSync(join(tmp, old), { recursive: true, force: true })
+    } catch {
+      rmSync(building, { recursive: true, force: true })
+    }
+    if (!existsSync(outfile)) throw new Error(`the server bundle ${outfile} is missing after the build`)
+  }
   bundle = outfile
   return outfile
 }

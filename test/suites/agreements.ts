@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
 import { agreementParties, agreements, events, facilities } from '../../src/db/schema.ts'
 import { seedId } from '../../src/lib/uuid.ts'
-import { PROBLEM_JSON, buildTestApp, getJson } from '../helper.ts'
+import { PROBLEM_JSON, buildTestApp, getJson, readOnlyApp } from '../helper.ts'
 
 const SLUG = 'kooperationsvereinbarung-2018'
 const AGREEMENT_ID = seedId('agreement', SLUG)
@@ -35,7 +35,7 @@ const partyKeys = (agreement: any) => agreement.parties.map((p: any) => [p.role,
 const urlsOf = (sources: { url: string }[]) => sources.map((s) => s.url)
 
 t.test('GET /v1/agreements (200) lists the 2018 agreement', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { res, body } = await getJson(app, '/v1/agreements')
   t.equal(res.statusCode, 200)
   t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
@@ -52,7 +52,7 @@ t.test('GET /v1/agreements (200) lists the 2018 agreement', async (t) => {
 })
 
 t.test('GET /v1/agreements paginates with limit and offset', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const first = await getJson(app, '/v1/agreements?limit=1&offset=0')
   t.equal(first.res.statusCode, 200)
   t.same([first.body.total, first.body.limit, first.body.offset], [1, 1, 0])
@@ -63,7 +63,7 @@ t.test('GET /v1/agreements paginates with limit and offset', async (t) => {
 })
 
 t.test('GET /v1/agreements/{idOrSlug} (200) gives the signing, aims and outcome from the sources', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { res, body } = await getJson(app, `/v1/agreements/${SLUG}`)
   t.equal(res.statusCode, 200)
   t.equal(body.id, AGREEMENT_ID)
@@ -103,14 +103,14 @@ t.test('GET /v1/agreements/{idOrSlug} (200) gives the signing, aims and outcome 
 })
 
 t.test('GET /v1/agreements/{idOrSlug} (200) by UUID gives the same record as by slug', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const byId = await getJson(app, `/v1/agreements/${AGREEMENT_ID}`)
   t.equal(byId.res.statusCode, 200)
   t.same(byId.body, (await getJson(app, `/v1/agreements/${SLUG}`)).body)
 })
 
 t.test('GET /v1/agreements/{idOrSlug} (200) sets the declared 19 and 17 against the 9 named and 3 probable facilities', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { partnerCount } = (await getJson(app, `/v1/agreements/${SLUG}`)).body
   t.same(partnerCount.declared.map((d: any) => d.value), [19, 17])
   const [of2020, of2023] = partnerCount.declared
@@ -129,7 +129,7 @@ t.test('GET /v1/agreements/{idOrSlug} (200) sets the declared 19 and 17 against 
 })
 
 t.test('GET /v1/agreements/{idOrSlug} (200) lists Bezirksamt, JobCenter and the facilities in order', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const body = (await getJson(app, `/v1/agreements/${SLUG}`)).body
   t.same(partyKeys(body), PARTY_ORDER)
   const [bezirksamt, jobcenter] = body.parties
@@ -191,7 +191,7 @@ t.test('GET /v1/agreements/{idOrSlug} (200) hides soft-deleted parties', async (
 })
 
 t.test('GET /v1/agreements/{idOrSlug} (404) is problem+json', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   for (const id of ['kooperationsvereinbarung-2019', '00000000-0000-4000-8000-000000000000', 'Not A Slug!']) {
     const url = `/v1/agreements/${encodeURIComponent(id)}`
     const { res, body } = await getJson(app, url)
@@ -218,7 +218,7 @@ t.test('GET /v1/agreements/{idOrSlug} (404) once the agreement is soft-deleted',
 })
 
 t.test('GET /v1/agreements (400) lists each failing parameter as problem+json', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { res, body } = await getJson(app, '/v1/agreements?limit=0&offset=-1&year=2018')
   t.equal(res.statusCode, 400)
   t.equal(res.headers['content-type'], PROBLEM_JSON)
@@ -237,7 +237,7 @@ t.test('GET /v1/agreements (400) lists each failing parameter as problem+json', 
 })
 
 t.test('GET /v1/agreements/{idOrSlug}/events (200) lists the meeting of 11 March 2020', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { res, body } = await getJson(app, `/v1/agreements/${SLUG}/events`)
   t.equal(res.statusCode, 200)
   t.same([body.total, body.limit, body.offset], [1, 50, 0])
@@ -255,7 +255,7 @@ t.test('GET /v1/agreements/{idOrSlug}/events (200) lists the meeting of 11 March
 })
 
 t.test('GET /v1/agreements/{idOrSlug}/events paginates with limit and offset', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const past = await getJson(app, `/v1/agreements/${SLUG}/events?limit=1&offset=1`)
   t.equal(past.res.statusCode, 200)
   t.same([past.body.total, past.body.limit, past.body.offset], [1, 1, 1])
@@ -263,7 +263,7 @@ t.test('GET /v1/agreements/{idOrSlug}/events paginates with limit and offset', a
 })
 
 t.test('GET /v1/agreements/{idOrSlug}/events (404) for an unknown agreement', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { res, body } = await getJson(app, '/v1/agreements/no-such-agreement/events')
   t.equal(res.statusCode, 404)
   t.equal(res.headers['content-type'], PROBLEM_JSON)
@@ -277,7 +277,7 @@ t.test('GET /v1/agreements/{idOrSlug}/events (404) for an unknown agreement', as
 })
 
 t.test('GET /v1/agreements/{idOrSlug}/events (400) for unknown parameters and bad limits', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { res, body } = await getJson(app, `/v1/agreements/${SLUG}/events?from=2020-01-01&limit=501`)
   t.equal(res.statusCode, 400)
   t.equal(res.headers['content-type'], PROBLEM_JSON)

@@ -1,9 +1,9 @@
 import t from 'tap'
 import { seedId } from '../../src/lib/uuid.ts'
-import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson, insertTestFacility, softDeleteFacility } from '../helper.ts'
+import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson, insertTestFacility, softDeleteFacility, readOnlyApp } from '../helper.ts'
 
 t.test('GET /v1/changes (200) starts with one create per seeded record, in order', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { res, body } = await getJson(app, '/v1/changes?limit=1000')
   t.equal(res.statusCode, 200)
   t.equal(body.items.length, 208)

@@ -4,7 +4,7 @@ import { eq } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
 import { contacts } from '../../src/db/schema.ts'
 import { seedId } from '../../src/lib/uuid.ts'
-import { PROBLEM_JSON, buildTestApp, getJson } from '../helper.ts'
+import { PROBLEM_JSON, buildTestApp, getJson, readOnlyApp } from '../helper.ts'
 
 interface SeedContact { key: string, name: string, visibility: string, organisation: string | null, facility: string | null }
 const seedContacts = JSON.parse(readFileSync(new URL('../../seed/data/contacts.json', import.meta.url), 'utf8')) as SeedContact[]
@@ -72,7 +72,7 @@ t.test('the seed has internal contacts to protect', async (t) => {
 })
 
 t.test('GET /v1/contacts (200) lists the four public contacts, sorted by name', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { res, body } = await getJson(app, '/v1/contacts')
   t.equal(res.statusCode, 200)
   t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
@@ -96,7 +96,7 @@ t.test('GET /v1/contacts (200) lists the four public contacts, sorted by name', 
 })
 
 t.test('GET /v1/contacts?organisation= accepts slug or id; repeating it means OR', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const bySlug = await getJson(app, '/v1/contacts?organisation=bezirksamt-mitte')
   t.equal(bySlug.res.statusCode, 200)
   t.equal(bySlug.body.total, 2)
@@ -113,7 +113,7 @@ t.test('GET /v1/contacts?organisation= accepts slug or id; repeating it means OR
 })
 
 t.test('GET /v1/contacts?organisation= does not list or count the internal contacts of an organisation', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   for (const organisation of ['fipp', 'pfefferwerk', 'stadtrand', 'moabiter-ratschlag', 'kreativhaus-ev']) {
     t.ok(internalContacts.some((c) => c.organisation === organisation), `${organisation} has internal contacts in the seed`)
     const { body } = await getJson(app, `/v1/contacts?organisation=${organisation}`)
@@ -148,7 +148,7 @@ t.test('GET /v1/contacts?facility= filters by facility; AND with organisation', 
 })
 
 t.test('GET /v1/contacts paginates with limit and offset', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const first = await getJson(app, '/v1/contacts?limit=3')
   t.same({ total: first.body.total, limit: first.body.limit, offset: first.body.offset }, { total: 4, limit: 3, offset: 0 })
   t.same(namesOf(first.body), PUBLIC_NAMES.slice(0, 3))
@@ -162,7 +162,7 @@ t.test('GET /v1/contacts paginates with limit and offset', async (t) => {
 })
 
 t.test('GET /v1/contacts (400) lists each failing parameter as problem+json', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { res, body } = await getJson(app, '/v1/contacts?limit=501&offset=-1&visibility=internal')
   t.equal(res.statusCode, 400)
   t.equal(res.headers['content-type'], PROBLEM_JSON)
@@ -182,7 +182,7 @@ t.test('GET /v1/contacts (400) lists each failing parameter as problem+json', as
 })
 
 t.test('GET /v1/contacts/{id} (200) gives one public contact', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { res, body } = await getJson(app, `/v1/contacts/${PATZ_DRUEKE_ID}`)
   t.equal(res.statusCode, 200)
   t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
@@ -212,14 +212,14 @@ t.test('GET /v1/contacts/{id} (200) gives one public contact', async (t) => {
 })
 
 t.test('GET /v1/contacts/{id} (404) for unknown ids, like for any other missing record', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   for (const id of ['00000000-0000-4000-8000-000000000000', 'petra-patz-drueke', 'not a uuid']) {
     await expectNotFound(t, app, id)
   }
 })
 
 t.test('GET /v1/contacts/{id} (404) for every internal contact, indistinguishable from a missing one', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   for (const contact of internalContacts) {
     const id = seedId('contact', contact.key)
     t.ok(app.db.select().from(contacts).where(eq(contacts.id, id)).get(), `${contact.name} is in the database`)
@@ -259,7 +259,7 @@ t.test('contacts repository: listForFacilities embeds only public contacts, keye
 })
 
 t.test('GET /v1/organisations/{idOrSlug} (200) embeds only public contacts', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const fipp = await getJson(app, '/v1/organisations/fipp')
   t.equal(fipp.res.statusCode, 200)
   t.same(fipp.body.contacts, [], 'FiPP\'s two contacts are internal')
@@ -408,7 +408,7 @@ t.test('GET /v1/contacts?updatedSince= does not disclose contacts that were neve
 })
 
 t.test('GET /v1/contacts cursor pages concatenate to the full list, in every sort', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const first = await getJson(app, '/v1/contacts?limit=1')
   t.match(first.body.links.next, /^\/v1\/contacts\?limit=1&cursor=[A-Za-z0-9_-]+$/)
   t.equal(first.body.links.first, '/v1/contacts?limit=1')
@@ -435,7 +435,7 @@ t.test('GET /v1/contacts cursors stay stable while contacts are added, deleted o
 })
 
 t.test('GET /v1/contacts?format=ndjson streams every public contact, one per line', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const res = await app.inject('/v1/contacts?format=ndjson&limit=1&offset=2')
   t.equal(res.statusCode, 200)
   t.equal(res.headers['content-type'], 'application/x-ndjson; charset=utf-8')
@@ -448,14 +448,14 @@ t.test('GET /v1/contacts?format=ndjson streams every public contact, one per lin
 })
 
 t.test('contacts repository iterate() walks the keyset batch by batch', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const batches = [...app.repos.contacts.iterate({ limit: 50, offset: 0 }, {}, 3)]
   t.same(batches.map((b) => b.length), [3, 1])
   t.same(batches.flat().map((c) => 'name' in c ? c.name : null), PUBLIC_NAMES)
 })
 
 t.test('GET /v1/contacts (400) for a cursor that is garbage or of another sort', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const garbage = await getJson(app, '/v1/contacts?cursor=%%%')
   t.equal(garbage.res.statusCode, 400)
   t.equal(garbage.res.headers['content-type'], PROBLEM_JSON)

@@ -1,9 +1,9 @@
 import t from 'tap'
-import { buildTestApp, getJson } from '../helper.ts'
+import { buildTestApp, getJson, readOnlyApp } from '../helper.ts'
 import { dataQualityReport, dataQualityValidUntil, facilityGaps } from '../../src/repositories/data-quality.ts'
 
 t.test('GET /v1/data-quality (200) lists the gaps of every facility', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { res, body } = await getJson(app, '/v1/data-quality')
   t.equal(res.statusCode, 200)
   t.equal(body.summary.facilities, 14)
@@ -21,7 +21,7 @@ t.test('GET /v1/data-quality (200) lists the gaps of every facility', async (t) 
 })
 
 t.test('GET /v1/data-quality (200) compares known partners with the declared counts', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { body } = await getJson(app, '/v1/data-quality')
   t.equal(body.agreements.length, 1)
   const coverage = body.agreements[0]
@@ -36,7 +36,7 @@ t.test('GET /v1/data-quality (200) compares known partners with the declared cou
 })
 
 t.test('facilityGaps and the 12-month verification rule are pure functions', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const kreativhaus = (await getJson(app, '/v1/facilities/kreativhaus')).body
   t.same(facilityGaps(kreativhaus), ['geo', 'openingHours.osm', 'openingHours.note', 'email'])
   const now = new Date('2026-11-21T00:00:00Z')
@@ -49,7 +49,7 @@ t.test('facilityGaps and the 12-month verification rule are pure functions', asy
 })
 
 t.test('dataQualityValidUntil: the report stays true until the next verification becomes due', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const kreativhaus = (await getJson(app, '/v1/facilities/kreativhaus')).body
   const now = new Date('2026-11-21T00:00:00Z')
   const at = (verifiedAt: string | null, id = verifiedAt ?? 'none') => ({ ...kreativhaus, id, verifiedAt })

@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
 import { agreements, events, facilities, organisationSites, organisations } from '../../src/db/schema.ts'
 import { seedId } from '../../src/lib/uuid.ts'
-import { PROBLEM_JSON, buildTestApp, getJson } from '../helper.ts'
+import { PROBLEM_JSON, buildTestApp, getJson, readOnlyApp } from '../helper.ts'
 
 const SLUG = 'voneinander-wissen-in-mitte-2020'
 const EVENT_ID = seedId('event', SLUG)
@@ -64,7 +64,7 @@ function addEvents (app: FastifyInstance) {
 }
 
 t.test('GET /v1/events (200) lists the meeting of 11 March 2020', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { res, body } = await getJson(app, '/v1/events')
   t.equal(res.statusCode, 200)
   t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
@@ -74,7 +74,7 @@ t.test('GET /v1/events (200) lists the meeting of 11 March 2020', async (t) => {
 })
 
 t.test('GET /v1/events/{idOrSlug} (200) gives time, place, agreement and the 11 participants in source order', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { res, body } = await getJson(app, `/v1/events/${SLUG}`)
   t.equal(res.statusCode, 200)
   t.equal(body.id, EVENT_ID)
@@ -112,7 +112,7 @@ t.test('GET /v1/events/{idOrSlug} (200) gives time, place, agreement and the 11 
 })
 
 t.test('GET /v1/events/{idOrSlug} (200) by UUID gives the same record as by slug', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const byId = await getJson(app, `/v1/events/${EVENT_ID}`)
   t.equal(byId.res.statusCode, 200)
   t.same(byId.body, (await getJson(app, `/v1/events/${SLUG}`)).body)
@@ -232,7 +232,7 @@ t.test('GET /v1/events paginates with limit and offset', async (t) => {
 })
 
 t.test('GET /v1/events (400) lists each failing parameter as problem+json', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { res, body } = await getJson(app, '/v1/events?from=2020-13-01&to=11.03.2020&limit=501&place=Spittelmarkt')
   t.equal(res.statusCode, 400)
   t.equal(res.headers['content-type'], PROBLEM_JSON)

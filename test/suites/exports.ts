@@ -2,13 +2,13 @@ import t from 'tap'
 import { parse } from 'csv-parse/sync'
 import ICAL from 'ical.js'
 import { check } from '@placemarkio/check-geojson'
-import { PROBLEM_JSON, bearer, buildTestApp, createKey } from '../helper.ts'
+import { PROBLEM_JSON, bearer, buildTestApp, createKey, readOnlyApp } from '../helper.ts'
 
 // The routes answer in every documented format; the writers themselves are tested in
 // test/format-*.test.ts.
 
 t.test('facilities as CSV (plain and German Excel), vCard, GeoJSON; one facility as JSON-LD, vCard, GeoJSON', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const csv = await app.inject('/v1/facilities?format=csv&ortsteil=Mitte')
   t.equal(csv.statusCode, 200)
   t.equal(csv.headers['content-type'], 'text/csv; charset=utf-8; header=present')
@@ -55,7 +55,7 @@ t.test('contacts as CSV and vCard show internal contacts only to keys with conta
 })
 
 t.test('services and organisations as CSV; events as CSV and iCalendar (a subscribable feed)', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const services = parse((await app.inject('/v1/services?format=csv&facility=meerbaum-haus')).body, { columns: true }) as Record<string, string>[]
   t.equal(services.length, 11)
   const orgs = parse((await app.inject('/v1/organisations?format=csv')).body, { columns: true }) as Record<string, string>[]

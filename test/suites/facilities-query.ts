@@ -1,12 +1,12 @@
 import t from 'tap'
 import { seedId } from '../../src/lib/uuid.ts'
-import { PROBLEM_JSON, buildTestApp, getJson, insertTestFacility, softDeleteFacility } from '../helper.ts'
+import { PROBLEM_JSON, buildTestApp, getJson, insertTestFacility, softDeleteFacility, readOnlyApp } from '../helper.ts'
 
 const slugs = (body: { items: { slug: string }[] }) => body.items.map((f) => f.slug)
 const q = (text: string) => `/v1/facilities?q=${encodeURIComponent(text)}`
 
 t.test('GET /v1/facilities?q= finds facilities regardless of case, umlauts and ß', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   t.same(slugs((await getJson(app, q('Familienzentrum Wattstrasse'))).body), ['familienzentrum-wattstrasse'], 'ss finds ß')
   t.same(slugs((await getJson(app, q('familienzentrum wattstraße'))).body), ['familienzentrum-wattstrasse'])
   t.same(slugs((await getJson(app, q('begegnungsstatte'))).body).sort(), ['begegnungsstaette-mehr-mitte', 'begegnungsstaette-spandauer-strasse'], 'a finds ä')
@@ -18,7 +18,7 @@ t.test('GET /v1/facilities?q= finds facilities regardless of case, umlauts and �
 })
 
 t.test('GET /v1/facilities?q= ranks by relevance and says why each result matched', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { body } = await getJson(app, q('Familienzentrum'))
   t.ok(body.total >= 4)
   const nameMatches = body.items.map((f: any) => f.match.fields.includes('name'))
@@ -36,7 +36,7 @@ t.test('GET /v1/facilities?q= ranks by relevance and says why each result matche
 })
 
 t.test('GET /v1/facilities?q= treats any text as search words (never a 500)', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const nasty = ['"', '""', '*', '-', '-kreativhaus', 'NEAR(a b)', 'kreativ*', '(', ')', '((kreativ', 'AND', 'OR NOT', 'a:b', '^', '{}', 'name:kreativhaus', '\u0000', '🙂', 'x'.repeat(200), '\' OR 1=1 --']
   for (const text of nasty) {
     const res = await app.inject(q(text))
@@ -54,7 +54,7 @@ t.test('GET /v1/facilities?q= treats any text as search words (never a 500)', as
 })
 
 t.test('GET /v1/facilities sort= and its preconditions (400)', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const byName = (await getJson(app, '/v1/facilities?sort=-name')).body
   const names = byName.items.map((f: any) => f.name.toLowerCase())
   t.same(names, [...names].sort().reverse())
@@ -175,7 +175,7 @@ t.test('GET /v1/facilities?updatedSince= lists changes with tombstones for delet
 })
 
 t.test('GET /v1/facilities?include= embeds related records; fields= returns a sparse set', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { body } = await getJson(app, '/v1/facilities?include=services,contacts,targetGroups&ortsteil=Mitte')
   const kreativhaus = body.items.find((f: any) => f.slug === 'kreativhaus')
   t.equal(kreativhaus.services.length, kreativhaus.serviceCount)
@@ -197,7 +197,7 @@ t.test('GET /v1/facilities?include= embeds related records; fields= returns a sp
 })
 
 t.test('GET /v1/facilities?format=ndjson streams every record, one per line', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const res = await app.inject('/v1/facilities?format=ndjson&limit=2')
   t.equal(res.statusCode, 200)
   t.equal(res.headers['content-type'], 'application/x-ndjson; charset=utf-8')
@@ -209,7 +209,7 @@ t.test('GET /v1/facilities?format=ndjson streams every record, one per line', as
 })
 
 t.test('GET /v1/facilities?bezirksregion= filters where a source states the region', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { body } = await getJson(app, '/v1/facilities?bezirksregion=tiergarten%20s%C3%BCd')
   t.same(slugs(body).sort(), ['nachbarschaftstreff-stadtteilverein-tiergarten', 'villa-luetzow'])
 })

@@ -1,12 +1,12 @@
 import t from 'tap'
 import { seedId } from '../../src/lib/uuid.ts'
-import { PROBLEM_JSON, buildTestApp, getJson } from '../helper.ts'
+import { PROBLEM_JSON, buildTestApp, getJson, readOnlyApp } from '../helper.ts'
 
 const KREATIVHAUS_ID = seedId('facility', 'kreativhaus')
 const slugsOf = (body: { items: { slug: string }[] }) => body.items.map((f) => f.slug).sort()
 
 t.test('GET /v1/facilities (200) lists every seeded facility with its partnership status', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { res, body } = await getJson(app, '/v1/facilities')
   t.equal(res.statusCode, 200)
   t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
@@ -27,7 +27,7 @@ t.test('GET /v1/facilities (200) lists every seeded facility with its partnershi
 })
 
 t.test('GET /v1/facilities/{idOrSlug} (200) by slug and by id give the real record', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const bySlug = await getJson(app, '/v1/facilities/kreativhaus')
   t.equal(bySlug.res.statusCode, 200)
   const f = bySlug.body
@@ -61,7 +61,7 @@ t.test('GET /v1/facilities/{idOrSlug} (200) by slug and by id give the real reco
 })
 
 t.test('GET /v1/facilities/{idOrSlug} (200) keeps unknown facts null', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { body } = await getJson(app, '/v1/facilities/begegnungsstaette-mehr-mitte')
   t.equal(body.partnership.status, 'participant')
   t.same(body.address, { street: null, postcode: null, city: 'Berlin', ortsteil: null, bezirksregion: null, note: body.address.note })
@@ -77,7 +77,7 @@ t.test('GET /v1/facilities/{idOrSlug} (200) keeps unknown facts null', async (t)
 })
 
 t.test('GET /v1/facilities/{idOrSlug} (404) is problem+json', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   for (const id of ['no-such-facility', '00000000-0000-4000-8000-000000000000']) {
     const { res, body } = await getJson(app, `/v1/facilities/${id}`)
     t.equal(res.statusCode, 404)
@@ -93,7 +93,7 @@ t.test('GET /v1/facilities/{idOrSlug} (404) is problem+json', async (t) => {
 })
 
 t.test('GET /v1/facilities?type= filters by type; repeating it means OR', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const shk = await getJson(app, '/v1/facilities?type=selbsthilfekontaktstelle')
   t.same(slugsOf(shk.body), ['shk-mitte'])
   const or = await getJson(app, '/v1/facilities?type=selbsthilfekontaktstelle&type=begegnungsstaette')
@@ -102,7 +102,7 @@ t.test('GET /v1/facilities?type= filters by type; repeating it means OR', async 
 })
 
 t.test('GET /v1/facilities?ortsteil= filters by Ortsteil, case-insensitive', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { body } = await getJson(app, '/v1/facilities?ortsteil=moabit')
   t.same(slugsOf(body), ['familienzentrum-moabit-ost', 'shk-mitte', 'stadtschloss-moabit'])
   const or = await getJson(app, '/v1/facilities?ortsteil=Moabit&ortsteil=Gesundbrunnen')
@@ -110,7 +110,7 @@ t.test('GET /v1/facilities?ortsteil= filters by Ortsteil, case-insensitive', asy
 })
 
 t.test('GET /v1/facilities?partnershipStatus= and AND across parameters', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const probable = await getJson(app, '/v1/facilities?partnershipStatus=probable')
   t.same(slugsOf(probable.body), ['nachbarschaftsetage-fabrik-osloer-strasse', 'sprengelhaus', 'stadtschloss-moabit'])
   const and = await getJson(app, '/v1/facilities?partnershipStatus=probable&ortsteil=Moabit')
@@ -121,7 +121,7 @@ t.test('GET /v1/facilities?partnershipStatus= and AND across parameters', async 
 })
 
 t.test('GET /v1/facilities?operator= accepts slug or id', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const bySlug = await getJson(app, '/v1/facilities?operator=pfefferwerk')
   t.same(slugsOf(bySlug.body), ['familienzentrum-wattstrasse', 'olof-palme-zentrum'])
   const byId = await getJson(app, `/v1/facilities?operator=${seedId('organisation', 'pfefferwerk')}`)
@@ -130,7 +130,7 @@ t.test('GET /v1/facilities?operator= accepts slug or id', async (t) => {
 })
 
 t.test('GET /v1/facilities?targetGroup= and ?category= use the vocabularies', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const seniors = await getJson(app, '/v1/facilities?targetGroup=senioren')
   t.ok(seniors.body.total >= 5)
   for (const f of seniors.body.items) {
@@ -145,7 +145,7 @@ t.test('GET /v1/facilities?targetGroup= and ?category= use the vocabularies', as
 })
 
 t.test('GET /v1/facilities paginates with limit and offset', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const all = (await getJson(app, '/v1/facilities')).body.items.map((f: any) => f.id)
   const first = await getJson(app, '/v1/facilities?limit=5')
   const second = await getJson(app, '/v1/facilities?limit=5&offset=5')
@@ -156,7 +156,7 @@ t.test('GET /v1/facilities paginates with limit and offset', async (t) => {
 })
 
 t.test('GET /v1/facilities (400) lists each failing parameter as problem+json', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { res, body } = await getJson(app, '/v1/facilities?limit=501&type=schloss&colour=blue')
   t.equal(res.statusCode, 400)
   t.equal(res.headers['content-type'], PROBLEM_JSON)
@@ -173,7 +173,7 @@ t.test('GET /v1/facilities (400) lists each failing parameter as problem+json', 
 })
 
 t.test('GET /v1/facilities/{idOrSlug}/services and /contacts (200, 404)', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const services = await getJson(app, '/v1/facilities/meerbaum-haus/services')
   t.equal(services.res.statusCode, 200)
   t.equal(services.body.total, 11)

@@ -10,7 +10,7 @@ import type { Facility } from '../../src/schemas/facilities.ts'
 import type { Organisation } from '../../src/schemas/organisations.ts'
 import type { Service } from '../../src/schemas/services.ts'
 import type { Event } from '../../src/schemas/agreements.ts'
-import { buildTestApp, getJson } from '../helper.ts'
+import { getJson, readOnlyApp } from '../helper.ts'
 
 const BOM = '\uFEFF'
 
@@ -35,7 +35,7 @@ const bySlug = <T extends { slug: string }>(records: T[], slug: string): T => {
 }
 
 t.test('facilities: header, real seed facts, dialects', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const facilities = await list<Facility>(app, '/v1/facilities')
   const text = facilitiesCsv(facilities)
 
@@ -107,7 +107,7 @@ t.test('facilities: header, real seed facts, dialects', async (t) => {
 })
 
 t.test('facilities: quoting, line breaks, formula injection, numbers, tombstones', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const kreativhaus = bySlug(await list<Facility>(app, '/v1/facilities'), 'kreativhaus')
   const tricky: Facility = {
     ...kreativhaus,
@@ -158,7 +158,7 @@ t.test('facilities: quoting, line breaks, formula injection, numbers, tombstones
 })
 
 t.test('services', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const services = await list<Service>(app, '/v1/services')
   const { header, records } = read(servicesCsv(services))
   t.same(header, SERVICE_CSV_COLUMNS, 'header order equals SERVICE_CSV_COLUMNS')
@@ -187,7 +187,7 @@ t.test('services', async (t) => {
 })
 
 t.test('contacts', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const contacts = await list<Contact>(app, '/v1/contacts')
   for (const excel of [false, true]) {
     const text = contactsCsv(contacts, { excel })
@@ -210,7 +210,7 @@ t.test('contacts', async (t) => {
 })
 
 t.test('organisations', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const organisations = await list<Organisation>(app, '/v1/organisations')
   const { header, records } = read(organisationsCsv(organisations))
   t.same(header, ORGANISATION_CSV_COLUMNS, 'header order equals ORGANISATION_CSV_COLUMNS')
@@ -230,7 +230,7 @@ t.test('organisations', async (t) => {
 })
 
 t.test('events', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const events = await list<Event>(app, '/v1/events')
   for (const excel of [false, true]) {
     const { header, records } = read(eventsCsv(events, { excel }), { excel })

@@ -4,7 +4,7 @@ import type { Facility } from '../../src/schemas/facilities.ts'
 import type { Tombstone } from '../../src/schemas/common.ts'
 import { GEOJSON_MEDIA_TYPE, facilitiesFeatureCollection, facilityFeature } from '../../src/formats/geojson.ts'
 import { seedId } from '../../src/lib/uuid.ts'
-import { buildTestApp, getJson } from '../helper.ts'
+import { getJson, readOnlyApp } from '../helper.ts'
 
 const KREATIVHAUS_ID = seedId('facility', 'kreativhaus')
 const SHK_ID = seedId('facility', 'shk-mitte')
@@ -16,7 +16,7 @@ const roundTrip = (value: unknown) => check(JSON.stringify(value)) as unknown as
 }
 
 t.test('the real facilities: valid GeoJSON with null geometry, facts in the properties', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { body } = await getJson<{ total: number, items: Facility[] }>(app, '/v1/facilities?limit=500')
   t.ok(body.total > 0)
   const parsed = roundTrip(facilitiesFeatureCollection(body.items))
@@ -68,7 +68,7 @@ t.test('the real facilities: valid GeoJSON with null geometry, facts in the prop
 })
 
 t.test('known coordinates become a Point in [longitude, latitude] order', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { body: real } = await getJson<Facility>(app, '/v1/facilities/kreativhaus')
   // Synthetic coordinates on a synthetic copy: no source gives the real ones.
   const located: Facility = { ...real, id: seedId('test-facility', 'located'), slug: 'testort', name: 'Testort Grünstraße – „Nachbarschaft“', geo: { lat: 52.5219, lon: 13.4132 } }
@@ -86,7 +86,7 @@ t.test('known coordinates become a Point in [longitude, latitude] order', async 
 })
 
 t.test('tombstones of deleted facilities', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { body: real } = await getJson<Facility>(app, '/v1/facilities/shk-mitte')
   const tombstone: Tombstone = { id: seedId('test-facility', 'deleted'), deleted: true, deletedAt: '2026-11-21T10:00:00.000Z' }
   const parsed = roundTrip(facilitiesFeatureCollection([real, tombstone]))
@@ -95,7 +95,7 @@ t.test('tombstones of deleted facilities', async (t) => {
 })
 
 t.test('text with line breaks survives', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { body: real } = await getJson<Facility>(app, '/v1/facilities/kreativhaus')
   const note = 'Mo–Fr 9–17 Uhr\nSa nach Absprache; Feiertage geschlossen – „Grüße“'
   const parsed = roundTrip(facilitiesFeatureCollection([{ ...real, openingHours: { osm: null, note } }]))

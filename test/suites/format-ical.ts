@@ -3,7 +3,7 @@ import ICAL from 'ical.js'
 import type { Event } from '../../src/schemas/agreements.ts'
 import { seedId } from '../../src/lib/uuid.ts'
 import { CALENDAR_TIME_ZONE, ICAL_MEDIA_TYPE, eventUid, eventsCalendar } from '../../src/formats/ical.ts'
-import { buildTestApp, getJson } from '../helper.ts'
+import { getJson, readOnlyApp } from '../helper.ts'
 
 const EVENT_ID = seedId('event', 'voneinander-wissen-in-mitte-2020')
 const TITLE = 'Voneinander wissen in Mitte – JobCenter und Nachbarschaftseinrichtungen lernen sich kennen'
@@ -15,7 +15,7 @@ const CALENDAR_NAME = 'Kooperationsvereinbarung 2018 – Veranstaltungen, Bezirk
 ICAL.design.icalendar.property['x-wr-calname'] = { defaultType: 'text' }
 
 async function realEvents (t: Test): Promise<Event[]> {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { body } = await getJson<{ items: Event[] }>(app, '/v1/events')
   return body.items
 }

@@ -5,7 +5,7 @@ import type { Facility } from '../../src/schemas/facilities.ts'
 import { JSONLD_MEDIA_TYPE, OSM_OPENING_HOURS_KEY, facilityJsonLd, openingHoursSpecification } from '../../src/formats/jsonld.ts'
 import { isOpenAt, validateOpeningHours } from '../../src/lib/opening-hours.ts'
 import { seedId } from '../../src/lib/uuid.ts'
-import { buildTestApp, getJson } from '../helper.ts'
+import { getJson, readOnlyApp } from '../helper.ts'
 
 const KREATIVHAUS_ID = seedId('facility', 'kreativhaus')
 const FIPP_ID = seedId('organisation', 'fipp')
@@ -42,7 +42,7 @@ const child = (node: Expanded | undefined, term: string) => node?.[S + term]?.[0
 
 // As the list returns it with its public contacts embedded.
 async function facility (t: Test, slug: string): Promise<Facility> {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { body } = await getJson<{ items: Facility[] }>(app, '/v1/facilities?include=contacts&limit=500')
   const found = body.items.find((f) => f.slug === slug)
   if (found === undefined) throw new Error(`no facility ${slug}`)
@@ -101,7 +101,7 @@ t.test('SHK Mitte: e-mail, fax and a website printed without a scheme', async (t
 })
 
 t.test('all real facilities expand, with umlauts and line breaks intact', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { body } = await getJson<{ items: Facility[] }>(app, '/v1/facilities?limit=500')
   for (const f of body.items) {
     const node = await expand(facilityJsonLd(f))

@@ -5,7 +5,7 @@ import { VCARD_MEDIA_TYPE, contactVcard, facilityVcard, organisationVcard, vcard
 import type { Contact } from '../../src/schemas/contacts.ts'
 import type { Facility } from '../../src/schemas/facilities.ts'
 import type { Organisation } from '../../src/schemas/organisations.ts'
-import { buildTestApp, getJson } from '../helper.ts'
+import { getJson, readOnlyApp } from '../helper.ts'
 
 interface ParsedProperty { params: Record<string, unknown>, type: string, value: unknown }
 
@@ -68,7 +68,7 @@ async function items<T> (app: FastifyInstance, path: string): Promise<T[]> {
 }
 
 async function seed (t: Test) {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const facilities = await items<Facility>(app, '/v1/facilities')
   const contacts = await items<Contact>(app, '/v1/contacts')
   const organisations = await items<Organisation>(app, '/v1/organisations')

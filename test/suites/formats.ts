@@ -1,8 +1,8 @@
 import t from 'tap'
-import { PROBLEM_JSON, buildTestApp } from '../helper.ts'
+import { PROBLEM_JSON, buildTestApp, readOnlyApp } from '../helper.ts'
 
 t.test('format= and Accept choose the format; anything unsupported is 406 problem+json', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const json = await app.inject('/v1/facilities/kreativhaus?format=json')
   t.equal(json.statusCode, 200)
   t.equal(json.headers['content-type'], 'application/json; charset=utf-8')
@@ -21,7 +21,7 @@ t.test('format= and Accept choose the format; anything unsupported is 406 proble
 })
 
 t.test('Accept negotiation with wildcards and q-values; the format parameter wins', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const browser = await app.inject({ url: '/v1/facilities?limit=1', headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' } })
   t.equal(browser.statusCode, 200)
   t.equal(browser.headers['content-type'], 'application/json; charset=utf-8')
@@ -50,7 +50,7 @@ t.test('every GET documents format and 406 in the OpenAPI document', async (t) =
 })
 
 t.test('format=ndjson: a small answer is one body with an ETag, kept by the response cache', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const first = await app.inject('/v1/services?format=ndjson')
   t.equal(first.statusCode, 200)
   t.equal(first.headers['content-length'], String(Buffer.byteLength(first.body)))

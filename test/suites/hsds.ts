@@ -7,7 +7,7 @@ import {
   CATEGORY_TAXONOMY_ID, TARGET_GROUP_TAXONOMY_ID, createHsdsDirectory, hsdsPage, matchesSearch, serviceAtLocationIdOf, webAddress
 } from '../../src/formats/hsds.ts'
 import { seedId } from '../../src/lib/uuid.ts'
-import { PROBLEM_JSON, buildTestApp, getJson } from '../helper.ts'
+import { PROBLEM_JSON, buildTestApp, getJson, readOnlyApp } from '../helper.ts'
 
 // --- The HSDS 3.0 JSON Schemas ------------------------------------------------------------------
 
@@ -106,7 +106,7 @@ async function nativeTotal (app: FastifyInstance, url: string): Promise<number> 
 // --- Conformance: every response against the HSDS 3.0 schemas ------------------------------------
 
 t.test('GET /hsds/ names HSDS 3.0, the profile and the OpenAPI document with absolute URLs', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   for (const url of ['/hsds/', '/hsds']) {
     const body = await item<{ version: string, profile: string, openapi_url: string }>(t, app, url, 'root')
     t.equal(body.version, '3.0')
@@ -132,7 +132,7 @@ t.test('GET /hsds/ names HSDS 3.0, the profile and the OpenAPI document with abs
 })
 
 t.test('every service, in every shape, is a valid HSDS service', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const list = await page(t, app, '/hsds/services?per_page=500', 'compiled/service_list.json')
   t.equal(list.total_items, ALL_SERVICES)
   for (const s of list.contents) assertHsds(t, s, 'service.json', `list item ${s.name}`)
@@ -156,7 +156,7 @@ t.test('every service, in every shape, is a valid HSDS service', async (t) => {
 })
 
 t.test('every service_at_location, organization, taxonomy and term is valid HSDS', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const links = await page(t, app, '/hsds/service_at_locations?per_page=500', 'compiled/service_at_location_list.json')
   t.equal(links.total_items, ALL_SERVICES, 'one per service')
   await page(t, app, '/hsds/service_at_locations?per_page=500&minimal=true', 'compiled/service_at_location_list.json')
@@ -202,7 +202,7 @@ t.test('every service_at_location, organization, taxonomy and term is valid HSDS
 })
 
 t.test('format=ndjson streams every object of a list, one valid HSDS object per line', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const cases = [
     ['/hsds/services?format=ndjson&per_page=1', 'compiled/service_list.json', ALL_SERVICES],
     ['/hsds/services?format=ndjson&full=true', 'service.json', ALL_SERVICES],
@@ -225,7 +225,7 @@ t.test('format=ndjson streams every object of a list, one valid HSDS object per 
 // --- Real facts ----------------------------------------------------------------------------------
 
 t.test('Kreativhaus as an HSDS location: address, phone, operator, partnership', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const services = await all(app, `/hsds/service_at_locations?full=true&organization_id=${seedId('organisation', 'fipp')}`)
   const location = services.map((link) => link.location).find((l) => l.id === KREATIVHAUS_ID)
   t.ok(location, 'the Kreativhaus runs services of FiPP e.V.')
@@ -241,7 +241,7 @@ t.test('Kreativhaus as an HSDS location: address, phone, operator, partnership',
 })
 
 t.test('SHK Mitte: its selbsthilfe services, address, email, fax; umlauts survive', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const stadtrand = (await getJson(app, '/v1/organisations/stadtrand')).body.id as string
   const terms = await all(app, '/hsds/taxonomy_terms?search=selbsthilfe')
   t.same(terms.map((term) => term.code), ['selbsthilfe'])
@@ -275,7 +275,7 @@ t.test('SHK Mitte: its selbsthilfe services, address, email, fax; umlauts surviv
 })
 
 t.test('contacts, sites and unknown facts', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const bezirksamt = await item(t, app, `/hsds/organizations/${seedId('organisation', 'bezirksamt-mitte')}`, 'organization.json')
   t.match(bezirksamt.contacts, [{ name: 'Ephraim Gothe' }, { name: 'Petra Patz-Drüke', phones: [{ number: '(030) 9018-42390' }], as_of: '2020' }])
   t.equal(bezirksamt.kind, 'district_office')
@@ -312,7 +312,7 @@ t.test('contacts, sites and unknown facts', async (t) => {
 // --- Parameters ----------------------------------------------------------------------------------
 
 t.test('paging: 1-based pages, HSDS wrapper arithmetic, pages past the end are empty', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const seen: string[] = []
   for (let number = 1; number <= 12; number++) {
     const body = await page(t, app, `/hsds/services?per_page=10&page=${number}`, 'compiled/service_list.json')
@@ -331,7 +331,7 @@ t.test('paging: 1-based pages, HSDS wrapper arithmetic, pages past the end are e
 })
 
 t.test('search uses the directory\'s full-text search', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const body = await page(t, app, '/hsds/services?search=selbsthil&per_page=500', 'compiled/service_list.json')
   const native = (await getJson(app, '/v1/services?q=selbsthil&limit=500')).body
   t.equal(body.total_items, native.total)
@@ -368,7 +368,7 @@ t.test('modified_after compares last_modified, which includes the records a serv
 })
 
 t.test('taxonomy_term_id, taxonomy_id and organization_id filter; repeating means OR, different ones AND', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const senioren = seedId('target-group', 'senioren')
   const beratung = seedId('category', 'beratung')
   t.equal((await getJson(app, `/hsds/taxonomy_terms/${senioren}`)).res.statusCode, 200, 'target group ids are term ids')
@@ -399,7 +399,7 @@ t.test('taxonomy_term_id, taxonomy_id and organization_id filter; repeating mean
 })
 
 t.test('unknown ids are 404 and bad parameters 400, as problem+json', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const unknown = '00000000-0000-4000-8000-000000000000'
   for (const path of ['services', 'service_at_locations', 'organizations', 'taxonomies', 'taxonomy_terms']) {
     const { res, body } = await getJson(app, `/hsds/${path}/${unknown}`)
@@ -434,7 +434,7 @@ t.test('hsdsPage, webAddress and matchesSearch', async (t) => {
 })
 
 t.test('line breaks and umlauts survive the mapping', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const records = {
     facilities: (await getJson(app, '/v1/facilities?limit=500')).body.items,
     services: (await getJson(app, '/v1/services?limit=500')).body.items,
@@ -457,7 +457,7 @@ t.test('line breaks and umlauts survive the mapping', async (t) => {
 })
 
 t.test('the responses are the mapping, field for field (the serializer drops nothing), and publish public contacts only', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const records = {
     facilities: (await getJson(app, '/v1/facilities?limit=500')).body.items,
     services: (await getJson(app, '/v1/services?limit=500')).body.items,

@@ -1,9 +1,9 @@
 import t from 'tap'
 import { seedId } from '../../src/lib/uuid.ts'
-import { buildTestApp, softDeleteFacility } from '../helper.ts'
+import { buildTestApp, softDeleteFacility, readOnlyApp } from '../helper.ts'
 
 t.test('GET item and list carry a strong ETag, Last-Modified and Cache-Control', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   for (const url of ['/v1/facilities/kreativhaus', '/v1/facilities', '/v1/services?limit=5', '/v1/agreements', '/']) {
     const res = await app.inject(url)
     t.equal(res.statusCode, 200, url)
@@ -14,7 +14,7 @@ t.test('GET item and list carry a strong ETag, Last-Modified and Cache-Control',
 })
 
 t.test('If-None-Match with the current ETag gives 304 without a body (items and lists)', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   for (const url of ['/v1/facilities/kreativhaus', '/v1/facilities?type=familienzentrum']) {
     const first = await app.inject(url)
     const etag = String(first.headers.etag)
@@ -41,7 +41,7 @@ t.test('a change gives a new ETag: no stale 304 after a write', async (t) => {
 })
 
 t.test('If-Modified-Since answers 304 until the data changes', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const first = await app.inject('/v1/facilities')
   const lastModified = String(first.headers['last-modified'])
   const same = await app.inject({ url: '/v1/facilities', headers: { 'if-modified-since': lastModified } })
@@ -55,14 +55,14 @@ t.test('If-Modified-Since answers 304 until the data changes', async (t) => {
 })
 
 t.test('errors are not cached and carry no ETag', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const res = await app.inject('/v1/facilities/nope')
   t.equal(res.statusCode, 404)
   t.equal(res.headers.etag, undefined)
 })
 
 t.test('CORS is open for reads and exposes the caching and paging headers', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const res = await app.inject({ url: '/v1/facilities', headers: { origin: 'https://example.org' } })
   t.equal(res.headers['access-control-allow-origin'], '*')
   t.match(String(res.headers['access-control-expose-headers']), /ETag.*Link.*X-Total-Count/)

@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
 import { facilities, organisations, organisationSites, organisationUnits } from '../../src/db/schema.ts'
 import { seedId } from '../../src/lib/uuid.ts'
-import { PROBLEM_JSON, buildTestApp, getJson } from '../helper.ts'
+import { PROBLEM_JSON, buildTestApp, getJson, readOnlyApp } from '../helper.ts'
 
 const JOBCENTER_ID = seedId('organisation', 'jobcenter-berlin-mitte')
 const PM_067_URL = 'https://berlin.de/ba-mitte/aktuelles/pressemitteilungen/2020/pressemitteilung.901585.php'
@@ -31,7 +31,7 @@ const namesOf = (body: { items: { name: string }[] }) => body.items.map((o) => o
 const slugsOf = (items: { slug: string }[]) => items.map((o) => o.slug)
 
 t.test('GET /v1/organisations (200) lists the ten organisations sorted by name', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { res, body } = await getJson(app, '/v1/organisations')
   t.equal(res.statusCode, 200)
   t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
@@ -82,7 +82,7 @@ t.test('GET /v1/organisations (200) lists the ten organisations sorted by name',
 })
 
 t.test('GET /v1/organisations?kind= filters by kind; repeating it means OR', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const jobcenter = await getJson(app, '/v1/organisations?kind=jobcenter')
   t.equal(jobcenter.res.statusCode, 200)
   t.equal(jobcenter.body.total, 1)
@@ -97,7 +97,7 @@ t.test('GET /v1/organisations?kind= filters by kind; repeating it means OR', asy
 })
 
 t.test('GET /v1/organisations paginates with limit and offset', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const first = await getJson(app, '/v1/organisations?limit=4')
   const second = await getJson(app, '/v1/organisations?limit=4&offset=4')
   const last = await getJson(app, '/v1/organisations?limit=4&offset=8')
@@ -111,7 +111,7 @@ t.test('GET /v1/organisations paginates with limit and offset', async (t) => {
 })
 
 t.test('GET /v1/organisations (400) lists each failing parameter as problem+json', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { res, body } = await getJson(app, '/v1/organisations?kind=verein&limit=0&name=FiPP')
   t.equal(res.statusCode, 400)
   t.equal(res.headers['content-type'], PROBLEM_JSON)
@@ -134,7 +134,7 @@ t.test('GET /v1/organisations (400) lists each failing parameter as problem+json
 })
 
 t.test('GET /v1/organisations/{idOrSlug} (200) gives the JobCenter with its sites and public contacts', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { res, body } = await getJson(app, '/v1/organisations/jobcenter-berlin-mitte')
   t.equal(res.statusCode, 200)
   t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
@@ -183,7 +183,7 @@ t.test('GET /v1/organisations/{idOrSlug} (200) gives the JobCenter with its site
 })
 
 t.test('GET /v1/organisations/{idOrSlug} (200) by UUID gives the same record as by slug', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const bySlug = await getJson(app, '/v1/organisations/jobcenter-berlin-mitte')
   const byId = await getJson(app, `/v1/organisations/${JOBCENTER_ID}`)
   t.equal(byId.res.statusCode, 200)
@@ -191,7 +191,7 @@ t.test('GET /v1/organisations/{idOrSlug} (200) by UUID gives the same record as 
 })
 
 t.test('GET /v1/organisations/{idOrSlug} (200) gives the Bezirksamt with units, public contacts and its facility', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { res, body } = await getJson(app, '/v1/organisations/bezirksamt-mitte')
   t.equal(res.statusCode, 200)
   t.equal(body.kind, 'district_office')
@@ -228,7 +228,7 @@ t.test('GET /v1/organisations/{idOrSlug} (200) gives the Bezirksamt with units, 
 })
 
 t.test('GET /v1/organisations/{idOrSlug} (200) lists the facilities an operator runs, sorted by name', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const fipp = (await getJson(app, '/v1/organisations/fipp')).body
   t.same(slugsOf(fipp.facilities), ['villa-luetzow', 'kreativhaus'], 'Kiez-Zentrum Villa Lützow before KREATIVHAUS')
   t.equal(fipp.facilityCount, 2)
@@ -246,7 +246,7 @@ t.test('GET /v1/organisations/{idOrSlug} (200) lists the facilities an operator 
 })
 
 t.test('GET /v1/organisations/{idOrSlug} (404) is problem+json', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   for (const id of ['no-such-organisation', '00000000-0000-4000-8000-000000000000', 'JobCenter Berlin Mitte', seedId('facility', 'kreativhaus')]) {
     const path = `/v1/organisations/${encodeURIComponent(id)}`
     const { res, body } = await getJson(app, path)
@@ -373,7 +373,7 @@ t.test('GET /v1/organisations?updatedSince= lists what changed since, deleted or
 })
 
 t.test('GET /v1/organisations cursor pages concatenate to the full list, in every sort', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const first = await getJson(app, '/v1/organisations?limit=3')
   t.same(first.body.links, {
     self: '/v1/organisations?limit=3',
@@ -425,7 +425,7 @@ t.test('GET /v1/organisations?format=ndjson streams every organisation, one per 
 })
 
 t.test('organisations repository iterate() walks the keyset batch by batch', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const batches = [...app.repos.organisations.iterate({ limit: 50, offset: 0 }, 3)]
   t.same(batches.map((b) => b.length), [3, 3, 3, 1])
   t.same(batches.flat().map((o) => 'name' in o ? o.name : null), NAMES)
@@ -433,7 +433,7 @@ t.test('organisations repository iterate() walks the keyset batch by batch', asy
 })
 
 t.test('GET /v1/organisations (400) for a cursor that is garbage or of another sort', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   for (const cursor of ['not-a-cursor', Buffer.from('["name"]').toString('base64url'), Buffer.from('["name",{},"x"]').toString('base64url')]) {
     const { res, body } = await getJson(app, `/v1/organisations?cursor=${cursor}`)
     t.equal(res.statusCode, 400, cursor)

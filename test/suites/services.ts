@@ -4,7 +4,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { eq } from 'drizzle-orm'
 import { categories, facilities, services, targetGroups } from '../../src/db/schema.ts'
 import { seedId } from '../../src/lib/uuid.ts'
-import { PROBLEM_JSON, buildTestApp, getJson } from '../helper.ts'
+import { PROBLEM_JSON, buildTestApp, getJson, readOnlyApp } from '../helper.ts'
 
 const serviceId = (facility: string, key: string) => seedId('service', `${facility}/${key}`)
 const KREATIVHAUS_ID = seedId('facility', 'kreativhaus')
@@ -38,7 +38,7 @@ const countBy = (items: ServiceBody[], key: (s: ServiceBody) => string) =>
   items.reduce<Record<string, number>>((acc, s) => ({ ...acc, [key(s)]: (acc[key(s)] ?? 0) + 1 }), {})
 
 t.test('GET /v1/services (200) lists every service of the seed with the default page', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { res, body } = await getJson<ServiceList>(app, '/v1/services')
   t.equal(res.statusCode, 200)
   t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
@@ -53,7 +53,7 @@ t.test('GET /v1/services (200) lists every service of the seed with the default 
 })
 
 t.test('GET /v1/services (200) sorts by facility name, category slug, name and id', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { body } = await getJson<ServiceList>(app, '/v1/services?limit=500')
   t.equal(body.items.length, ALL_SERVICES)
   const keys = body.items.map((s) => [s.facility.name.toLowerCase(), s.category.slug, s.name.toLowerCase(), s.id])
@@ -69,7 +69,7 @@ t.test('GET /v1/services (200) sorts by facility name, category slug, name and i
 })
 
 t.test('GET /v1/services (200) pages with limit and offset', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const all = (await getJson<ServiceList>(app, '/v1/services?limit=500')).body
   const { body } = await getJson<ServiceList>(app, '/v1/services?limit=3&offset=2')
   t.equal(body.total, ALL_SERVICES)
@@ -85,7 +85,7 @@ t.test('GET /v1/services (200) pages with limit and offset', async (t) => {
 })
 
 t.test('GET /v1/services?facility= (200) takes a slug or a UUID; repeating means OR', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const bySlug = (await getJson<ServiceList>(app, '/v1/services?facility=kreativhaus')).body
   t.equal(bySlug.total, 20)
   t.ok(bySlug.items.every((s) => s.facility.id === KREATIVHAUS_ID))
@@ -105,7 +105,7 @@ t.test('GET /v1/services?facility= (200) takes a slug or a UUID; repeating means
 })
 
 t.test('GET /v1/services?category= (200) filters by category slug; repeating means OR', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const beratung = (await getJson<ServiceList>(app, '/v1/services?category=beratung')).body
   t.equal(beratung.total, 8)
   t.ok(beratung.items.every((s) => s.category.slug === 'beratung'))
@@ -119,7 +119,7 @@ t.test('GET /v1/services?category= (200) filters by category slug; repeating mea
 })
 
 t.test('GET /v1/services?targetGroup= (200) filters by the service\'s own target groups; repeating means OR', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const senioren = (await getJson<ServiceList>(app, '/v1/services?targetGroup=senioren')).body
   t.equal(senioren.total, 9, 'services naming seniors themselves, not all services of facilities for seniors')
   t.ok(senioren.items.every((s) => s.targetGroups.some((g) => g.slug === 'senioren')))
@@ -133,7 +133,7 @@ t.test('GET /v1/services?targetGroup= (200) filters by the service\'s own target
 })
 
 t.test('GET /v1/services (200) combines different filters with AND', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const kreativhausBeratung = (await getJson<ServiceList>(app, '/v1/services?facility=kreativhaus&category=beratung')).body
   t.equal(kreativhausBeratung.total, 3)
   t.same(names(kreativhausBeratung).sort(), [
@@ -154,7 +154,7 @@ t.test('GET /v1/services (200) combines different filters with AND', async (t) =
 })
 
 t.test('GET /v1/services (400) rejects unknown parameters, bad slugs and out-of-range pages', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const cases: [string, string][] = [
     ['/v1/services?foo=1', 'query.foo'],
     ['/v1/services?limit=0', 'query.limit'],
@@ -179,7 +179,7 @@ t.test('GET /v1/services (400) rejects unknown parameters, bad slugs and out-of-
 })
 
 t.test('GET /v1/services/{id} (200) gives the whole record', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { res, body } = await getJson(app, `/v1/services/${MITTAGSTREFF_ID}`)
   t.equal(res.statusCode, 200)
   t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
@@ -213,7 +213,7 @@ t.test('GET /v1/services/{id} (200) gives the whole record', async (t) => {
 })
 
 t.test('GET /v1/services/{id} (200) carries target groups with the source\'s wording, status and asOf', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const seniors = (await getJson(app, `/v1/services/${SENIORENANGEBOTE_ID}`)).body
   t.equal(seniors.facility.slug, 'kreativhaus')
   t.same(seniors.targetGroups, [{
@@ -231,7 +231,7 @@ t.test('GET /v1/services/{id} (200) carries target groups with the source\'s wor
 })
 
 t.test('GET /v1/services/{id} (404) is problem+json for unknown ids and non-UUIDs', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   for (const id of ['00000000-0000-5000-8000-000000000000', 'offener-mittagstreff', KREATIVHAUS_ID]) {
     const url = `/v1/services/${id}`
     const { res, body } = await getJson(app, url)
@@ -272,7 +272,7 @@ t.test('GET /v1/services leaves soft-deleted target groups out of links and filt
 })
 
 t.test('GET /v1/facilities/{idOrSlug}/services (200) lists the same services as the facility filter', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const nested = (await getJson<ServiceList>(app, '/v1/facilities/meerbaum-haus/services')).body
   const filtered = (await getJson<ServiceList>(app, '/v1/services?facility=meerbaum-haus&limit=500')).body
   t.equal(nested.total, 11)
@@ -300,7 +300,7 @@ const PFLEGE_ID = serviceId('shk-mitte', 'kontaktstelle-pflegeengagement-mitte')
 const SENIORS_NAMED = ['Angebote auch für Ältere', 'Hilfe für ältere Menschen', 'Medienkompetenz-Schulungen für Ältere']
 
 t.test('GET /v1/services?q= ignores case, umlauts (ä = a = ae) and ß (= ss)', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   for (const text of ['Kiezmütter', 'kiezmutter', 'KIEZMUETTER', 'kiezmü']) {
     const { body } = await getJson<ServiceList>(app, search(text))
     t.same(body.items.map((s) => s.id), [KIEZMUETTER_ID], text)
@@ -321,7 +321,7 @@ t.test('GET /v1/services?q= ignores case, umlauts (ä = a = ae) and ß (= ss)', 
 })
 
 t.test('GET /v1/services?q= matches every word as a prefix and all words must occur', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const prefix = (await getJson<ServiceList>(app, search('selbsthil'))).body
   t.equal(prefix.total, 9)
   t.ok(prefix.items.every((s) => s.facility.slug === 'shk-mitte'), 'Selbsthilfe-, Kontakt- und Beratungsstelle Mitte')
@@ -337,7 +337,7 @@ t.test('GET /v1/services?q= matches every word as a prefix and all words must oc
 })
 
 t.test('GET /v1/services?q= takes FTS5 syntax characters as plain text', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const plain = (await getJson<ServiceList>(app, search('selbsthil migration'))).body
   for (const text of ['"selbsthil migration', 'selbsthil* migration*', '-selbsthil -migration', '(selbsthil) migration)', 'selbsthil: "migration"', '^selbsthil + migration', '"selbsthil" "migration']) {
     const { res, body } = await getJson<ServiceList>(app, search(text))
@@ -364,7 +364,7 @@ t.test('GET /v1/services?q= takes FTS5 syntax characters as plain text', async (
 })
 
 t.test('GET /v1/services?q= allows 200 characters and rejects 201 as problem+json', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const long = 'selbsthil migration'.padEnd(200, ' ')
   const ok = await getJson<ServiceList>(app, search(long))
   t.equal(ok.res.statusCode, 200)
@@ -378,7 +378,7 @@ t.test('GET /v1/services?q= allows 200 characters and rejects 201 as problem+jso
 })
 
 t.test('GET /v1/services?q= ranks name matches above description-only matches', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const older = (await getJson<ServiceList>(app, search('ältere'))).body
   t.same(names(older).slice(0, 3).sort(), SENIORS_NAMED.toSorted())
   t.equal(older.items[3]!.name, 'Seniorenangebote', 'only its description says Ältere')
@@ -392,7 +392,7 @@ t.test('GET /v1/services?q= ranks name matches above description-only matches', 
 })
 
 t.test('GET /v1/services?q= says which fields matched and shows a snippet', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const older = (await getJson<ServiceList>(app, search('ältere'))).body
   const byName = Object.fromEntries(older.items.map((s) => [s.name, s.match]))
   t.same(byName['Seniorenangebote'], { fields: ['description'], snippet: 'Für Ältere gibt es Gymnastik, Lachyoga, Englischkurse, Chöre und Gedächtnistraining.' })
@@ -551,7 +551,7 @@ t.test('GET /v1/services?updatedSince= follows changes of the facility and categ
 })
 
 t.test('GET /v1/services cursor pages concatenate to the whole list for every sort', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   for (const sort of ['', '&sort=name', '&sort=-name', '&sort=updatedAt', '&sort=-updatedAt']) {
     const all = (await getJson<ServiceList>(app, `/v1/services?limit=500${sort}`)).body.items.map((s) => s.id)
     const { items, pages } = await pageThrough(app, `/v1/services?limit=7${sort}`)
@@ -611,7 +611,7 @@ t.test('GET /v1/services?updatedSince= pages move changed records to the end ins
 })
 
 t.test('GET /v1/services sends links, a Link header and X-Total-Count', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { res, body } = await getJson<ServiceList>(app, '/v1/services?category=beratung&limit=3')
   t.equal(res.headers['x-total-count'], '8')
   t.equal(body.total, 8)
@@ -637,7 +637,7 @@ t.test('GET /v1/services sends links, a Link header and X-Total-Count', async (t
 })
 
 t.test('GET /v1/services (400) rejects garbage cursors and cursors of another sort', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const byName = (await getJson<ServiceList>(app, '/v1/services?sort=name&limit=2')).body
   const cursor = new URL(byName.links.next!, 'http://x').searchParams.get('cursor')!
   t.equal((await getJson(app, `/v1/services?sort=name&limit=2&cursor=${cursor}`)).res.statusCode, 200)

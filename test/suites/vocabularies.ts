@@ -4,7 +4,7 @@ import { eq } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
 import { categories, facilities, services, targetGroups } from '../../src/db/schema.ts'
 import { seedId } from '../../src/lib/uuid.ts'
-import { PROBLEM_JSON, buildTestApp, getJson } from '../helper.ts'
+import { PROBLEM_JSON, buildTestApp, getJson, readOnlyApp } from '../helper.ts'
 
 const seedSlugs = (file: string) => (JSON.parse(readFileSync(new URL(`../../seed/data/${file}`, import.meta.url), 'utf8')) as { slug: string }[])
   .map((entry) => entry.slug)
@@ -49,7 +49,7 @@ const expectProblem400 = async (t: Test, app: Awaited<ReturnType<typeof buildTes
 }
 
 t.test('GET /v1/target-groups (200) lists the whole vocabulary sorted by slug with counts', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { res, body } = await getJson<{ total: number, items: (Counted & Record<string, unknown>)[] }>(app, '/v1/target-groups')
   t.equal(res.statusCode, 200)
   t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
@@ -77,7 +77,7 @@ t.test('GET /v1/target-groups (200) lists the whole vocabulary sorted by slug wi
 })
 
 t.test('GET /v1/target-groups (200) counts agree with the facility and service filters', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { body } = await getJson<{ items: Counted[] }>(app, '/v1/target-groups')
   for (const group of body.items) {
     const facilityTotal = (await getJson(app, `/v1/facilities?targetGroup=${group.slug}`)).body.total
@@ -88,7 +88,7 @@ t.test('GET /v1/target-groups (200) counts agree with the facility and service f
 })
 
 t.test('GET /v1/target-groups (400) for unknown parameters and bad paging', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   await expectProblem400(t, app, '/v1/target-groups?slug=senioren', 'query.slug')
   t.equal((await app.inject('/v1/target-groups?format=csv')).statusCode, 406, 'a format the list does not offer is 406')
   for (const url of ['/v1/target-groups?limit=501', '/v1/target-groups?offset=-1', '/v1/target-groups?sort=name']) {
@@ -99,7 +99,7 @@ t.test('GET /v1/target-groups (400) for unknown parameters and bad paging', asyn
 })
 
 t.test('GET /v1/target-groups/{idOrSlug} (200) shows the facilities and services with their original wording', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { res, body } = await getJson(app, '/v1/target-groups/eltern')
   t.equal(res.statusCode, 200)
   t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
@@ -129,7 +129,7 @@ t.test('GET /v1/target-groups/{idOrSlug} (200) shows the facilities and services
 })
 
 t.test('GET /v1/target-groups/{idOrSlug} (200) marks facilities linked only through a service', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { body } = await getJson<GroupDetail>(app, '/v1/target-groups/frauen')
   t.same(body.facilities, [{ facility: WATTSTRASSE, via: ['service'], originalWording: null, serviceCount: 1 }])
   t.same(body.services.map((s) => [s.name, s.originalWording]), [['Frauenfrühstück', 'Frauenfrühstück']])
@@ -143,7 +143,7 @@ t.test('GET /v1/target-groups/{idOrSlug} (200) marks facilities linked only thro
 })
 
 t.test('GET /v1/target-groups/{idOrSlug} (200) lists facilities by name and agrees with its counts', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { body } = await getJson<GroupDetail>(app, '/v1/target-groups/senioren')
   t.equal(body.facilities.length, body.facilityCount)
   t.equal(body.facilityCount, 9)
@@ -165,7 +165,7 @@ t.test('GET /v1/target-groups/{idOrSlug} (200) lists facilities by name and agre
 })
 
 t.test('GET /v1/target-groups/{idOrSlug} (404) is problem+json', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   await expectProblem404(t, app, '/v1/target-groups/rentner', 'target group', 'rentner')
   await expectProblem404(t, app, '/v1/target-groups/00000000-0000-5000-8000-000000000000', 'target group', '00000000-0000-5000-8000-000000000000')
   await expectProblem404(t, app, `/v1/target-groups/${seedId('category', 'beratung')}`, 'target group', seedId('category', 'beratung'))
@@ -192,7 +192,7 @@ t.test('GET /v1/target-groups leaves out soft-deleted groups, facilities and ser
 })
 
 t.test('GET /v1/categories (200) lists the categories sorted by slug with counts', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { res, body } = await getJson<{ total: number, items: Counted[] }>(app, '/v1/categories')
   t.equal(res.statusCode, 200)
   t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
@@ -219,7 +219,7 @@ t.test('GET /v1/categories (200) lists the categories sorted by slug with counts
 })
 
 t.test('GET /v1/categories (200) counts agree with the facility and service filters', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { body } = await getJson<{ items: Counted[] }>(app, '/v1/categories')
   for (const category of body.items) {
     const facilityTotal = (await getJson(app, `/v1/facilities?category=${category.slug}`)).body.total
@@ -230,7 +230,7 @@ t.test('GET /v1/categories (200) counts agree with the facility and service filt
 })
 
 t.test('GET /v1/categories (400) for unknown parameters and bad paging', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   await expectProblem400(t, app, '/v1/categories?label=Beratung', 'query.label')
   for (const url of ['/v1/categories?limit=0', '/v1/categories?sort=labelDe', '/v1/categories?updatedSince=gestern']) {
     const { res } = await getJson(app, url)
@@ -240,7 +240,7 @@ t.test('GET /v1/categories (400) for unknown parameters and bad paging', async (
 })
 
 t.test('GET /v1/categories/{idOrSlug} (200) by slug and by id', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   const { res, body } = await getJson(app, '/v1/categories/gesundheit')
   t.equal(res.statusCode, 200)
   t.equal(body.id, seedId('category', 'gesundheit'))
@@ -253,7 +253,7 @@ t.test('GET /v1/categories/{idOrSlug} (200) by slug and by id', async (t) => {
 })
 
 t.test('GET /v1/categories/{idOrSlug} (404) is problem+json', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await readOnlyApp(t)
   await expectProblem404(t, app, '/v1/categories/sport', 'category', 'sport')
   await expectProblem404(t, app, `/v1/categories/${seedId('target-group', 'senioren')}`, 'category', seedId('target-group', 'senioren'))
 })
@@ -326,7 +326,7 @@ for (const [path, table, file, total] of [
   ['/v1/categories', categories, 'categories.json', 13]
 ] as const) {
   t.test(`GET ${path} cursor pages concatenate to the whole vocabulary, counts included`, async (t) => {
-    const app = await buildTestApp(t)
+    const app = await readOnlyApp(t)
     const all = (await getJson(app, `${path}?limit=500`)).body.items
     t.equal(all.length, total)
     const first = await getJson(app, `${path}?limit=5`)
@@ -366,7 +366,7 @@ for (const [path, table, file, total] of [
   })
 
   t.test(`GET ${path} (400) for a cursor that is garbage or of another sort`, async (t) => {
-    const app = await buildTestApp(t)
+    const app = await readOnlyApp(t)
     const garbage = await getJson(app, `${path}?cursor=eyJzbHVnIjoxfQ`)
     t.equal(garbage.res.statusCode, 400)
     t.equal(garbage.res.headers['content-type'], PROBLEM_JSON)
