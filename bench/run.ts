@@ -2,7 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { cpus, tmpdir, totalmem, platform, release } from 'node:os'
-import { join } from 'node:path'
+import { isAbsolute, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import cliProgress from 'cli-progress'
@@ -441,7 +441,8 @@ try {
   await realDirectory()
   for (const size of opts.sizes) await synthetic(size)
   runBar.stop()
-  writeFileSync(join(ROOT, flags.out ?? 'bench/RESULTS.md'), report())
+  const out = flags.out ?? 'bench/RESULTS.md'
+  writeFileSync(isAbsolute(out) ? out : join(ROOT, out), report())
   console.log(`wrote ${flags.out ?? 'bench/RESULTS.md'} in ${((Date.now() - started) / 1000).toFixed(0)} s`)
 } finally {
   runBar.stop()

@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import type { IncomingHttpHeaders } from 'node:http'
 import { cpus, loadavg, platform, release, totalmem } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
@@ -7,7 +7,8 @@ import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { PROJECT_ROOT } from '../src/lib/paths.ts'
-import { prepareDatabase, startServer, type ServerProcess } from '../test/server-process.ts'
+import { freePort, prepareDatabase, startServer, type ServerProcess } from '../test/server-process.ts'
+import type { CeilingRoute } from './ceiling-server.ts'
 
 // The soak run of the reliability issue: the real server (the `npm start` bundle, seeded with the
 // real directory) under a mix of reads across the API at 64 connections for a fixed time, with a
@@ -24,6 +25,10 @@ export interface SoakOptions {
   writeIntervalMs: number
   // Length of a latency window in seconds; the retained memory is measured at every window's end.
   windowS: number
+  // After the soak, the same reads without the writer for this many seconds, on ours and then on
+  // the ceiling (a bare Fastify sending our answers' bytes): what latency this machine allows
+  // for the mix. 0 or none: no comparison (the CI test).
+  compareS?: number
   // Progress lines (the CLI prints them; the test passes nothing).
   log?: (line: string) => void
   // More environment for the server, e.g. NODE_OPTIONS='--max-old-space-size=96' (a leak then
@@ -36,6 +41,9 @@ export interface WindowResult extends LatencySummary { index: number, fromS: num
 export interface RouteResult extends LatencySummary { name: string, path: string, statuses: Record<string, number>, unexpected: number }
 export interface WriteKindResult { kind: WriteKind, ok: number, failed: number, p50: number, p99: number, max: number }
 export interface Check { name: string, ok: boolean, detail: string }
+export interface PhaseResult { requests: number, rps: number, p50: number, p99: number, max: number, errors: number, unexpected: number }
+// The reads of the mix without the writer: ours, then the ceiling with the same bytes.
+export interface Comparison { durationS: number, warmupS: number, urls: number, ours: PhaseResult, ceiling: PhaseResult }
 // t: seconds since the load started. mb is VmRSS; anonMb (RssAnon: JS heap, malloc) and fileMb
 // (RssFile: code, mapped files such as SQLite's -shm) say where growth is.
 export interface RssSample { t: number, mb: number, anonMb: number, fileMb: number }
@@ -68,6 +76,7 @@ export interface SoakResult {
   // Growth from the first probe to the last.
   heap: { probes: HeapProbe[], retainedGrowthMb: number, outsideHeapGrowthMb: number }
   checks: Check[]
+  comparison?: Comparison
   serverErrorLogLines: string[]
   serverExit: number | string
 }
@@ -571,6 +580,9 @@ async function soak (server: ServerProcess, key: string, options: SoakOptions, s
   check('the change feed has at least one facility update per successful PATCH', facilityUpdates >= patchesOk,
     `${facilityUpdates} facility updates for ${patchesOk} PATCHes`)
 
+  let comparison: Comparison | undefined
+  if ((options.compareS ?? 0) > 0) comparison = await compareWithCeiling(base, sequence, options.connections, options.compareS!, log)
+
   const serverExit = await server.stop()
   const errorLines = server.output().split('\n').filter((line) => /"level":(50|60)/.test(line))
   check('the server stops with exit code 0 on SIGTERM', serverExit === 0, `exit ${serverExit}`)
@@ -589,7 +601,7 @@ async function soak (server: ServerProcess, key: string, options: SoakOptions, s
   const lastProbe = probes.length > 1 ? probes.at(-1) : undefined
   const growth = (f: (p: HeapProbe) => number) => firstProbe === undefined || lastProbe === undefined ? Number.NaN : f(lastProbe) - f(firstProbe)
   return {
-    options: { durationS: options.durationS, warmupS: options.warmupS, connections: options.connections, writeIntervalMs: options.writeIntervalMs, windowS: options.windowS, ...(options.serverEnv === undefined ? {} : { serverEnv: options.serverEnv }) },
+    options: { durationS: options.durationS, warmupS: options.warmupS, connections: options.connections, writeIntervalMs: options.writeIntervalMs, windowS: options.windowS, ...(options.compareS === undefined ? {} : { compareS: options.compareS }), ...(options.serverEnv === undefined ? {} : { serverEnv: options.serverEnv }) },
     startedAt: startedAt.toISOString(),
     wallS: (performance.now() - wall0) / 1000,
     phasesS: { setup: (loadStart - wall0) / 1000, load: loadEndS, checks: (performance.now() - loadEnd) / 1000 },
@@ -630,8 +642,93 @@ async function soak (server: ServerProcess, key: string, options: SoakOptions, s
       outsideHeapGrowthMb: growth(outsideHeap)
     },
     checks,
+    ...(comparison === undefined ? {} : { comparison }),
     serverErrorLogLines: errorLines,
     serverExit
+  }
+}
+
+// --- The same reads without the writer: ours, then the ceiling -----------------------------------
+
+const COMPARE_WARMUP_S = 2
+
+// Every URL the mix sends (the varying ones cycle through fixed lists; the feed's stands still
+// without writes), answered by ours now; the ceiling gets exactly these bytes and headers.
+async function captureMix (base: string, sequence: ReadSpec[]): Promise<CeilingRoute[]> {
+  const urls = new Set<string>()
+  for (const r of new Set(sequence)) {
+    if (r.vary === undefined) urls.add(r.path)
+    else for (let i = 0; i < 100; i++) urls.add(r.vary())
+  }
+  const routes: CeilingRoute[] = []
+  for (const url of urls) {
+    const res = await fetch(base + url)
+    const body = Buffer.from(await res.arrayBuffer())
+    if (res.status !== 200) throw new Error(`capturing ${url} for the ceiling: ${res.status}`)
+    // Every header but those Node adds per response (date, framing), as in bench/run.ts.
+    const headers: Record<string, string> = {}
+    res.headers.forEach((value, name) => {
+      if (!['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'].includes(name)) headers[name] = value
+    })
+    routes.push({ path: url, status: 200, headers, bodyBase64: body.toString('base64'), byUrl: true })
+  }
+  return routes
+}
+
+async function readsOnly (base: string, sequence: ReadSpec[], etags: Map<string, string>, connections: number, durationS: number): Promise<PhaseResult> {
+  const requests: autocannon.Request[] = sequence.map((r) => ({
+    method: 'GET',
+    path: r.vary === undefined ? r.path : r.vary(),
+    setupRequest: (req: autocannon.Request) => {
+      if (r.vary !== undefined) req.path = r.vary()
+      const etag = r.conditional === true ? etags.get(req.path!) : undefined
+      if (etag !== undefined) req.headers = { ...req.headers, 'if-none-match': etag }
+      return req
+    }
+  }))
+  await autocannon({ url: base, connections, duration: COMPARE_WARMUP_S, requests })
+  const r = await autocannon({ url: base, connections, duration: durationS, requests })
+  return {
+    requests: r.requests.total,
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    max: r.latency.max,
+    errors: r.errors + r.timeouts,
+    unexpected: r.requests.total - r['2xx'] - r['3xx']
+  }
+}
+
+async function compareWithCeiling (base: string, sequence: ReadSpec[], connections: number, durationS: number, log: (line: string) => void): Promise<Comparison> {
+  const routes = await captureMix(base, sequence)
+  const etags = new Map(routes.map((r) => [r.path, r.headers.etag ?? '']))
+  log(`  reads only, ${durationS} s each: ours …`)
+  const ours = await readsOnly(base, sequence, etags, connections, durationS)
+  const dir = mkdtempSync(join(PROJECT_ROOT, 'tmp', 'soak-ceiling-'))
+  const routesFile = join(dir, 'routes.json')
+  writeFileSync(routesFile, JSON.stringify(routes))
+  const port = await freePort()
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/ceiling-server.ts'], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, CEILING_ROUTES: routesFile, PORT: String(port) },
+    stdio: 'ignore'
+  })
+  try {
+    const url = `http://127.0.0.1:${port}`
+    const deadline = Date.now() + 30_000
+    for (;;) {
+      try {
+        if ((await fetch(`${url}/ready`)).ok) break
+      } catch {}
+      if (Date.now() > deadline) throw new Error('the ceiling server did not start within 30 s')
+      await sleep(100)
+    }
+    log('  reads only: the ceiling …')
+    const ceiling = await readsOnly(url, sequence, etags, connections, durationS)
+    return { durationS, warmupS: COMPARE_WARMUP_S, urls: routes.length, ours, ceiling }
+  } finally {
+    child.kill('SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
   }
 }
 
@@ -646,6 +743,9 @@ export function verdict (r: SoakResult): Verdict {
   if (r.writes.failed > 0) reasons.push(`${r.writes.failed} writes failed`)
   if (r.writes.ok === 0) reasons.push('no write succeeded')
   for (const c of r.checks.filter((x) => !x.ok)) reasons.push(`check failed: ${c.name} (${c.detail})`)
+  if (r.comparison !== undefined && r.comparison.ours.errors + r.comparison.ours.unexpected > 0) {
+    reasons.push(`${r.comparison.ours.errors + r.comparison.ours.unexpected} errors or unexpected statuses in the reads-only comparison`)
+  }
   if (r.serverErrorLogLines.length > 0) reasons.push(`the server logged ${r.serverErrorLogLines.length} error lines`)
   const h = r.heap
   if (Number.isNaN(h.retainedGrowthMb)) {
@@ -699,7 +799,7 @@ export function renderReport (r: SoakResult, v: Verdict, context: { commit: stri
     '- Server settings as in test/server-process.ts: `LOG_LEVEL=warn`, `RATE_LIMIT_MAX=0` (one client address at 64 connections would otherwise be limited, by design). For the memory probe the server runs with `--expose-gc` and a SIGWINCH listener (see Memory)' +
       (o.serverEnv === undefined ? '' : `; more environment: \`${JSON.stringify(o.serverEnv)}\``),
     `- **Noise**: client, writer and server share ${cpu.length} cores, and other work (tests, builds) ran on this machine at the same time (see the load average). Latency includes the harness's own queueing and is indicative only. Errors, writes, consistency and retained memory do not depend on the noise.`,
-    `- Wall time ${r.wallS.toFixed(0)} s: bundle build, seeding start and discovery ${r.phasesS.setup.toFixed(1)} s, load ${r.phasesS.load.toFixed(1)} s, checks and stop ${r.phasesS.checks.toFixed(1)} s`,
+    `- Wall time ${r.wallS.toFixed(0)} s: bundle build, seeding start and discovery ${r.phasesS.setup.toFixed(1)} s, load ${r.phasesS.load.toFixed(1)} s, checks${r.comparison === undefined ? '' : ', the reads-only comparison'} and stop ${r.phasesS.checks.toFixed(1)} s`,
     '',
     '## Summary (measured phase, after the warm-up)',
     '',
@@ -733,6 +833,26 @@ export function renderReport (r: SoakResult, v: Verdict, context: { commit: stri
   )
   for (const w of r.windows) {
     lines.push(`| ${w.fromS.toFixed(0)}–${w.toS.toFixed(0)} | ${int(w.count)} | ${int(w.rps)} | ${ms(w.p50)} | ${ms(w.p99)} | ${ms(w.max)} | ${w.p99 <= MIXED_P99_TARGET_MS ? 'yes' : '**no**'} | ${w.errors} | ${w.writes} | ${mb(w.rssMinMb)}–${mb(w.rssMaxMb)} |`)
+  }
+  const c = r.comparison
+  if (c !== undefined) {
+    const row = (name: string, x: PhaseResult) => `| ${name} | ${int(x.requests)} | ${int(x.rps)} | ${ms(x.p50)} | ${ms(x.p99)} | ${ms(x.max)} | ${x.errors} / ${x.unexpected} |`
+    lines.push(
+      '',
+      '## The floor: the same reads without the writer, ours and the ceiling',
+      '',
+      `After the soak, the same mix of reads (the same ${c.urls} URLs, revalidating with the current ETags) at ${o.connections} connections for ${c.durationS} s each after ${c.warmupS} s of warm-up, without writes: first ours, then the ceiling, a bare Fastify answering each URL with the bytes and headers ours sent for it (\`bench/ceiling-server.ts\`). ` +
+        `A closed loop keeps ${o.connections} requests in flight, so the mean latency is ${o.connections} ÷ requests/s (Little's law); the ceiling's p99 is the lowest this machine shows for this mix at this concurrency, with the load generator on the same cores.`,
+      '',
+      '| Run | requests | req/s | p50 ms | p99 ms | max ms | errors / unexpected status |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      `| ours with the writer (the soak above) | ${int(r.requests)} | ${int(r.rps)} | ${ms(r.mixed.p50)} | ${ms(r.mixed.p99)} | ${ms(r.mixed.max)} | ${r.errors.total} / – |`,
+      row('ours, reads only', c.ours),
+      row('ceiling, reads only (same bytes)', c.ceiling),
+      '',
+      `p99 against ${MIXED_P99_TARGET_MS} ms: ours with the writer ${ms(r.mixed.p99)} ms, ours reads only ${ms(c.ours.p99)} ms, the ceiling ${ms(c.ceiling.p99)} ms` +
+        (c.ceiling.p99 > MIXED_P99_TARGET_MS ? ` — the ceiling itself is over ${MIXED_P99_TARGET_MS} ms here.` : '.')
+    )
   }
   lines.push(
     '',
@@ -802,6 +922,7 @@ async function main (): Promise<void> {
       warmup: { type: 'string', default: '10' },
       connections: { type: 'string', default: '64' },
       'write-interval': { type: 'string', default: '100' },
+      compare: { type: 'string', default: '15' },
       window: { type: 'string' },
       'node-options': { type: 'string' },
       out: { type: 'string', default: 'bench/SOAK.md' }
@@ -813,13 +934,14 @@ async function main (): Promise<void> {
     warmupS: Number(flags.warmup),
     connections: Number(flags.connections),
     writeIntervalMs: Number(flags['write-interval']),
+    compareS: Number(flags.compare),
     // Minute windows for the long run; a shorter one gets six windows.
     windowS: Number(flags.window ?? (durationS >= 360 ? 60 : Math.max(1, Math.round(durationS / 6)))),
     ...(flags['node-options'] === undefined ? {} : { serverEnv: { NODE_OPTIONS: flags['node-options'] } }),
     log: (line) => console.error(line)
   }
   for (const [name, value] of Object.entries(options)) {
-    if (typeof value === 'number' && (!Number.isFinite(value) || value < 0 || (!['writeIntervalMs', 'warmupS'].includes(name) && value === 0))) {
+    if (typeof value === 'number' && (!Number.isFinite(value) || value < 0 || (!['writeIntervalMs', 'warmupS', 'compareS'].includes(name) && value === 0))) {
       console.error(`soak: invalid ${name}: ${value}`)
       process.exit(2)
     }
@@ -832,7 +954,7 @@ async function main (): Promise<void> {
   const out = isAbsolute(flags.out) ? flags.out : join(PROJECT_ROOT, flags.out)
   writeFileSync(out, renderReport(result, v, { commit, loadBefore, loadAfter: loadavg(), command }))
   console.log(`${v.ok ? 'passed' : 'FAILED'}: ${int(result.requests)} requests (${int(result.rps)} req/s), ${result.errors.total} errors, writes ${result.writes.ok} ok / ${result.writes.failed} failed, ` +
-    `p99 ${ms(result.mixed.p99)} ms, RSS ${mb(result.rss.startMb)} → ${mb(result.rss.endMb)} MB (max ${mb(result.rss.maxMb)}, ${result.rss.slopeMbPerMin.toFixed(2)} MB/min), ` +
+    `p99 ${ms(result.mixed.p99)} ms${result.comparison === undefined ? '' : ` (reads only: ours ${ms(result.comparison.ours.p99)} ms, the ceiling ${ms(result.comparison.ceiling.p99)} ms)`}, RSS ${mb(result.rss.startMb)} → ${mb(result.rss.endMb)} MB (max ${mb(result.rss.maxMb)}, ${result.rss.slopeMbPerMin.toFixed(2)} MB/min), ` +
     `retained after GC ${signed(result.heap.retainedGrowthMb)} MB, outside the heap ${signed(result.heap.outsideHeapGrowthMb)} MB; wrote ${flags.out}`)
   for (const reason of v.reasons) console.log(`  - ${reason}`)
   process.exitCode = v.ok ? 0 : 1
