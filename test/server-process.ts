@@ -12,7 +12,7 @@ import { createApiKeysRepository } from '../src/repositories/api-keys-repository
 // run into tmp/server-bundle-<hash of what goes into it>/ and reused while that is unchanged; a
 // bundle of other sources is removed when a new one is built.
 
-const BUNDLE_INPUTS = ['src', 'seed', 'package-lock.json', 'esbuild.config.mjs']
+const BUNDLE_INPUTS = ['src', 'seed', 'package.json', 'package-lock.json', 'tsconfig.json', 'esbuild.config.mjs']
 
 function inputsHash (): string {
   const hash = createHash('sha256')
