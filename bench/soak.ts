@@ -658,7 +658,8 @@ async function captureMix (base: string, sequence: ReadSpec[]): Promise<CeilingR
   const urls = new Set<string>()
   for (const r of new Set(sequence)) {
     if (r.vary === undefined) urls.add(r.path)
-    else for (let i = 0; i < 100; i++) urls.add(r.vary())
+    // Enough turns for every list a URL cycles through (facilities, search words).
+    else for (let i = 0; i < 2000; i++) urls.add(r.vary())
   }
   const routes: CeilingRoute[] = []
   for (const url of urls) {
@@ -694,7 +695,8 @@ async function readsOnly (base: string, sequence: ReadSpec[], etags: Map<string,
     p50: r.latency.p50,
     p99: r.latency.p99,
     max: r.latency.max,
-    errors: r.errors + r.timeouts,
+    // autocannon's errors include its timeouts.
+    errors: r.errors,
     unexpected: r.requests.total - r['2xx'] - r['3xx']
   }
 }
@@ -705,21 +707,25 @@ async function compareWithCeiling (base: string, sequence: ReadSpec[], connectio
   log(`  reads only, ${durationS} s each: ours …`)
   const ours = await readsOnly(base, sequence, etags, connections, durationS)
   const dir = mkdtempSync(join(PROJECT_ROOT, 'tmp', 'soak-ceiling-'))
-  const routesFile = join(dir, 'routes.json')
-  writeFileSync(routesFile, JSON.stringify(routes))
-  const port = await freePort()
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/ceiling-server.ts'], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, CEILING_ROUTES: routesFile, PORT: String(port) },
-    stdio: 'ignore'
-  })
+  let child: ReturnType<typeof spawn> | undefined
   try {
+    const routesFile = join(dir, 'routes.json')
+    writeFileSync(routesFile, JSON.stringify(routes))
+    const port = await freePort()
+    child = spawn(process.execPath, ['--import', 'tsx', 'bench/ceiling-server.ts'], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, CEILING_ROUTES: routesFile, PORT: String(port) },
+      stdio: 'ignore'
+    })
+    let exited: number | string | null = null
+    child.on('exit', (code, signal) => { exited = code ?? signal })
     const url = `http://127.0.0.1:${port}`
     const deadline = Date.now() + 30_000
     for (;;) {
       try {
         if ((await fetch(`${url}/ready`)).ok) break
       } catch {}
+      if (exited !== null) throw new Error(`the ceiling server exited (${String(exited)}) before it answered`)
       if (Date.now() > deadline) throw new Error('the ceiling server did not start within 30 s')
       await sleep(100)
     }
@@ -727,7 +733,7 @@ async function compareWithCeiling (base: string, sequence: ReadSpec[], connectio
     const ceiling = await readsOnly(url, sequence, etags, connections, durationS)
     return { durationS, warmupS: COMPARE_WARMUP_S, urls: routes.length, ours, ceiling }
   } finally {
-    child.kill('SIGKILL')
+    child?.kill('SIGKILL')
     rmSync(dir, { recursive: true, force: true })
   }
 }
@@ -745,6 +751,9 @@ export function verdict (r: SoakResult): Verdict {
   for (const c of r.checks.filter((x) => !x.ok)) reasons.push(`check failed: ${c.name} (${c.detail})`)
   if (r.comparison !== undefined && r.comparison.ours.errors + r.comparison.ours.unexpected > 0) {
     reasons.push(`${r.comparison.ours.errors + r.comparison.ours.unexpected} errors or unexpected statuses in the reads-only comparison`)
+  }
+  if (r.comparison !== undefined && r.comparison.ceiling.errors + r.comparison.ceiling.unexpected > 0) {
+    reasons.push(`the ceiling had ${r.comparison.ceiling.errors + r.comparison.ceiling.unexpected} errors or unexpected statuses: its figures are not a floor`)
   }
   if (r.serverErrorLogLines.length > 0) reasons.push(`the server logged ${r.serverErrorLogLines.length} error lines`)
   const h = r.heap

@@ -56,10 +56,13 @@ async function sharedApp (): Promise<SharedApp> {
     shared = entry
     tap.teardown(async () => {
       const last = await app
-      if (entry.generation !== undefined && dataGeneration(last.db.$client) !== entry.generation) {
-        throw new Error(`the shared read-only app was written to by "${entry.lastTest ?? '?'}": give that test its own app (buildTestApp)`)
+      try {
+        if (entry.generation !== undefined && dataGeneration(last.db.$client) !== entry.generation) {
+          throw new Error(`the shared read-only app was written to by "${entry.lastTest ?? '?'}": give that test its own app (buildTestApp)`)
+        }
+      } finally {
+        await last.close()
       }
-      await last.close()
     })
   }
   const entry = shared
@@ -76,6 +79,8 @@ export async function readOnlyApp (t: Test): Promise<FastifyInstance> {
   const app = await entry.app
   if (dataGeneration(app.db.$client) !== entry.generation) {
     t.fail(`the shared read-only app was written to by "${entry.lastTest ?? '?'}": give that test its own app (buildTestApp)`)
+    // Reported once: the check at exit skips this entry.
+    entry.generation = undefined
     shared = undefined
     return await readOnlyApp(t)
   }

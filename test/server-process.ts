@@ -9,8 +9,7 @@ import { createApiKeysRepository } from '../src/repositories/api-keys-repository
 
 // Real server processes for the tests that need one (crash, faults, soak, browser, cli): the same
 // bundle that `npm start` runs (esbuild.config.mjs). It is built once for all test processes of a
-// run into tmp/server-bundle-<hash of what goes into it>/ and reused while that is unchanged; a
-// bundle of other sources is removed when a new one is built.
+// run into tmp/server-bundle-<hash of what goes into it>/ and reused while that is unchanged.
 
 const BUNDLE_INPUTS = ['src', 'seed', 'package.json', 'package-lock.json', 'tsconfig.json', 'esbuild.config.mjs']
 
@@ -46,7 +45,12 @@ export function serverBundle (): string {
     }
     try {
       renameSync(building, join(tmp, name))
-      for (const old of readdirSync(tmp)) if (old.startsWith('server-bundle-') && old !== name) rmSync(join(tmp, old), { recursive: true, force: true })
+      // Bundles of other sources are removed once they are a day old (another test process of
+      // the same run may still start servers from one built before a file changed).
+      const dayAgo = Date.now() - 86_400_000
+      for (const old of readdirSync(tmp)) {
+        if (/^server-(bundle|building)-/.test(old) && old !== name && statSync(join(tmp, old)).mtimeMs < dayAgo) rmSync(join(tmp, old), { recursive: true, force: true })
+      }
     } catch {
       rmSync(building, { recursive: true, force: true })
     }
