@@ -30,15 +30,19 @@ function seededDatabaseImage (): Buffer {
 
 // Builds the app on a fresh in-memory database, seeded with the real directory by default.
 export async function buildTestApp (t: Test, options: TestAppOptions = {}): Promise<FastifyInstance> {
+  const app = await newTestApp(options)
+  t.teardown(() => app.close())
+  return app
+}
+
+async function newTestApp (options: TestAppOptions = {}): Promise<FastifyInstance> {
   const seed = options.seed ?? true
-  const app = await buildApp({
+  return await buildApp({
     config: { DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', RATE_LIMIT_MAX: options.rateLimitMax ?? 0, CORS_WRITE_ORIGINS: options.corsWriteOrigins ?? '' },
     seed,
     ...(seed ? { databaseImage: seededDatabaseImage() } : {}),
     logger: false
   })
-  t.teardown(() => app.close())
-  return app
 }
 
 interface SharedApp { app: Promise<FastifyInstance>, generation?: number, lastTest?: string }
@@ -46,12 +50,7 @@ let shared: SharedApp | undefined
 
 async function sharedApp (): Promise<SharedApp> {
   if (shared === undefined) {
-    const app = buildApp({
-      config: { DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', RATE_LIMIT_MAX: 0, CORS_WRITE_ORIGINS: '' },
-      seed: true,
-      databaseImage: seededDatabaseImage(),
-      logger: false
-    })
+    const app = newTestApp()
     const entry: SharedApp = { app }
     shared = entry
     tap.teardown(async () => {

@@ -67,16 +67,16 @@ interface VocabularyKind<T extends VocabularyRecord> {
 
 export function createVocabulariesRepository (db: Db, writer: Writer) {
   const sqlite = db.$client
-  // Whether the facility of the enclosing query has a live service naming the target group.
-  const serviceLinkExists = (groupId: Column | string): SQL => exists(db.select({ one: sql`1` }).from(serviceTargetGroups)
+  // The facilities (with repeats) of the live services in a live category naming the target
+  // group; `more` narrows them.
+  const liveServiceLinks = (groupId: Column | string, more?: SQL) => db.select({ id: services.facilityId }).from(serviceTargetGroups)
     .innerJoin(services, eq(services.id, serviceTargetGroups.serviceId))
     .innerJoin(categories, eq(categories.id, services.categoryId))
-    .where(and(
-      eq(services.facilityId, facilities.id),
-      eq(serviceTargetGroups.targetGroupId, groupId),
-      isNull(services.deletedAt),
-      isNull(categories.deletedAt)
-    )))
+    .where(and(eq(serviceTargetGroups.targetGroupId, groupId), isNull(services.deletedAt), isNull(categories.deletedAt), more))
+
+  // Whether the facility of the enclosing query has a live service naming the target group.
+  const serviceLinkExists = (groupId: Column | string): SQL =>
+    exists(liveServiceLinks(groupId, eq(services.facilityId, facilities.id)))
 
   // Counted the same way GET /v1/facilities?targetGroup= and GET /v1/services?targetGroup= filter,
   // so the numbers match the totals a user gets when following them.
@@ -92,10 +92,7 @@ export function createVocabulariesRepository (db: Db, writer: Writer) {
       isNull(facilities.deletedAt),
       inArray(facilities.id, union(
         db.select({ id: facilityTargetGroups.facilityId }).from(facilityTargetGroups).where(eq(facilityTargetGroups.targetGroupId, targetGroups.id)),
-        db.select({ id: services.facilityId }).from(serviceTargetGroups)
-          .innerJoin(services, eq(services.id, serviceTargetGroups.serviceId))
-          .innerJoin(categories, eq(categories.id, services.categoryId))
-          .where(and(eq(serviceTargetGroups.targetGroupId, targetGroups.id), isNull(services.deletedAt), isNull(categories.deletedAt)))
+        liveServiceLinks(targetGroups.id)
       ))
     ))}`,
     serviceCount: sql<number>`${db.select({ n: sql`count(*)` }).from(serviceTargetGroups)
