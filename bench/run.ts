@@ -8,6 +8,7 @@ import autocannon from 'autocannon'
 import cliProgress from 'cli-progress'
 import { openDatabase } from '../src/db/client.ts'
 import { createApiKeysRepository } from '../src/repositories/api-keys-repository.ts'
+import { captureRaw, DEFAULT_ACCEPT_ENCODING, type Captured } from './capture.ts'
 import type { CeilingRoute } from './ceiling-server.ts'
 import { generateDatabase, syntheticFacilityId } from './generate.ts'
 
@@ -24,6 +25,7 @@ const { values: flags } = parseArgs({
     'write-interval': { type: 'string', default: '100' },
     'json-server-max': { type: 'string', default: '10000' },
     rounds: { type: 'string' },
+    'accept-encoding': { type: 'string', default: DEFAULT_ACCEPT_ENCODING },
     out: { type: 'string', default: 'bench/RESULTS.md' }
   }
 })
@@ -38,8 +40,11 @@ const opts = {
   // The ratio targets (real directory vs the ceiling): ours and the ceiling alternate this many
   // times and the median of each is reported, because a shared machine's load changes within
   // seconds (single runs moved a ratio between 0.4x and 1.4x).
-  rounds: Number(flags.rounds ?? (quick ? 1 : 5))
+  rounds: Number(flags.rounds ?? (quick ? 1 : 5)),
+  // Sent with every read (bench/capture.ts); '' for none (identity answers).
+  acceptEncoding: flags['accept-encoding']!
 }
+const CLIENT_HEADERS: Record<string, string> = opts.acceptEncoding === '' ? {} : { 'accept-encoding': opts.acceptEncoding }
 
 const ROOT = new URL('..', import.meta.url).pathname
 const work = mkdtempSync(join(tmpdir(), 'mitte-bench-'))
@@ -111,8 +116,9 @@ const runBar = new cliProgress.SingleBar({ format: '  bench [{bar}] {value}/{tot
 let completed = 0
 
 async function load (port: number, path: string | string[], headers: Record<string, string>, expectStatus: number, label: string): Promise<Measure> {
-  const requests = (Array.isArray(path) ? path : [path]).map((p) => ({ path: p, method: 'GET' as const, headers }))
-  const base = { url: `http://127.0.0.1:${port}`, connections: opts.connections, requests, headers }
+  const sent = { ...CLIENT_HEADERS, ...headers }
+  const requests = (Array.isArray(path) ? path : [path]).map((p) => ({ path: p, method: 'GET' as const, headers: sent }))
+  const base = { url: `http://127.0.0.1:${port}`, connections: opts.connections, requests, headers: sent }
   runBar.update({ label: `${label} (warm-up)` })
   if (opts.warmup > 0) await autocannon({ ...base, duration: opts.warmup })
   runBar.update({ label })
@@ -143,18 +149,9 @@ async function drain (port: number): Promise<void> {
   }
 }
 
-interface Captured { status: number, headers: Record<string, string>, body: Buffer }
-
+// Our answer as the load generator gets it (same headers), for the ceiling to send.
 async function capture (port: number, path: string, headers: Record<string, string> = {}): Promise<Captured> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers })
-  const body = Buffer.from(await res.arrayBuffer())
-  // The ceiling sends the same bytes: the body and every header but those Node adds per
-  // response (date, framing) — so security, CORS and caching headers cost it what they cost us.
-  const keep: Record<string, string> = {}
-  res.headers.forEach((value, name) => {
-    if (!['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'].includes(name)) keep[name] = value
-  })
-  return { status: res.status, headers: keep, body }
+  return await captureRaw(`http://127.0.0.1:${port}${path}`, { ...CLIENT_HEADERS, ...headers })
 }
 
 async function allFacilities (port: number): Promise<unknown[]> {
@@ -405,6 +402,7 @@ function report (): string {
     `- CPU: ${cpu.length} × ${cpu[0]?.model ?? 'unknown'}; memory ${(totalmem() / 2 ** 30).toFixed(1)} GiB; ${platform()} ${release()}`,
     `- Node ${process.version}; fastify ${version('fastify')}; better-sqlite3 ${version('better-sqlite3')}; drizzle-orm ${version('drizzle-orm')}; autocannon ${version('autocannon')}; json-server ${version('json-server')}`,
     `- autocannon in the harness process; each server a separate child process on 127.0.0.1; ${opts.connections} connections, ${opts.warmup} s warm-up, ${opts.duration} s measured per run`,
+    `- Every read sends ${opts.acceptEncoding === '' ? 'no Accept-Encoding (identity answers)' : `\`Accept-Encoding: ${opts.acceptEncoding}\` as browsers do, so answers of 1 KB and more come with Brotli (README "Compression"); the ceiling sends the same compressed bytes; json-server compresses with gzip per request (its default middleware)`}`,
     `- Ours and the ceiling take turns per scenario; real directory: ${opts.rounds} run${opts.rounds === 1 ? '' : 's'} each, the median (by requests/s) reported; the synthetic sizes: one run each`,
     `- Sizes: real directory, then ${opts.sizes.map((s) => s.toLocaleString('en')).join(', ')} synthetic facilities; writes in the mixed load every ${opts.writeIntervalMs} ms`,
     `- Note: client and servers share ${cpu.length} cores, so absolute figures and ratios include that contention.`,

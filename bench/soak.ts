@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { PROJECT_ROOT } from '../src/lib/paths.ts'
 import { freePort, prepareDatabase, startServer, type ServerProcess } from '../test/server-process.ts'
+import { captureRaw, DEFAULT_ACCEPT_ENCODING } from './capture.ts'
 import type { CeilingRoute } from './ceiling-server.ts'
 
 // The soak run of the reliability issue: the real server (the `npm start` bundle, seeded with the
@@ -34,6 +35,10 @@ export interface SoakOptions {
   // More environment for the server, e.g. NODE_OPTIONS='--max-old-space-size=96' (a leak then
   // kills the process within the run).
   serverEnv?: Record<string, string>
+  // Write a CPU profile of the server (node --cpu-prof) into this directory when it stops.
+  cpuProfDir?: string
+  // Sent with every read of the mix (bench/capture.ts); '' for none. Default: as browsers do.
+  acceptEncoding?: string
 }
 
 export interface LatencySummary { count: number, p50: number, p99: number, max: number }
@@ -252,7 +257,13 @@ export async function runSoak (options: SoakOptions): Promise<SoakResult> {
     // the soak's own, for the heap probe, after that.
     const { NODE_OPTIONS: more, ...env } = options.serverEnv ?? {}
     const nodeOptions = [HEAP_PROBE_OPTIONS, more ?? ''].join(' ').trim()
-    server = await startServer({ databasePath: db.file, env, wrapper: ['env', `NODE_OPTIONS=${nodeOptions}`] })
+    options = { ...options, acceptEncoding: options.acceptEncoding ?? DEFAULT_ACCEPT_ENCODING }
+    server = await startServer({
+      databasePath: db.file,
+      env,
+      wrapper: ['env', `NODE_OPTIONS=${nodeOptions}`],
+      ...(options.cpuProfDir === undefined ? {} : { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${resolve(options.cpuProfDir)}`] })
+    })
     return await soak(server, db.key, options, startedAt, wall0)
   } finally {
     if (server !== undefined) await server.stop()
@@ -329,9 +340,11 @@ async function soak (server: ServerProcess, key: string, options: SoakOptions, s
   // Responses that arrive while autocannon winds down count for the last window.
   const windowAt = (now: number) => windows[Math.min(windowCount - 1, Math.floor((now - measureStart) / windowMs))]!
 
+  const client = clientHeaders(options.acceptEncoding)
   const requests: autocannon.Request[] = sequence.map((r) => ({
     method: 'GET',
     path: r.vary === undefined ? r.path : r.vary(),
+    headers: client,
     setupRequest: (req: autocannon.Request) => {
       if (r.vary !== undefined) req.path = r.vary()
       if (r.conditional === true) {
@@ -473,6 +486,7 @@ async function soak (server: ServerProcess, key: string, options: SoakOptions, s
   const finished = new Promise<void>((resolve, reject) => { finish = (error) => error === null ? resolve() : reject(error) })
   const instance = autocannon({
     url: base,
+    headers: client,
     connections: options.connections,
     duration: options.warmupS + options.durationS,
     requests
@@ -581,7 +595,7 @@ async function soak (server: ServerProcess, key: string, options: SoakOptions, s
     `${facilityUpdates} facility updates for ${patchesOk} PATCHes`)
 
   let comparison: Comparison | undefined
-  if ((options.compareS ?? 0) > 0) comparison = await compareWithCeiling(base, sequence, options.connections, options.compareS!, log)
+  if ((options.compareS ?? 0) > 0) comparison = await compareWithCeiling(base, sequence, options.connections, options.compareS!, client, log)
 
   const serverExit = await server.stop()
   const errorLines = server.output().split('\n').filter((line) => /"level":(50|60)/.test(line))
@@ -601,7 +615,7 @@ async function soak (server: ServerProcess, key: string, options: SoakOptions, s
   const lastProbe = probes.length > 1 ? probes.at(-1) : undefined
   const growth = (f: (p: HeapProbe) => number) => firstProbe === undefined || lastProbe === undefined ? Number.NaN : f(lastProbe) - f(firstProbe)
   return {
-    options: { durationS: options.durationS, warmupS: options.warmupS, connections: options.connections, writeIntervalMs: options.writeIntervalMs, windowS: options.windowS, ...(options.compareS === undefined ? {} : { compareS: options.compareS }), ...(options.serverEnv === undefined ? {} : { serverEnv: options.serverEnv }) },
+    options: { durationS: options.durationS, warmupS: options.warmupS, connections: options.connections, writeIntervalMs: options.writeIntervalMs, windowS: options.windowS, ...(options.compareS === undefined ? {} : { compareS: options.compareS }), ...(options.serverEnv === undefined ? {} : { serverEnv: options.serverEnv }), ...(options.acceptEncoding === undefined ? {} : { acceptEncoding: options.acceptEncoding }) },
     startedAt: startedAt.toISOString(),
     wallS: (performance.now() - wall0) / 1000,
     phasesS: { setup: (loadStart - wall0) / 1000, load: loadEndS, checks: (performance.now() - loadEnd) / 1000 },
@@ -654,7 +668,7 @@ const COMPARE_WARMUP_S = 2
 
 // Every URL the mix sends (the varying ones cycle through fixed lists; the feed's stands still
 // without writes), answered by ours now; the ceiling gets exactly these bytes and headers.
-async function captureMix (base: string, sequence: ReadSpec[]): Promise<CeilingRoute[]> {
+async function captureMix (base: string, sequence: ReadSpec[], client: Record<string, string>): Promise<CeilingRoute[]> {
   const urls = new Set<string>()
   for (const r of new Set(sequence)) {
     if (r.vary === undefined) urls.add(r.path)
@@ -663,23 +677,19 @@ async function captureMix (base: string, sequence: ReadSpec[]): Promise<CeilingR
   }
   const routes: CeilingRoute[] = []
   for (const url of urls) {
-    const res = await fetch(base + url)
-    const body = Buffer.from(await res.arrayBuffer())
+    // The bytes as sent (compressed as the mix asks) and every header but the per-response ones.
+    const res = await captureRaw(base + url, client)
     if (res.status !== 200) throw new Error(`capturing ${url} for the ceiling: ${res.status}`)
-    // Every header but those Node adds per response (date, framing), as in bench/run.ts.
-    const headers: Record<string, string> = {}
-    res.headers.forEach((value, name) => {
-      if (!['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'].includes(name)) headers[name] = value
-    })
-    routes.push({ path: url, status: 200, headers, bodyBase64: body.toString('base64'), byUrl: true })
+    routes.push({ path: url, status: 200, headers: res.headers, bodyBase64: res.body.toString('base64'), byUrl: true })
   }
   return routes
 }
 
-async function readsOnly (base: string, sequence: ReadSpec[], etags: Map<string, string>, connections: number, durationS: number): Promise<PhaseResult> {
+async function readsOnly (base: string, sequence: ReadSpec[], etags: Map<string, string>, connections: number, durationS: number, client: Record<string, string>): Promise<PhaseResult> {
   const requests: autocannon.Request[] = sequence.map((r) => ({
     method: 'GET',
     path: r.vary === undefined ? r.path : r.vary(),
+    headers: client,
     setupRequest: (req: autocannon.Request) => {
       if (r.vary !== undefined) req.path = r.vary()
       const etag = r.conditional === true ? etags.get(req.path!) : undefined
@@ -687,8 +697,8 @@ async function readsOnly (base: string, sequence: ReadSpec[], etags: Map<string,
       return req
     }
   }))
-  await autocannon({ url: base, connections, duration: COMPARE_WARMUP_S, requests })
-  const r = await autocannon({ url: base, connections, duration: durationS, requests })
+  await autocannon({ url: base, headers: client, connections, duration: COMPARE_WARMUP_S, requests })
+  const r = await autocannon({ url: base, headers: client, connections, duration: durationS, requests })
   return {
     requests: r.requests.total,
     rps: r.requests.average,
@@ -701,11 +711,11 @@ async function readsOnly (base: string, sequence: ReadSpec[], etags: Map<string,
   }
 }
 
-async function compareWithCeiling (base: string, sequence: ReadSpec[], connections: number, durationS: number, log: (line: string) => void): Promise<Comparison> {
-  const routes = await captureMix(base, sequence)
+async function compareWithCeiling (base: string, sequence: ReadSpec[], connections: number, durationS: number, client: Record<string, string>, log: (line: string) => void): Promise<Comparison> {
+  const routes = await captureMix(base, sequence, client)
   const etags = new Map(routes.map((r) => [r.path, r.headers.etag ?? '']))
   log(`  reads only, ${durationS} s each: ours …`)
-  const ours = await readsOnly(base, sequence, etags, connections, durationS)
+  const ours = await readsOnly(base, sequence, etags, connections, durationS, client)
   const dir = mkdtempSync(join(PROJECT_ROOT, 'tmp', 'soak-ceiling-'))
   let child: ReturnType<typeof spawn> | undefined
   try {
@@ -730,7 +740,7 @@ async function compareWithCeiling (base: string, sequence: ReadSpec[], connectio
       await sleep(100)
     }
     log('  reads only: the ceiling …')
-    const ceiling = await readsOnly(url, sequence, etags, connections, durationS)
+    const ceiling = await readsOnly(url, sequence, etags, connections, durationS, client)
     return { durationS, warmupS: COMPARE_WARMUP_S, urls: routes.length, ours, ceiling }
   } finally {
     child?.kill('SIGKILL')
@@ -805,6 +815,7 @@ export function renderReport (r: SoakResult, v: Verdict, context: { commit: stri
     `- Load average (1/5/15 min) before ${context.loadBefore.map((x) => x.toFixed(2)).join(' / ')}, after ${context.loadAfter.map((x) => x.toFixed(2)).join(' / ')}`,
     `- Node ${process.version}; fastify ${version('fastify')}; better-sqlite3 ${version('better-sqlite3')}; drizzle-orm ${version('drizzle-orm')}; autocannon ${version('autocannon')}`,
     `- ${o.connections} connections, ${o.warmupS} s warm-up, ${o.durationS} s measured, windows of ${o.windowS} s; one write cycle (GET + PATCH a facility, POST a service, every 10th cycle the same POST again with its Idempotency-Key, DELETE the service with If-Match) then a pause of ${o.writeIntervalMs} ms, all the time`,
+    `- Every read sends ${o.acceptEncoding === '' || o.acceptEncoding === undefined ? 'no Accept-Encoding (identity answers)' : `\`Accept-Encoding: ${o.acceptEncoding}\` as browsers do: answers of 1 KB and more come with Brotli (README "Compression"); the writer uses fetch (gzip)`}`,
     '- Server settings as in test/server-process.ts: `LOG_LEVEL=warn`, `RATE_LIMIT_MAX=0` (one client address at 64 connections would otherwise be limited, by design). For the memory probe the server runs with `--expose-gc` and a SIGWINCH listener (see Memory)' +
       (o.serverEnv === undefined ? '' : `; more environment: \`${JSON.stringify(o.serverEnv)}\``),
     `- **Noise**: client, writer and server share ${cpu.length} cores, and other work (tests, builds) ran on this machine at the same time (see the load average). Latency includes the harness's own queueing and is indicative only. Errors, writes, consistency and retained memory do not depend on the noise.`,
@@ -934,6 +945,8 @@ async function main (): Promise<void> {
       compare: { type: 'string', default: '15' },
       window: { type: 'string' },
       'node-options': { type: 'string' },
+      'cpu-prof': { type: 'string' },
+      'accept-encoding': { type: 'string', default: DEFAULT_ACCEPT_ENCODING },
       out: { type: 'string', default: 'bench/SOAK.md' }
     }
   })
@@ -947,6 +960,8 @@ async function main (): Promise<void> {
     // Minute windows for the long run; a shorter one gets six windows.
     windowS: Number(flags.window ?? (durationS >= 360 ? 60 : Math.max(1, Math.round(durationS / 6)))),
     ...(flags['node-options'] === undefined ? {} : { serverEnv: { NODE_OPTIONS: flags['node-options'] } }),
+    ...(flags['cpu-prof'] === undefined ? {} : { cpuProfDir: flags['cpu-prof'] }),
+    acceptEncoding: flags['accept-encoding']!,
     log: (line) => console.error(line)
   }
   for (const [name, value] of Object.entries(options)) {
@@ -971,4 +986,8 @@ async function main (): Promise<void> {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   await main()
+}
+
+function clientHeaders (acceptEncoding: string | undefined): Record<string, string> {
+  return acceptEncoding === undefined || acceptEncoding === '' ? {} : { 'accept-encoding': acceptEncoding }
 }

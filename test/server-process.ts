@@ -87,6 +87,8 @@ export interface StartOptions {
   // The command prefix, e.g. ['bash', '-c', 'ulimit -f 100; exec "$0" "$@"'] to run the server
   // under a shell that sets limits first.
   wrapper?: string[]
+  // Options for node itself that NODE_OPTIONS does not take, e.g. ['--cpu-prof', '--cpu-prof-dir=…'].
+  nodeArgs?: string[]
   readyTimeoutMs?: number
 }
 
@@ -95,7 +97,7 @@ export async function startServer (options: StartOptions): Promise<ServerProcess
   // tap puts its own loader into NODE_OPTIONS of every child (even when cleared through env);
   // that loader installs signal handlers (SIGTERM, SIGXFSZ, …), so the server would not behave
   // as under `npm start`. env -u removes it.
-  const command = ['env', '-u', 'NODE_OPTIONS', ...(options.wrapper ?? []), process.execPath, serverBundle()]
+  const command = ['env', '-u', 'NODE_OPTIONS', ...(options.wrapper ?? []), process.execPath, ...(options.nodeArgs ?? []), serverBundle()]
   const child = spawn(command[0]!, command.slice(1), {
     cwd: PROJECT_ROOT,
     env: { ...process.env, DATABASE_PATH: options.databasePath, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '0', ...options.env },

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto'
+import type { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { dataGeneration } from '../db/client.ts'
+import { codedEtag, compress, compressStream, MIN_COMPRESSED_BYTES, negotiateCoding, type Coding } from '../lib/content-coding.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -34,13 +36,16 @@ export interface DataVersion {
 }
 
 interface Entry {
+  key: string
   // The data generation the response was built from (dataGeneration in db/client.ts).
   seq: number
   // Epoch ms from which the answer is no longer valid (reply.cacheUntil), if it depends on the clock.
   expiresAt: number | undefined
   etag: string
   lastModified: string
+  // The answer as built (identity) and, made on first use, compressed (lib/content-coding.ts).
   payload: Buffer
+  coded: Partial<Record<Coding, Buffer>>
   // Every header of the first response but those that differ per request (see NOT_REPLAYED):
   // content type, paging, caching, CORS and security headers.
   headers: Record<string, string | string[]>
@@ -63,15 +68,18 @@ export interface ResponseCache {
 // minute and must then ask again; the directory changes a few times a day.
 export const CACHE_CONTROL = 'public, max-age=60, must-revalidate'
 const PRIVATE_CACHE_CONTROL = 'private, no-cache'
-const VARY = 'Accept, Authorization'
+const VARY = 'Accept, Accept-Encoding, Authorization'
 // Bounded by count and by bytes: URLs that change (cursors, feed positions, search words) must
 // not grow the process.
 const MAX_ENTRIES = 2000
 const MAX_BYTES = 64 * 1024 * 1024
 const MAX_PAYLOAD = 2 * 1024 * 1024
 // Per request (rate limit state, framing) or set again by the cache itself.
-const NOT_REPLAYED = new Set(['content-length', 'date', 'connection', 'keep-alive', 'transfer-encoding', 'x-cache',
+const NOT_REPLAYED = new Set(['content-length', 'content-encoding', 'date', 'connection', 'keep-alive', 'transfer-encoding', 'x-cache',
   'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'ratelimit-policy', 'retry-after'])
+
+const isStream = (payload: unknown): boolean =>
+  typeof payload === 'object' && payload !== null && typeof (payload as { pipe?: unknown }).pipe === 'function'
 
 export function strongEtag (payload: string | Buffer): string {
   return `"${createHash('sha256').update(payload).digest('base64url').slice(0, 32)}"`
@@ -137,13 +145,15 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
   let bytes = 0
   // The generation of the stored entries: a newer one drops them all (they can never be served).
   let storedSeq = -1
+  const sizeOf = (entry: Entry) => entry.payload.length + (entry.coded.br?.length ?? 0) + (entry.coded.gzip?.length ?? 0)
   const drop = (key: string) => {
     const entry = entries.get(key)
     if (entry === undefined) return
-    bytes -= entry.payload.length
+    bytes -= sizeOf(entry)
     entries.delete(key)
   }
-  const store = (key: string, entry: Entry) => {
+  const store = (entry: Entry) => {
+    const key = entry.key
     if (entry.seq !== storedSeq) {
       entries.clear()
       bytes = 0
@@ -152,7 +162,20 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
     drop(key)
     while (entries.size > 0 && (entries.size >= MAX_ENTRIES || bytes + entry.payload.length > MAX_BYTES)) drop(entries.keys().next().value!)
     entries.set(key, entry)
-    bytes += entry.payload.length
+    bytes += sizeOf(entry)
+  }
+  // The representation of an answer for the request's Accept-Encoding; a compressed one is made
+  // once and kept with the entry.
+  const represent = (request: FastifyRequest, entry: Entry): { body: Buffer, etag: string, coding: Coding | null } => {
+    const coding = entry.payload.length < MIN_COMPRESSED_BYTES ? null : negotiateCoding(request.headers['accept-encoding'])
+    if (coding === null) return { body: entry.payload, etag: entry.etag, coding }
+    let body = entry.coded[coding]
+    if (body === undefined) {
+      body = compress(entry.payload, coding)
+      entry.coded[coding] = body
+      if (entries.get(entry.key) === entry) bytes += body.length
+    }
+    return { body, etag: codedEtag(entry.etag, coding), coding }
   }
   const lookup = (request: FastifyRequest): Entry | null => {
     if (request.cacheEntry !== undefined) return request.cacheEntry
@@ -173,8 +196,10 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
     return entry
   }
 
-  const replay = (reply: FastifyReply, entry: Entry) => {
-    reply.headers(entry.headers).header('x-cache', 'hit').code(200).send(entry.payload)
+  const replay = (reply: FastifyReply, entry: Entry, representation: ReturnType<typeof represent>) => {
+    reply.headers(entry.headers).header('x-cache', 'hit').header('etag', representation.etag)
+    if (representation.coding !== null) reply.header('content-encoding', representation.coding)
+    reply.code(200).send(representation.body)
   }
 
   app.decorate('responseCache', {
@@ -191,15 +216,16 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
         done()
         return
       }
-      if (conditional && isNotModified(request, entry.etag, entry.lastModified)) {
+      const representation = represent(request, entry)
+      if (conditional && isNotModified(request, representation.etag, entry.lastModified)) {
         // The CORS headers of a read are the same for every origin (plugins/cors.ts): those of the
         // stored answer.
-        reply.code(304).headers(entry.cors).headers({ etag: entry.etag, 'last-modified': entry.lastModified, 'cache-control': CACHE_CONTROL, vary: VARY }).send()
+        reply.code(304).headers(entry.cors).headers({ etag: representation.etag, 'last-modified': entry.lastModified, 'cache-control': CACHE_CONTROL, vary: VARY }).send()
         return
       }
       // Without a rate limit there is nothing to count: the stored answer, with the CORS and
       // security headers it was sent with, goes out at once.
-      if (answerFirst) replay(reply, entry)
+      if (answerFirst) replay(reply, entry, representation)
       else done()
     },
     serve (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) {
@@ -208,7 +234,7 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
         done()
         return
       }
-      replay(reply, entry)
+      replay(reply, entry, represent(request, entry))
     },
     clear: () => {
       entries.clear()
@@ -225,9 +251,20 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
       return
     }
     reply.header('vary', VARY)
-    if ((request.method !== 'GET' && request.method !== 'HEAD') || reply.statusCode !== 200 ||
-      (typeof payload !== 'string' && !Buffer.isBuffer(payload))) {
+    if ((request.method !== 'GET' && request.method !== 'HEAD') || reply.statusCode !== 200) {
       done(null, payload)
+      return
+    }
+    if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) {
+      // A streamed answer (large NDJSON exports) is compressed as it streams.
+      const coding = isStream(payload) ? negotiateCoding(request.headers['accept-encoding']) : null
+      if (coding === null) {
+        done(null, payload)
+        return
+      }
+      reply.header('content-encoding', coding)
+      reply.removeHeader('content-length')
+      done(null, compressStream(payload as Readable, coding))
       return
     }
     // Item routes set the ETag of the record (see write-support.ts) so that If-Match agrees.
@@ -238,23 +275,27 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
     reply.header('last-modified', lastModified)
     reply.header('cache-control', request.principal === null ? CACHE_CONTROL : PRIVATE_CACHE_CONTROL)
     const body = typeof payload === 'string' ? Buffer.from(payload) : payload
+    const headers: Record<string, string | string[]> = {}
+    for (const [name, value] of Object.entries(reply.getHeaders())) {
+      if (value !== undefined && !NOT_REPLAYED.has(name)) headers[name] = typeof value === 'number' ? String(value) : value
+    }
+    const cors = Object.fromEntries(Object.entries(headers).filter(([name]) => name.startsWith('access-control-')))
+    const entry: Entry = { key: cacheKey(request), seq: request.cacheSeq ?? -1, expiresAt: reply.cacheExpiresAt, etag, lastModified, payload: body, coded: {}, headers, cors }
     // Only an answer built from the current data is kept (a write may have committed meanwhile).
     if (request.cacheSeq !== undefined && request.cacheSeq === generation() && body.length <= MAX_PAYLOAD &&
       (reply.cacheExpiresAt === undefined || Date.now() < reply.cacheExpiresAt)) {
-      const headers: Record<string, string | string[]> = {}
-      for (const [name, value] of Object.entries(reply.getHeaders())) {
-        if (value !== undefined && !NOT_REPLAYED.has(name)) headers[name] = typeof value === 'number' ? String(value) : value
-      }
-      const cors = Object.fromEntries(Object.entries(headers).filter(([name]) => name.startsWith('access-control-')))
-      store(cacheKey(request), { seq: request.cacheSeq, expiresAt: reply.cacheExpiresAt, etag, lastModified, payload: body, headers, cors })
+      store(entry)
     }
-    if (isNotModified(request, etag, lastModified)) {
+    const representation = represent(request, entry)
+    reply.header('etag', representation.etag)
+    if (isNotModified(request, representation.etag, lastModified)) {
       reply.code(304)
       reply.removeHeader('content-type')
       reply.removeHeader('content-length')
       done(null, '')
       return
     }
-    done(null, body)
+    if (representation.coding !== null) reply.header('content-encoding', representation.coding)
+    done(null, representation.body)
   })
 }, { name: 'http-cache', dependencies: ['database'] })

@@ -26,7 +26,8 @@ export default fp(async function openapi (app: FastifyInstance) {
           'The partners of the Kooperationsvereinbarung of 27 June 2018 between Bezirksamt Mitte, JobCenter Berlin Mitte and the Nachbarschaftseinrichtungen in Berlin-Mitte: facilities, their services (offers), target groups, organisations, contacts, the agreement itself and its events.',
           '',
           'Every fact carries its public sources; what no source states is `null`. Field names are English, content is German.',
-          'Errors are `application/problem+json` (RFC 9457). Filters: repeating one parameter means OR, different parameters combine with AND.'
+          'Errors are `application/problem+json` (RFC 9457). Filters: repeating one parameter means OR, different parameters combine with AND.',
+          'Every GET answer has a strong `ETag` (send `If-None-Match` for `304`); answers of 1 KB and more come compressed (Brotli or gzip) when `Accept-Encoding` allows, with the ETag of that representation (`"…"` becomes `"….br"`; `If-Match` takes either).'
         ].join('\n'),
         license: { name: 'MIT', identifier: 'MIT' }
       },

@@ -4,6 +4,7 @@ import type { TSchema } from 'typebox'
 import { Value } from 'typebox/value'
 import { HttpProblem, InvalidRecordError, type FieldError } from '../lib/problem.ts'
 import { strongEtag } from '../plugins/http-cache.ts'
+import { identityEtag } from '../lib/content-coding.ts'
 import type { Principal } from '../lib/api-keys.ts'
 
 // The ETag of one record: a hash of its JSON representation. Item GETs send it, and writes
@@ -24,7 +25,8 @@ export function checkIfMatch (request: FastifyRequest, current: unknown): void {
     throw new HttpProblem(428, 'This write needs an If-Match header with the current ETag of the record (GET it first).', { type: '/problems/if-match-required' })
   }
   const etag = entityTag(current)
-  const candidates = header.split(',').map((c) => c.trim())
+  // An ETag from a compressed GET names the same record ("….br" → "…").
+  const candidates = header.split(',').map((c) => identityEtag(c.trim()))
   if (!candidates.includes('*') && !candidates.includes(etag)) {
     throw new HttpProblem(412, 'The record has changed since you read it (the If-Match ETag is not current). GET it again and reapply your change.', { type: '/problems/stale-etag' })
   }
