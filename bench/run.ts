@@ -8,7 +8,7 @@ import autocannon from 'autocannon'
 import cliProgress from 'cli-progress'
 import { openDatabase } from '../src/db/client.ts'
 import { createApiKeysRepository } from '../src/repositories/api-keys-repository.ts'
-import { captureRaw, DEFAULT_ACCEPT_ENCODING, type Captured } from './capture.ts'
+import { captureRaw, countBodiesOnly, DEFAULT_ACCEPT_ENCODING, type Captured } from './capture.ts'
 import type { CeilingRoute } from './ceiling-server.ts'
 import { generateDatabase, syntheticFacilityId } from './generate.ts'
 
@@ -45,6 +45,9 @@ const opts = {
   acceptEncoding: flags['accept-encoding']!
 }
 const CLIENT_HEADERS: Record<string, string> = opts.acceptEncoding === '' ? {} : { 'accept-encoding': opts.acceptEncoding }
+
+// No scenario reads response bodies; autocannon would decode each into a string (capture.ts).
+countBodiesOnly()
 
 const ROOT = new URL('..', import.meta.url).pathname
 const work = mkdtempSync(join(tmpdir(), 'mitte-bench-'))

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { PROJECT_ROOT } from '../src/lib/paths.ts'
 import { freePort, prepareDatabase, startServer, type ServerProcess } from '../test/server-process.ts'
-import { captureRaw, DEFAULT_ACCEPT_ENCODING } from './capture.ts'
+import { captureRaw, countBodiesOnly, DEFAULT_ACCEPT_ENCODING } from './capture.ts'
 import type { CeilingRoute } from './ceiling-server.ts'
 
 // The soak run of the reliability issue: the real server (the `npm start` bundle, seeded with the
@@ -248,6 +248,8 @@ function readMix (facilities: FacilityRow[], bySlug: string, feed: () => number)
 }
 
 export async function runSoak (options: SoakOptions): Promise<SoakResult> {
+  // The mix reads statuses and headers, never bodies; autocannon would decode each (capture.ts).
+  countBodiesOnly()
   const startedAt = new Date()
   const wall0 = performance.now()
   const db = prepareDatabase(['directory:write'])
