@@ -45,12 +45,20 @@ interface Entry {
   lastModified: string
   // The answer as built (identity) and, made on first use, compressed (lib/content-coding.ts).
   payload: Buffer
-  coded: Partial<Record<Coding, Buffer>>
+  identity: Representation
+  coded: Partial<Record<Coding, Representation>>
   // Every header of the first response but those that differ per request (see NOT_REPLAYED):
   // content type, paging, caching, CORS and security headers.
   headers: Record<string, string | string[]>
   // Its CORS headers alone, for 304 answers.
   cors: Record<string, string | string[]>
+}
+
+// One content coding of an answer, with its own ETag; made once, sent as it is.
+interface Representation {
+  body: Buffer
+  etag: string
+  coding: Coding | null
 }
 
 export interface ResponseCache {
@@ -145,7 +153,7 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
   let bytes = 0
   // The generation of the stored entries: a newer one drops them all (they can never be served).
   let storedSeq = -1
-  const sizeOf = (entry: Entry) => entry.payload.length + (entry.coded.br?.length ?? 0) + (entry.coded.gzip?.length ?? 0)
+  const sizeOf = (entry: Entry) => entry.payload.length + (entry.coded.br?.body.length ?? 0) + (entry.coded.gzip?.body.length ?? 0)
   const drop = (key: string) => {
     const entry = entries.get(key)
     if (entry === undefined) return
@@ -166,16 +174,16 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
   }
   // The representation of an answer for the request's Accept-Encoding; a compressed one is made
   // once and kept with the entry.
-  const represent = (request: FastifyRequest, entry: Entry): { body: Buffer, etag: string, coding: Coding | null } => {
+  const represent = (request: FastifyRequest, entry: Entry): Representation => {
     const coding = entry.payload.length < MIN_COMPRESSED_BYTES ? null : negotiateCoding(request.headers['accept-encoding'])
-    if (coding === null) return { body: entry.payload, etag: entry.etag, coding }
-    let body = entry.coded[coding]
-    if (body === undefined) {
-      body = compress(entry.payload, coding)
-      entry.coded[coding] = body
-      if (entries.get(entry.key) === entry) bytes += body.length
+    if (coding === null) return entry.identity
+    let representation = entry.coded[coding]
+    if (representation === undefined) {
+      representation = { body: compress(entry.payload, coding), etag: codedEtag(entry.etag, coding), coding }
+      entry.coded[coding] = representation
+      if (entries.get(entry.key) === entry) bytes += representation.body.length
     }
-    return { body, etag: codedEtag(entry.etag, coding), coding }
+    return representation
   }
   const lookup = (request: FastifyRequest): Entry | null => {
     if (request.cacheEntry !== undefined) return request.cacheEntry
@@ -196,7 +204,7 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
     return entry
   }
 
-  const replay = (reply: FastifyReply, entry: Entry, representation: ReturnType<typeof represent>) => {
+  const replay = (reply: FastifyReply, entry: Entry, representation: Representation) => {
     reply.headers(entry.headers).header('x-cache', 'hit').header('etag', representation.etag)
     if (representation.coding !== null) reply.header('content-encoding', representation.coding)
     reply.code(200).send(representation.body)
@@ -280,7 +288,7 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
       if (value !== undefined && !NOT_REPLAYED.has(name)) headers[name] = typeof value === 'number' ? String(value) : value
     }
     const cors = Object.fromEntries(Object.entries(headers).filter(([name]) => name.startsWith('access-control-')))
-    const entry: Entry = { key: cacheKey(request), seq: request.cacheSeq ?? -1, expiresAt: reply.cacheExpiresAt, etag, lastModified, payload: body, coded: {}, headers, cors }
+    const entry: Entry = { key: cacheKey(request), seq: request.cacheSeq ?? -1, expiresAt: reply.cacheExpiresAt, etag, lastModified, payload: body, identity: { body, etag, coding: null }, coded: {}, headers, cors }
     // Only an answer built from the current data is kept (a write may have committed meanwhile).
     if (request.cacheSeq !== undefined && request.cacheSeq === generation() && body.length <= MAX_PAYLOAD &&
       (reply.cacheExpiresAt === undefined || Date.now() < reply.cacheExpiresAt)) {

@@ -77,6 +77,18 @@ interface Plan {
 
 const parseCoordinates = (text: string): number[] => text.split(',').map(Number)
 
+// Facilities built per data generation (see toFacilities): enough for the pages of the answers
+// between two writes, bounded for directories of 100,000.
+const BUILT_KEPT = 5000
+
+function deepFreeze<T> (value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const member of Object.values(value)) deepFreeze(member)
+  }
+  return value
+}
+
 function defaultSort (query: FacilityListOptions): FacilitySort {
   if (query.q !== undefined && queryTokens(query.q).length > 0) return 'relevance'
   if (query.near !== undefined) return 'distance'
@@ -271,7 +283,34 @@ export function createFacilitiesRepository (db: Db, writer: Writer) {
     }
   }
 
+  // Records built from the current data, by id: after a write every answer is built again, and
+  // the same facilities appear in most of them (by id, lists, searches, exports), so each is built
+  // once per data generation (dataGeneration: every write, and writes of other processes, start a
+  // new one, as for the response cache). Kept frozen, so a caller that changed one would fail
+  // loudly; callers get a shallow copy to add their own members (match, distance, embeds).
+  // Inside a transaction (a write reading its own changes) nothing is kept or reused: a rollback
+  // does not start a new generation, so what it saw must not outlive it.
+  const built = new Map<string, Readonly<Facility>>()
+  let builtGeneration = -1
+
   function toFacilities (rows: FacilityRow[]): Facility[] {
+    if (sqlite.inTransaction) return buildFacilities(rows)
+    const generation = dataGeneration(sqlite)
+    if (generation !== builtGeneration) {
+      built.clear()
+      builtGeneration = generation
+    }
+    const missing = rows.filter((r) => !built.has(r.id))
+    if (missing.length > 0) {
+      for (const facility of buildFacilities(missing)) {
+        if (built.size >= BUILT_KEPT) built.clear()
+        built.set(facility.id, deepFreeze(facility))
+      }
+    }
+    return rows.map((r) => ({ ...built.get(r.id)! }))
+  }
+
+  function buildFacilities (rows: FacilityRow[]): Facility[] {
     const ids = rows.map((r) => r.id)
     if (ids.length === 0) return []
     const json = JSON.stringify(ids)
@@ -428,7 +467,24 @@ export function createFacilitiesRepository (db: Db, writer: Writer) {
   }
 
   const serviceNames = sqlite.prepare("SELECT group_concat(name || coalesce(' – ' || description, ''), ' · ') FROM services WHERE facility_id = ? AND deleted_at IS NULL").pluck()
-  const searchableServiceText = (facilityId: string) => serviceNames.get(facilityId) as string | null
+  // Per facility and data generation, like the records.
+  const serviceTexts = new Map<string, string | null>()
+  let serviceTextsGeneration = -1
+  const searchableServiceText = (facilityId: string): string | null => {
+    if (sqlite.inTransaction) return serviceNames.get(facilityId) as string | null
+    const generation = dataGeneration(sqlite)
+    if (generation !== serviceTextsGeneration) {
+      serviceTexts.clear()
+      serviceTextsGeneration = generation
+    }
+    let text = serviceTexts.get(facilityId)
+    if (text === undefined) {
+      text = serviceNames.get(facilityId) as string | null
+      if (serviceTexts.size >= BUILT_KEPT) serviceTexts.clear()
+      serviceTexts.set(facilityId, text)
+    }
+    return text
+  }
 
   return {
     list (query: FacilityListOptions): FacilityPage {

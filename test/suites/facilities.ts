@@ -197,3 +197,35 @@ t.test('unknown routes are 404 problem+json', async (t) => {
   t.equal(res.headers['content-type'], PROBLEM_JSON)
   t.same(body, { type: '/problems/not-found', title: 'Not Found', status: 404, detail: 'No route GET /v1/nothing-here. See /docs for the API.', instance: '/v1/nothing-here' })
 })
+
+t.test('facility records are built once per data generation: never stale after a write, never kept from a rolled-back one', async (t) => {
+  const app = await buildTestApp(t)
+  const sqlite = app.db.$client
+  const fresh = { 'cache-control': 'no-cache' }
+  const read = async () => (await getJson(app, '/v1/facilities/kreativhaus', { headers: fresh })).body.description as string
+  const original = await read()
+  t.equal(await read(), original, 'built again from the same data: the same record')
+
+  // A write (any changing statement) starts a new generation: the next answer is built anew.
+  sqlite.prepare('update facilities set description = ? where id = ?').run('Nach dem Schreiben.', KREATIVHAUS_ID)
+  t.equal(await read(), 'Nach dem Schreiben.')
+  const list = await getJson(app, '/v1/facilities?q=kreativhaus', { headers: fresh })
+  t.equal(list.body.items[0].description, 'Nach dem Schreiben.', 'lists and searches too')
+  t.same(list.body.items[0].match.fields.includes('name'), true, 'a search adds its explanation to its own copy')
+  t.equal((await getJson(app, '/v1/facilities/kreativhaus', { headers: fresh })).body.match, undefined, 'the kept record has no match')
+
+  // A record read inside a write transaction that then rolls back must not outlive it.
+  t.throws(() => sqlite.transaction(() => {
+    sqlite.prepare('update facilities set description = ? where id = ?').run('Nie geschrieben.', KREATIVHAUS_ID)
+    t.equal(app.repos.facilities.find('kreativhaus')?.description, 'Nie geschrieben.', 'the transaction sees its change')
+    throw new Error('roll back')
+  })(), /roll back/)
+  t.equal(await read(), 'Nach dem Schreiben.', 'after the rollback: the committed record')
+
+  // What callers get: their own top level; the nested parts are shared and frozen.
+  const record = app.repos.facilities.find('kreativhaus')!
+  t.ok(Object.isFrozen(record.address) && Object.isFrozen(record.targetGroups), 'nested parts are frozen')
+  t.throws(() => { (record.address as { street: string | null }).street = 'x' }, TypeError, 'changing a shared part throws')
+  record.description = 'only this copy'
+  t.equal(app.repos.facilities.find('kreativhaus')!.description, 'Nach dem Schreiben.', 'a caller changes its copy only')
+})
