@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { dataGeneration } from '../db/client.ts'
-import { codedEtag, compress, compressStream, MIN_COMPRESSED_BYTES, negotiateCoding, type Coding } from '../lib/content-coding.ts'
+import { codedEtag, compress, compressAsync, compressStream, MIN_COMPRESSED_BYTES, negotiateCoding, type Coding } from '../lib/content-coding.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -82,6 +82,8 @@ const VARY = 'Accept, Accept-Encoding, Authorization'
 const MAX_ENTRIES = 2000
 const MAX_BYTES = 64 * 1024 * 1024
 const MAX_PAYLOAD = 2 * 1024 * 1024
+// From this size a new answer is compressed off the event loop (a 2 MB export takes ~13 ms).
+const ASYNC_COMPRESS_BYTES = 256 * 1024
 // Per request (rate limit state, framing) or set again by the cache itself.
 const NOT_REPLAYED = new Set(['content-length', 'content-encoding', 'date', 'connection', 'keep-alive', 'transfer-encoding', 'x-cache',
   'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'ratelimit-policy', 'retry-after'])
@@ -172,18 +174,31 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
     entries.set(key, entry)
     bytes += sizeOf(entry)
   }
+  const codingFor = (request: FastifyRequest, entry: Entry): Coding | null =>
+    entry.payload.length < MIN_COMPRESSED_BYTES ? null : negotiateCoding(request.headers['accept-encoding'])
+  // Keeps a compressed representation with its entry; a stored entry counts its bytes, and older
+  // entries make room for them.
+  const addRepresentation = (entry: Entry, coding: Coding, body: Buffer): Representation => {
+    // A request that came while this one compressed in the thread pool may have made it already.
+    const made = entry.coded[coding]
+    if (made !== undefined) return made
+    const representation = { body, etag: codedEtag(entry.etag, coding), coding }
+    entry.coded[coding] = representation
+    if (entries.get(entry.key) === entry) {
+      bytes += body.length
+      for (const key of entries.keys()) {
+        if (bytes <= MAX_BYTES) break
+        if (key !== entry.key) drop(key)
+      }
+    }
+    return representation
+  }
   // The representation of an answer for the request's Accept-Encoding; a compressed one is made
   // once and kept with the entry.
   const represent = (request: FastifyRequest, entry: Entry): Representation => {
-    const coding = entry.payload.length < MIN_COMPRESSED_BYTES ? null : negotiateCoding(request.headers['accept-encoding'])
+    const coding = codingFor(request, entry)
     if (coding === null) return entry.identity
-    let representation = entry.coded[coding]
-    if (representation === undefined) {
-      representation = { body: compress(entry.payload, coding), etag: codedEtag(entry.etag, coding), coding }
-      entry.coded[coding] = representation
-      if (entries.get(entry.key) === entry) bytes += representation.body.length
-    }
-    return representation
+    return entry.coded[coding] ?? addRepresentation(entry, coding, compress(entry.payload, coding))
   }
   const lookup = (request: FastifyRequest): Entry | null => {
     if (request.cacheEntry !== undefined) return request.cacheEntry
@@ -294,16 +309,33 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
       (reply.cacheExpiresAt === undefined || Date.now() < reply.cacheExpiresAt)) {
       store(entry)
     }
-    const representation = represent(request, entry)
-    reply.header('etag', representation.etag)
-    if (isNotModified(request, representation.etag, lastModified)) {
+    const coding = codingFor(request, entry)
+    const sentEtag = coding === null ? etag : codedEtag(etag, coding)
+    reply.header('etag', sentEtag)
+    if (isNotModified(request, sentEtag, lastModified)) {
       reply.code(304)
       reply.removeHeader('content-type')
       reply.removeHeader('content-length')
       done(null, '')
       return
     }
-    if (representation.coding !== null) reply.header('content-encoding', representation.coding)
-    done(null, representation.body)
+    const send = (representation: Representation) => {
+      if (representation.coding !== null) reply.header('content-encoding', representation.coding)
+      done(null, representation.body)
+    }
+    if (coding === null) {
+      send(entry.identity)
+    } else if (body.length < ASYNC_COMPRESS_BYTES) {
+      send(addRepresentation(entry, coding, compress(body, coding)))
+    } else {
+      // A large answer (exports) is compressed in the thread pool, so other requests go on.
+      compressAsync(body, coding, (error, compressed) => {
+        if (error === null) send(addRepresentation(entry, coding, compressed))
+        else {
+          reply.header('etag', etag)
+          send(entry.identity)
+        }
+      })
+    }
   })
 }, { name: 'http-cache', dependencies: ['database'] })

@@ -121,7 +121,13 @@ export function writableOf (f: Facility): FacilityInput {
   }
 }
 
-export function createFacilitiesRepository (db: Db, writer: Writer) {
+export interface FacilitiesRepositoryOptions {
+  // How many built records are kept per data generation (see toFacilities).
+  builtKept?: number
+}
+
+export function createFacilitiesRepository (db: Db, writer: Writer, options: FacilitiesRepositoryOptions = {}) {
+  const builtKept = options.builtKept ?? BUILT_KEPT
   const sqlite = db.$client
   // Filter combinations repeat, so their statements are prepared once and kept.
   const statements = new Map<string, Statement>()
@@ -300,14 +306,25 @@ export function createFacilitiesRepository (db: Db, writer: Writer) {
       built.clear()
       builtGeneration = generation
     }
-    const missing = rows.filter((r) => !built.has(r.id))
+    // A kept record whose row has changed since is built again: another process's write is
+    // noticed up to 250 ms late (dataGeneration), and an answer's records must agree with its
+    // rows (the cursor and updatedSince come from the rows).
+    const found = new Map<string, Readonly<Facility>>()
+    const missing: FacilityRow[] = []
+    for (const row of rows) {
+      const kept = built.get(row.id)
+      if (kept !== undefined && kept.updatedAt === row.updatedAt) found.set(row.id, kept)
+      else missing.push(row)
+    }
     if (missing.length > 0) {
+      if (built.size + missing.length > builtKept) built.clear()
       for (const facility of buildFacilities(missing)) {
-        if (built.size >= BUILT_KEPT) built.clear()
-        built.set(facility.id, deepFreeze(facility))
+        const frozen = deepFreeze(facility)
+        found.set(facility.id, frozen)
+        if (built.size < builtKept) built.set(facility.id, frozen)
       }
     }
-    return rows.map((r) => ({ ...built.get(r.id)! }))
+    return rows.map((r) => ({ ...found.get(r.id)! }))
   }
 
   function buildFacilities (rows: FacilityRow[]): Facility[] {
@@ -480,7 +497,7 @@ export function createFacilitiesRepository (db: Db, writer: Writer) {
     let text = serviceTexts.get(facilityId)
     if (text === undefined) {
       text = serviceNames.get(facilityId) as string | null
-      if (serviceTexts.size >= BUILT_KEPT) serviceTexts.clear()
+      if (serviceTexts.size >= builtKept) serviceTexts.clear()
       serviceTexts.set(facilityId, text)
     }
     return text

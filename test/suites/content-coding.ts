@@ -53,6 +53,16 @@ t.test('compressStream compresses a stream that decompresses to the same bytes',
   }
 })
 
+t.test('compressStream passes an error of its source on instead of throwing it', async (t) => {
+  const failing = Readable.from((function * () {
+    yield 'first line\n'
+    throw new Error('the database went away')
+  })())
+  const compressed = compressStream(failing, 'gzip')
+  await t.rejects((async () => { for await (const chunk of compressed) t.ok(chunk) })(), /the database went away/)
+  t.ok(failing.destroyed, 'the source is destroyed too')
+})
+
 t.test('GET answers of 1 KB and more are compressed as the client accepts, from the cache and when rebuilt', async (t) => {
   const app = await readOnlyApp(t)
   const url = '/v1/facilities'
@@ -163,4 +173,17 @@ t.test('a streamed NDJSON export is compressed as it streams', async (t) => {
   const lines = gunzipSync(res.rawPayload).toString().trimEnd().split('\n')
   t.equal(lines.length, 414, 'every facility, one per line')
   t.same(gunzipSync(res.rawPayload), identity.rawPayload)
+
+  // A large answer that is kept (the CSV of these facilities, 256 KB to 2 MB) is compressed in
+  // the thread pool once and then replayed.
+  const first = await app.inject({ url: '/v1/facilities?format=csv', headers: { 'accept-encoding': 'br' } })
+  t.equal(first.headers['content-encoding'], 'br')
+  t.equal(first.headers['x-cache'], undefined, 'built by this request')
+  const csv = await app.inject('/v1/facilities?format=csv')
+  t.ok(csv.rawPayload.length > 256 * 1024 && csv.rawPayload.length < 2 * 1024 * 1024, `a large CSV (${csv.rawPayload.length} bytes)`)
+  t.same(brotliDecompressSync(first.rawPayload), csv.rawPayload, 'the same CSV')
+  const again = await app.inject({ url: '/v1/facilities?format=csv', headers: { 'accept-encoding': 'br' } })
+  t.equal(again.headers['x-cache'], 'hit')
+  t.same(again.rawPayload, first.rawPayload, 'the kept compressed bytes')
+  t.equal(again.headers.etag, first.headers.etag)
 })

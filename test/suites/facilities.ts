@@ -1,5 +1,13 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import t from 'tap'
+import { migrateDatabase, openDatabase } from '../../src/db/client.ts'
 import { seedId } from '../../src/lib/uuid.ts'
+import { createFacilitiesRepository, type FacilityListOptions } from '../../src/repositories/facilities-repository.ts'
+import { createWriter } from '../../src/repositories/writer.ts'
+import type { Facility } from '../../src/schemas/facilities.ts'
+import { seedDatabase } from '../../seed/seed.ts'
 import { PROBLEM_JSON, buildTestApp, getJson, readOnlyApp } from '../helper.ts'
 
 const KREATIVHAUS_ID = seedId('facility', 'kreativhaus')
@@ -228,4 +236,34 @@ t.test('facility records are built once per data generation: never stale after a
   t.throws(() => { (record.address as { street: string | null }).street = 'x' }, TypeError, 'changing a shared part throws')
   record.description = 'only this copy'
   t.equal(app.repos.facilities.find('kreativhaus')!.description, 'Nach dem Schreiben.', 'a caller changes its copy only')
+})
+
+t.test('kept facility records: complete when more are asked for than are kept, rebuilt when another process changed the row', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mitte-built-'))
+  const file = join(dir, 'directory.db')
+  const ours = openDatabase(file)
+  const other = openDatabase(file)
+  t.teardown(() => {
+    ours.$client.close()
+    other.$client.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  migrateDatabase(ours)
+  seedDatabase(ours)
+  const repository = createFacilitiesRepository(ours, createWriter(ours), { builtKept: 3 })
+  const all = { limit: 500, offset: 0 } as FacilityListOptions
+  for (let round = 0; round < 2; round++) {
+    const page = repository.list(all)
+    t.equal(page.items.length, 14)
+    t.ok(page.items.every((f) => typeof (f as Facility).name === 'string' && Array.isArray((f as Facility).alternateNames)), `round ${round}: every record complete with 3 kept`)
+  }
+  const before = repository.find('kreativhaus')!
+  // Another process writes; this connection notices it within 250 ms, but the row read now is new,
+  // and the record built for it must be too.
+  other.$client.prepare('update facilities set description = ?, updated_at = ? where slug = ?').run('Von nebenan.', '2099-01-01T00:00:00.000Z', 'kreativhaus')
+  const after = repository.list({ ...all, updatedSince: '2098-01-01T00:00:00Z' } as FacilityListOptions)
+  t.equal(after.items.length, 1)
+  t.equal((after.items[0] as Facility).description, 'Von nebenan.', 'the record agrees with its row')
+  t.equal((after.items[0] as Facility).updatedAt, '2099-01-01T00:00:00.000Z')
+  t.not(before.description, 'Von nebenan.')
 })
