@@ -5,6 +5,11 @@ import { createRequire } from 'node:module'
 // server answers with Brotli (README "Compression"). `--accept-encoding ''` measures identity.
 export const DEFAULT_ACCEPT_ENCODING = 'gzip, deflate, br'
 
+// The headers every read sends: Accept-Encoding unless it is '' (or not given).
+export function clientHeaders (acceptEncoding: string | undefined): Record<string, string> {
+  return acceptEncoding === undefined || acceptEncoding === '' ? {} : { 'accept-encoding': acceptEncoding }
+}
+
 export interface Captured { status: number, headers: Record<string, string>, body: Buffer }
 
 // Headers Node adds to every response by itself (date, framing): the ceiling's Node adds them too.

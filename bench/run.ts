@@ -8,7 +8,7 @@ import autocannon from 'autocannon'
 import cliProgress from 'cli-progress'
 import { openDatabase } from '../src/db/client.ts'
 import { createApiKeysRepository } from '../src/repositories/api-keys-repository.ts'
-import { captureRaw, countBodiesOnly, DEFAULT_ACCEPT_ENCODING, type Captured } from './capture.ts'
+import { captureRaw, clientHeaders, countBodiesOnly, DEFAULT_ACCEPT_ENCODING, type Captured } from './capture.ts'
 import type { CeilingRoute } from './ceiling-server.ts'
 import { generateDatabase, syntheticFacilityId } from './generate.ts'
 
@@ -44,7 +44,7 @@ const opts = {
   // Sent with every read (bench/capture.ts); '' for none (identity answers).
   acceptEncoding: flags['accept-encoding']!
 }
-const CLIENT_HEADERS: Record<string, string> = opts.acceptEncoding === '' ? {} : { 'accept-encoding': opts.acceptEncoding }
+const CLIENT_HEADERS = clientHeaders(opts.acceptEncoding)
 
 // No scenario reads response bodies; autocannon would decode each into a string (capture.ts).
 countBodiesOnly()

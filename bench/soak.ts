@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { PROJECT_ROOT } from '../src/lib/paths.ts'
 import { freePort, prepareDatabase, startServer, type ServerProcess } from '../test/server-process.ts'
-import { captureRaw, countBodiesOnly, DEFAULT_ACCEPT_ENCODING } from './capture.ts'
+import { captureRaw, clientHeaders, countBodiesOnly, DEFAULT_ACCEPT_ENCODING } from './capture.ts'
 import type { CeilingRoute } from './ceiling-server.ts'
 
 // The soak run of the reliability issue: the real server (the `npm start` bundle, seeded with the
@@ -175,6 +175,22 @@ interface ReadSpec {
   vary?: () => string
   // Revalidates with the ETag of its last 200 (If-None-Match), like a caching client: 200 or 304.
   conditional?: boolean
+}
+
+// One kind of read for autocannon: its next path, the client's headers and, for a revalidating
+// kind, If-None-Match with the ETag etagOf gives for the path (undefined: none yet).
+function readRequest (r: ReadSpec, client: Record<string, string>, etagOf: (path: string) => string | undefined): autocannon.Request {
+  return {
+    method: 'GET',
+    path: r.vary === undefined ? r.path : r.vary(),
+    headers: client,
+    setupRequest: (req: autocannon.Request) => {
+      if (r.vary !== undefined) req.path = r.vary()
+      const etag = r.conditional === true ? etagOf(req.path!) : undefined
+      if (etag !== undefined) req.headers = { ...req.headers, 'if-none-match': etag }
+      return req
+    }
+  }
 }
 
 interface FacilityRow { id: string, slug: string, description: string | null, serviceCount: number }
@@ -344,17 +360,7 @@ async function soak (server: ServerProcess, key: string, options: SoakOptions, s
 
   const client = clientHeaders(options.acceptEncoding)
   const requests: autocannon.Request[] = sequence.map((r) => ({
-    method: 'GET',
-    path: r.vary === undefined ? r.path : r.vary(),
-    headers: client,
-    setupRequest: (req: autocannon.Request) => {
-      if (r.vary !== undefined) req.path = r.vary()
-      if (r.conditional === true) {
-        const etag = etags.get(r.name)
-        if (etag !== undefined) req.headers = { ...req.headers, 'if-none-match': etag }
-      }
-      return req
-    },
+    ...readRequest(r, client, () => etags.get(r.name)),
     // Called just before autocannon's 'response' event for the same response, in the same tick:
     // that is how the listener below knows which kind of request was answered.
     onResponse: (status: number, _body: string, _context: object, headers: IncomingHttpHeaders | undefined) => {
@@ -688,17 +694,7 @@ async function captureMix (base: string, sequence: ReadSpec[], client: Record<st
 }
 
 async function readsOnly (base: string, sequence: ReadSpec[], etags: Map<string, string>, connections: number, durationS: number, client: Record<string, string>): Promise<PhaseResult> {
-  const requests: autocannon.Request[] = sequence.map((r) => ({
-    method: 'GET',
-    path: r.vary === undefined ? r.path : r.vary(),
-    headers: client,
-    setupRequest: (req: autocannon.Request) => {
-      if (r.vary !== undefined) req.path = r.vary()
-      const etag = r.conditional === true ? etags.get(req.path!) : undefined
-      if (etag !== undefined) req.headers = { ...req.headers, 'if-none-match': etag }
-      return req
-    }
-  }))
+  const requests = sequence.map((r) => readRequest(r, client, (path) => etags.get(path)))
   await autocannon({ url: base, headers: client, connections, duration: COMPARE_WARMUP_S, requests })
   const r = await autocannon({ url: base, headers: client, connections, duration: durationS, requests })
   return {
@@ -988,8 +984,4 @@ async function main (): Promise<void> {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   await main()
-}
-
-function clientHeaders (acceptEncoding: string | undefined): Record<string, string> {
-  return acceptEncoding === undefined || acceptEncoding === '' ? {} : { 'accept-encoding': acceptEncoding }
 }

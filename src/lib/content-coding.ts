@@ -19,7 +19,7 @@ const BROTLI_OPTIONS = { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 1 } }
 // Telling Brotli the size lets it size its buffers to the answer (about 30 % faster here).
 const brotliOptionsFor = (size: number) => ({
   params: {
-    [zlib.constants.BROTLI_PARAM_QUALITY]: 1,
+    ...BROTLI_OPTIONS.params,
     [zlib.constants.BROTLI_PARAM_SIZE_HINT]: size,
     [zlib.constants.BROTLI_PARAM_LGWIN]: Math.min(22, Math.max(16, Math.ceil(Math.log2(size + 1))))
   }

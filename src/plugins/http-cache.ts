@@ -298,17 +298,19 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
     reply.header('last-modified', lastModified)
     reply.header('cache-control', request.principal === null ? CACHE_CONTROL : PRIVATE_CACHE_CONTROL)
     const body = typeof payload === 'string' ? Buffer.from(payload) : payload
+    // Only an answer built from the current data is kept (a write may have committed meanwhile).
+    const kept = request.cacheSeq !== undefined && request.cacheSeq === generation() && body.length <= MAX_PAYLOAD &&
+      (reply.cacheExpiresAt === undefined || Date.now() < reply.cacheExpiresAt)
     const headers: Record<string, string | string[]> = {}
-    for (const [name, value] of Object.entries(reply.getHeaders())) {
-      if (value !== undefined && !NOT_REPLAYED.has(name)) headers[name] = typeof value === 'number' ? String(value) : value
+    if (kept) {
+      for (const [name, value] of Object.entries(reply.getHeaders())) {
+        if (value !== undefined && !NOT_REPLAYED.has(name)) headers[name] = typeof value === 'number' ? String(value) : value
+      }
     }
     const cors = Object.fromEntries(Object.entries(headers).filter(([name]) => name.startsWith('access-control-')))
+    // An answer that is not kept still gets an entry: its compressed representation is made the same way.
     const entry: Entry = { key: cacheKey(request), seq: request.cacheSeq ?? -1, expiresAt: reply.cacheExpiresAt, etag, lastModified, payload: body, identity: { body, etag, coding: null }, coded: {}, headers, cors }
-    // Only an answer built from the current data is kept (a write may have committed meanwhile).
-    if (request.cacheSeq !== undefined && request.cacheSeq === generation() && body.length <= MAX_PAYLOAD &&
-      (reply.cacheExpiresAt === undefined || Date.now() < reply.cacheExpiresAt)) {
-      store(entry)
-    }
+    if (kept) store(entry)
     const coding = codingFor(request, entry)
     const sentEtag = coding === null ? etag : codedEtag(etag, coding)
     reply.header('etag', sentEtag)

@@ -81,6 +81,24 @@ const parseCoordinates = (text: string): number[] => text.split(',').map(Number)
 // between two writes, bounded for directories of 100,000.
 const BUILT_KEPT = 5000
 
+// A map of values derived from the data, emptied whenever the data changes (dataGeneration:
+// every write, and writes of other processes, start a new generation, as for the response
+// cache). Inside a transaction (a write reading its own changes) there is none: a rollback does
+// not start a new generation, so what the write saw must not outlive it.
+function keptPerGeneration<V> (sqlite: Db['$client']): () => Map<string, V> | null {
+  const kept = new Map<string, V>()
+  let keptGeneration = -1
+  return () => {
+    if (sqlite.inTransaction) return null
+    const generation = dataGeneration(sqlite)
+    if (generation !== keptGeneration) {
+      kept.clear()
+      keptGeneration = generation
+    }
+    return kept
+  }
+}
+
 function deepFreeze<T> (value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value)
@@ -291,21 +309,13 @@ export function createFacilitiesRepository (db: Db, writer: Writer, options: Fac
 
   // Records built from the current data, by id: after a write every answer is built again, and
   // the same facilities appear in most of them (by id, lists, searches, exports), so each is built
-  // once per data generation (dataGeneration: every write, and writes of other processes, start a
-  // new one, as for the response cache). Kept frozen, so a caller that changed one would fail
-  // loudly; callers get a shallow copy to add their own members (match, distance, embeds).
-  // Inside a transaction (a write reading its own changes) nothing is kept or reused: a rollback
-  // does not start a new generation, so what it saw must not outlive it.
-  const built = new Map<string, Readonly<Facility>>()
-  let builtGeneration = -1
+  // once per data generation. Kept frozen, so a caller that changed one would fail loudly;
+  // callers get a shallow copy to add their own members (match, distance, embeds).
+  const builtRecords = keptPerGeneration<Readonly<Facility>>(sqlite)
 
   function toFacilities (rows: FacilityRow[]): Facility[] {
-    if (sqlite.inTransaction) return buildFacilities(rows)
-    const generation = dataGeneration(sqlite)
-    if (generation !== builtGeneration) {
-      built.clear()
-      builtGeneration = generation
-    }
+    const built = builtRecords()
+    if (built === null) return buildFacilities(rows)
     // A kept record whose row has changed since is built again: another process's write is
     // noticed up to 250 ms late (dataGeneration), and an answer's records must agree with its
     // rows (the cursor and updatedSince come from the rows).
@@ -485,20 +495,16 @@ export function createFacilitiesRepository (db: Db, writer: Writer, options: Fac
 
   const serviceNames = sqlite.prepare("SELECT group_concat(name || coalesce(' – ' || description, ''), ' · ') FROM services WHERE facility_id = ? AND deleted_at IS NULL").pluck()
   // Per facility and data generation, like the records.
-  const serviceTexts = new Map<string, string | null>()
-  let serviceTextsGeneration = -1
+  const keptServiceTexts = keptPerGeneration<string | null>(sqlite)
   const searchableServiceText = (facilityId: string): string | null => {
-    if (sqlite.inTransaction) return serviceNames.get(facilityId) as string | null
-    const generation = dataGeneration(sqlite)
-    if (generation !== serviceTextsGeneration) {
-      serviceTexts.clear()
-      serviceTextsGeneration = generation
-    }
-    let text = serviceTexts.get(facilityId)
+    const texts = keptServiceTexts()
+    let text = texts?.get(facilityId)
     if (text === undefined) {
       text = serviceNames.get(facilityId) as string | null
-      if (serviceTexts.size >= builtKept) serviceTexts.clear()
-      serviceTexts.set(facilityId, text)
+      if (texts !== null) {
+        if (texts.size >= builtKept) texts.clear()
+        texts.set(facilityId, text)
+      }
     }
     return text
   }
