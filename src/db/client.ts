@@ -93,28 +93,44 @@ function countWrites (sqlite: Database.Database): void {
 }
 
 const EXTERNAL_CHECK_MS = 250
-const generations = new WeakMap<Database.Database, () => number>()
+const generations = new WeakMap<Database.Database, { generation: () => number, external: () => number }>()
 
 // A number that grows whenever the data may have changed, known without a query: the count of
 // changing statements on this connection (every API write, at once) plus the times SQLite's
 // data_version moved, which happens when another process (`npm run db:seed`) commits; that one
 // is read at most every 250 ms. The response cache, list totals and the HSDS directory key on it.
 export function dataGeneration (sqlite: Database.Database): number {
-  let generation = generations.get(sqlite)
-  if (generation === undefined) {
+  return generationOf(sqlite).generation()
+}
+
+// The part of dataGeneration that counts writes of other processes: they can change anything
+// (a seed run rewrites records), so whatever is kept across this connection's own writes
+// (http-cache.ts) is dropped when it moves.
+export function externalGeneration (sqlite: Database.Database): number {
+  const of = generationOf(sqlite)
+  of.generation()
+  return of.external()
+}
+
+function generationOf (sqlite: Database.Database): { generation: () => number, external: () => number } {
+  let of = generations.get(sqlite)
+  if (of === undefined) {
     const externalVersion = sqlite.prepare('pragma data_version').pluck()
     let external = { value: externalVersion.get() as number, bumps: 0, checkedAt: Date.now() }
-    generation = () => {
-      const now = Date.now()
-      if (now - external.checkedAt >= EXTERNAL_CHECK_MS) {
-        const value = externalVersion.get() as number
-        external = { value, bumps: external.bumps + (value === external.value ? 0 : 1), checkedAt: now }
-      }
-      return (writeCounts.get(sqlite)?.n ?? 0) + external.bumps
+    of = {
+      generation: () => {
+        const now = Date.now()
+        if (now - external.checkedAt >= EXTERNAL_CHECK_MS) {
+          const value = externalVersion.get() as number
+          external = { value, bumps: external.bumps + (value === external.value ? 0 : 1), checkedAt: now }
+        }
+        return (writeCounts.get(sqlite)?.n ?? 0) + external.bumps
+      },
+      external: () => external.bumps
     }
-    generations.set(sqlite, generation)
+    generations.set(sqlite, of)
   }
-  return generation()
+  return of
 }
 
 export function migrateDatabase (db: Db): void {

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto'
 import type { Readable } from 'node:stream'
+import type { Database } from 'better-sqlite3'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { dataGeneration } from '../db/client.ts'
+import { dataGeneration, externalGeneration } from '../db/client.ts'
 import { codedEtag, compress, compressAsync, compressStream, MIN_COMPRESSED_BYTES, negotiateCoding, type Coding } from '../lib/content-coding.ts'
 
 declare module 'fastify' {
@@ -12,12 +13,19 @@ declare module 'fastify' {
     // The data version seen before the handler read anything; a response is cached under it, so a
     // write that commits while the response is being built makes the entry stale, never wrong.
     cacheSeq: number | undefined
+    // The newest change of the change feed at that moment (see ChangeLog).
+    cacheChangeSeq: number
   }
   interface FastifyReply {
     // For answers that also depend on the clock: the cached answer is used until this moment (and
     // while the data stays the same); without it, until the data changes.
     cacheUntil: (until: Date) => FastifyReply
     cacheExpiresAt: number | undefined
+    // For answers built from a few records alone (a facility by id): the records, as change-feed
+    // entities ('facility:<id>'). The cached answer then outlives writes to other records; see
+    // ChangeLog.
+    cacheDependsOn: (...records: string[]) => FastifyReply
+    cacheRecords: string[] | null
   }
   interface FastifyInstance {
     dataVersion: () => DataVersion
@@ -41,6 +49,11 @@ interface Entry {
   seq: number
   // Epoch ms from which the answer is no longer valid (reply.cacheUntil), if it depends on the clock.
   expiresAt: number | undefined
+  // The records the answer was built from (reply.cacheDependsOn), null for any record; with the
+  // change-feed position and the other processes' write count when it was built.
+  records: string[] | null
+  changeSeq: number
+  external: number
   etag: string
   lastModified: string
   // The answer as built (identity) and, made on first use, compressed (lib/content-coding.ts).
@@ -145,15 +158,23 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
   app.decorate('dataVersion', dataVersion)
   app.decorateRequest('cacheEntry', undefined)
   app.decorateRequest('cacheSeq', undefined)
+  app.decorateRequest('cacheChangeSeq', 0)
   app.decorateReply('cacheExpiresAt', undefined)
   app.decorateReply('cacheUntil', function (this: FastifyReply, until: Date) {
     this.cacheExpiresAt = until.getTime()
     return this
   })
+  app.decorateReply('cacheRecords', null)
+  app.decorateReply('cacheDependsOn', function (this: FastifyReply, ...records: string[]) {
+    this.cacheRecords = records
+    return this
+  })
+  const changes = changeLog(sqlite)
 
   const entries = new Map<string, Entry>()
   let bytes = 0
-  // The generation of the stored entries: a newer one drops them all (they can never be served).
+  // The generation of the stored entries: a newer one drops those that depend on any record
+  // (they can never be served again); those built from a few records are checked when asked for.
   let storedSeq = -1
   const sizeOf = (entry: Entry) => entry.payload.length + (entry.coded.br?.body.length ?? 0) + (entry.coded.gzip?.body.length ?? 0)
   const drop = (key: string) => {
@@ -165,8 +186,7 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
   const store = (entry: Entry) => {
     const key = entry.key
     if (entry.seq !== storedSeq) {
-      entries.clear()
-      bytes = 0
+      for (const [key, stored] of entries) if (stored.records === null || !changes.unchanged(stored)) drop(key)
       storedSeq = entry.seq
     }
     drop(key)
@@ -207,10 +227,13 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
       const key = cacheKey(request)
       const seq = generation()
       request.cacheSeq = seq
+      request.cacheChangeSeq = changes.at(seq)
       // A client that asks for a fresh answer (Cache-Control: no-cache, RFC 9111 §5.2.1.4) gets
       // one built from the database; it replaces the stored one.
       const found = wantsFresh(request) ? undefined : entries.get(key)
       if (found !== undefined) {
+        // Built before the last write, from records that write did not change: still current.
+        if (found.seq !== seq && found.records !== null && changes.unchanged(found)) found.seq = seq
         if (found.seq === seq && (found.expiresAt === undefined || Date.now() < found.expiresAt)) entry = found
         else drop(key)
       }
@@ -309,7 +332,21 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
     }
     const cors = Object.fromEntries(Object.entries(headers).filter(([name]) => name.startsWith('access-control-')))
     // An answer that is not kept still gets an entry: its compressed representation is made the same way.
-    const entry: Entry = { key: cacheKey(request), seq: request.cacheSeq ?? -1, expiresAt: reply.cacheExpiresAt, etag, lastModified, payload: body, identity: { body, etag, coding: null }, coded: {}, headers, cors }
+    const entry: Entry = {
+      key: cacheKey(request),
+      seq: request.cacheSeq ?? -1,
+      expiresAt: reply.cacheExpiresAt,
+      records: reply.cacheRecords,
+      changeSeq: request.cacheChangeSeq,
+      external: changes.external,
+      etag,
+      lastModified,
+      payload: body,
+      identity: { body, etag, coding: null },
+      coded: {},
+      headers,
+      cors
+    }
     if (kept) store(entry)
     const coding = codingFor(request, entry)
     const sentEtag = coding === null ? etag : codedEtag(etag, coding)
@@ -341,3 +378,75 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
     }
   })
 }, { name: 'http-cache', dependencies: ['database'] })
+
+// Which records changed since when, from the change feed: the triggers add a row per changed
+// record (entity type and id) in the same transaction as the change, and its sequence number only
+// grows. Read once per data generation (a query for the rows since the last one); an answer that
+// names the records it was built from (reply.cacheDependsOn) is still current after a write if
+// none of them has a change newer than the answer.
+// A facility shows names and labels of other records; when those change, the facility's row is
+// touched (writer.touchFacilities) and has a change of its own. It also shows its services' count
+// and categories, which change without touching it: a service created or deleted counts as a
+// change of its facility, and any other change of a service (it may have moved to another
+// facility) as a change of every facility ('facility:*').
+export interface ChangeLog {
+  // The feed position for the data of this generation (reads the new changes when it moved).
+  at: (generation: number) => number
+  // No change of the entry's records since it was built (and no other process wrote since).
+  unchanged: (entry: { records: string[] | null, changeSeq: number, external: number }) => boolean
+  readonly external: number
+}
+
+// Bounds: a burst of more new changes than this in one generation (an import), or more changed
+// records remembered than this, and the log starts afresh (every kept answer is built again).
+const LOG_BATCH = 10_000
+const LOG_RECORDS = 100_000
+
+export function changeLog (sqlite: Database): ChangeLog {
+  const newest = sqlite.prepare('SELECT coalesce(max(seq), 0) FROM changes').pluck()
+  const after = sqlite.prepare('SELECT seq, entity_type AS type, entity_id AS id, action FROM changes WHERE seq > ? ORDER BY seq LIMIT ?')
+  const facilityOfService = sqlite.prepare('SELECT facility_id FROM services WHERE id = ?').pluck()
+  const latest = new Map<string, number>()
+  let generation = -1
+  let external = externalGeneration(sqlite)
+  // Complete from `from` to `seq`: every change after `from` is in `latest`.
+  let from = newest.get() as number
+  let seq = from
+  const restart = () => {
+    latest.clear()
+    from = seq = newest.get() as number
+  }
+  const log: ChangeLog = {
+    at (now: number): number {
+      if (now === generation) return seq
+      generation = now
+      const writers = externalGeneration(sqlite)
+      if (writers !== external) {
+        external = writers
+        restart()
+        return seq
+      }
+      const rows = after.all(seq, LOG_BATCH + 1) as { seq: number, type: string, id: string, action: string }[]
+      if (rows.length > LOG_BATCH || latest.size + 2 * rows.length > LOG_RECORDS) {
+        restart()
+        return seq
+      }
+      for (const row of rows) {
+        latest.set(`${row.type}:${row.id}`, row.seq)
+        if (row.type === 'service') {
+          const facility = row.action === 'update' ? '*' : facilityOfService.get(row.id) as string | undefined ?? '*'
+          latest.set(`facility:${facility}`, row.seq)
+        }
+      }
+      if (rows.length > 0) seq = rows.at(-1)!.seq
+      return seq
+    },
+    unchanged (entry): boolean {
+      if (entry.records === null || entry.external !== external || entry.changeSeq < from) return false
+      return entry.records.every((record) => (latest.get(record) ?? 0) <= entry.changeSeq &&
+        (latest.get(`${record.slice(0, record.indexOf(':'))}:*`) ?? 0) <= entry.changeSeq)
+    },
+    get external () { return external }
+  }
+  return log
+}

@@ -131,6 +131,9 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const facility = app.repos.facilities.find(request.params.idOrSlug)
     if (facility === undefined) throw notFound('facility', request.params.idOrSlug)
+    // Built from the facility's record alone (JSON-LD adds its contacts): the cached answer
+    // outlives writes to other records.
+    if (request.format !== 'jsonld') reply.cacheDependsOn(`facility:${facility.id}`)
     switch (request.format) {
       case 'vcard': return sendExport(reply, 'vcard', facility.slug, facilityVcard(facility))
       case 'geojson': return sendExport(reply, 'geojson', facility.slug, JSON.stringify(facilityFeature(facility)))

@@ -1,6 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import t from 'tap'
+import { buildApp } from '../../src/app.ts'
+import { openDatabase } from '../../src/db/client.ts'
 import { seedId } from '../../src/lib/uuid.ts'
-import { buildTestApp, softDeleteFacility, readOnlyApp } from '../helper.ts'
+import { bearer, buildTestApp, createKey, getJson, softDeleteFacility, readOnlyApp } from '../helper.ts'
 
 t.test('GET item and list carry a strong ETag, Last-Modified and Cache-Control', async (t) => {
   const app = await readOnlyApp(t)
@@ -109,4 +114,120 @@ t.test('a stored answer is replayed with every header of the first one, with and
     }
     t.equal(hit.headers['ratelimit-remaining'] === undefined, rateLimitMax === 0, 'a limited hit is counted and says so')
   }
+})
+
+// Answers of one facility name the facility they were built from (reply.cacheDependsOn): a write
+// keeps those of the other facilities, and every write that changes what a facility shows (its
+// own fields, its services' count and categories, its operator's name, its target groups' labels,
+// a verification, a deletion) must drop its answers. The oracle: after each write, every cached
+// answer equals one built afresh from the database.
+t.test('cached facility answers outlive writes to other records, never a change of what they show', async (t) => {
+  const app = await buildTestApp(t)
+  const { key } = createKey(app, ['directory:write'])
+  const slugs = (await getJson(app, '/v1/facilities?fields=slug&limit=500')).body.items.map((f: any) => f.slug as string)
+  t.equal(slugs.length, 14)
+  const urls = [...slugs.map((slug: string) => `/v1/facilities/${slug}`), `/v1/facilities/${seedId('facility', 'meerbaum-haus')}`,
+    '/v1/facilities/meerbaum-haus?format=geojson', '/v1/facilities/shk-mitte?format=vcard', '/v1/facilities/shk-mitte?format=jsonld']
+  const write = async (method: string, url: string, payload: object, etagOf?: string) => {
+    const headers: Record<string, string> = { ...bearer(key), 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' }
+    if (etagOf !== undefined) headers['if-match'] = String((await app.inject(etagOf)).headers.etag)
+    const res = await app.inject({ method, url, headers, payload })
+    t.ok(res.statusCode < 300, `${method} ${url}: ${res.statusCode}`)
+    return res.statusCode === 204 ? null : res.json()
+  }
+  // Every answer cached, then a write, then each answer (cached or not) against a fresh one.
+  const check = async (what: string, changed: string[] | 'all') => {
+    const hits: string[] = []
+    const found: string[] = []
+    for (const url of urls) {
+      const cached = await app.inject(url)
+      const fresh = await app.inject({ url, headers: { 'cache-control': 'no-cache' } })
+      t.equal(cached.statusCode, fresh.statusCode, `${what}: ${url} status`)
+      t.equal(cached.body, fresh.body, `${what}: ${url} is current`)
+      t.equal(cached.headers.etag, fresh.headers.etag, `${what}: ${url} ETag`)
+      if (cached.headers['x-cache'] === 'hit') hits.push(url)
+      if (fresh.statusCode === 200) found.push(url)
+    }
+    // Only the facilities the write changed are built again (JSON-LD adds contacts: it is kept
+    // until any write).
+    const expected = changed === 'all' ? [] : found.filter((url) => !changed.includes(url) && (what === 'no write' || !url.endsWith('jsonld')))
+    t.same(hits, expected, `${what}: the other answers kept`)
+  }
+  for (const url of urls) await app.inject(url)
+  await check('no write', [])
+
+  await write('PATCH', '/v1/facilities/kreativhaus', { description: 'Neu beschrieben.' }, '/v1/facilities/kreativhaus')
+  await check('PATCH a facility', ['/v1/facilities/kreativhaus'])
+  t.equal((await getJson(app, '/v1/facilities/kreativhaus')).body.description, 'Neu beschrieben.')
+
+  const meerbaum = ['/v1/facilities/meerbaum-haus', `/v1/facilities/${seedId('facility', 'meerbaum-haus')}`, '/v1/facilities/meerbaum-haus?format=geojson']
+  const before = (await getJson(app, '/v1/facilities/meerbaum-haus')).body
+  const service = await write('POST', '/v1/services', {
+    facility: 'meerbaum-haus',
+    name: 'Testangebot Cache',
+    description: null,
+    category: 'beratung',
+    scheduleNote: null,
+    feeNote: null,
+    asOf: null,
+    status: 'active',
+    targetGroups: [],
+    sources: [{ url: 'https://example.org/test', title: 'Test', facts: ['offers'] }]
+  })
+  await check('POST a service', meerbaum)
+  t.equal((await getJson(app, '/v1/facilities/meerbaum-haus')).body.serviceCount, before.serviceCount + 1)
+
+  await write('PATCH', `/v1/services/${service.id}`, { category: 'gesundheit' }, `/v1/services/${service.id}`)
+  // Any other change of a service may move it to another facility: every facility is built again.
+  await check('PATCH a service\'s category', 'all')
+  await write('PATCH', `/v1/services/${service.id}`, { facility: 'kreativhaus' }, `/v1/services/${service.id}`)
+  await check('PATCH a service\'s facility', 'all')
+  await write('PATCH', `/v1/services/${service.id}`, { facility: 'meerbaum-haus' }, `/v1/services/${service.id}`)
+  await check('PATCH a service\'s facility back', 'all')
+  await write('DELETE', `/v1/services/${service.id}`, {}, `/v1/services/${service.id}`)
+  await check('DELETE a service', meerbaum)
+  t.equal((await getJson(app, '/v1/facilities/meerbaum-haus')).body.serviceCount, before.serviceCount)
+
+  await write('PATCH', '/v1/target-groups/studierende', { labelDe: 'Studentinnen und Studenten' }, '/v1/target-groups/studierende')
+  await check('PATCH a target group\'s label', meerbaum)
+  // Facilities list their services' categories by slug.
+  const advising = (await getJson(app, '/v1/facilities?category=beratung&fields=slug&limit=500')).body.items.map((f: any) => f.slug as string)
+  t.ok(advising.length > 1 && advising.length < 14)
+  const advisingUrls = urls.filter((url) => advising.includes(url.slice('/v1/facilities/'.length).split('?')[0]!) ||
+    (url.includes(seedId('facility', 'meerbaum-haus')) && advising.includes('meerbaum-haus')))
+  await write('PATCH', '/v1/categories/beratung', { slug: 'beratung-und-hilfe' }, '/v1/categories/beratung')
+  await check('PATCH a category\'s slug', advisingUrls)
+  await write('PATCH', '/v1/organisations/stadtrand', { name: 'StadtRand gGmbH (Test)' }, '/v1/organisations/stadtrand')
+  await check('PATCH an operator\'s name', ['/v1/facilities/shk-mitte', '/v1/facilities/shk-mitte?format=vcard'])
+  await write('POST', '/v1/facilities/shk-mitte/verification', {})
+  await check('verify a facility', ['/v1/facilities/shk-mitte', '/v1/facilities/shk-mitte?format=vcard'])
+  await write('DELETE', '/v1/facilities/kreativhaus', {}, '/v1/facilities/kreativhaus')
+  await check('DELETE a facility', ['/v1/facilities/kreativhaus'])
+  t.equal((await app.inject('/v1/facilities/kreativhaus')).statusCode, 404)
+  // Plain SQL on the app's connection: the change triggers see it as well.
+  app.db.$client.prepare("update facilities set phone = '+49 30 0000000' where slug = 'nachbarschaftsetage-fabrik-osloer-strasse'").run()
+  await check('an UPDATE of a facility row in SQL', ['/v1/facilities/nachbarschaftsetage-fabrik-osloer-strasse'])
+})
+
+t.test('after another process writes, no cached facility answer is kept', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mitte-cache-'))
+  const file = join(dir, 'directory.db')
+  const app = await buildApp({ config: { DATABASE_PATH: file, LOG_LEVEL: 'silent', RATE_LIMIT_MAX: 0, CORS_WRITE_ORIGINS: '' }, seed: true, logger: false })
+  const other = openDatabase(file)
+  t.teardown(async () => {
+    await app.close()
+    other.$client.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  await app.inject('/v1/facilities/kreativhaus')
+  await app.inject('/v1/facilities/meerbaum-haus')
+  t.equal((await app.inject('/v1/facilities/meerbaum-haus')).headers['x-cache'], 'hit')
+  // A seed run (another process) may rewrite any record, with or without change-feed entries.
+  other.$client.prepare("update facilities set phone = '+49 30 0000000' where slug = 'meerbaum-haus'").run()
+  // This process notices another's commit within 250 ms; a write of its own makes it look.
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const after = await app.inject('/v1/facilities/meerbaum-haus')
+  t.not(after.headers['x-cache'], 'hit')
+  t.equal(after.json().phone, '+49 30 0000000')
+  t.not((await app.inject('/v1/facilities/kreativhaus')).headers['x-cache'], 'hit', 'nor are the others')
 })
