@@ -124,6 +124,20 @@ export function softDeleteFacility (app: FastifyInstance, id: string, at = new D
   reindexFacilities(app.db, [id])
 }
 
+// A valid body for POST /v1/services (a clearly synthetic offer).
+export const testServiceInput = (facility = 'kreativhaus') => ({
+  facility,
+  name: 'Testangebot Zaubergarten',
+  description: 'Ein Testdatensatz.',
+  category: 'begegnung',
+  scheduleNote: 'montags 10–12 Uhr',
+  feeNote: null,
+  asOf: '2025/2026',
+  status: 'active',
+  targetGroups: [{ targetGroup: 'senioren', originalWording: 'Ältere Menschen' }, { targetGroup: 'familien', originalWording: 'Familien' }],
+  sources: [{ url: 'https://example.org/test', title: 'Test', facts: ['name'] }]
+})
+
 // Creates an API key with these scopes directly in the app's database; returns the secret.
 export function createKey (app: FastifyInstance, scopes: string[], name = `test ${scopes.join(' ')}`): { key: string, id: string } {
   const { key, info } = app.repos.apiKeys.create(name, scopes)

@@ -5,7 +5,7 @@ import t from 'tap'
 import { buildApp } from '../../src/app.ts'
 import { openDatabase } from '../../src/db/client.ts'
 import { seedId } from '../../src/lib/uuid.ts'
-import { bearer, buildTestApp, createKey, getJson, softDeleteFacility, readOnlyApp } from '../helper.ts'
+import { bearer, buildTestApp, createKey, getJson, softDeleteFacility, readOnlyApp, testServiceInput } from '../helper.ts'
 
 t.test('GET item and list carry a strong ETag, Last-Modified and Cache-Control', async (t) => {
   const app = await readOnlyApp(t)
@@ -162,18 +162,7 @@ t.test('cached facility answers outlive writes to other records, never a change 
 
   const meerbaum = ['/v1/facilities/meerbaum-haus', `/v1/facilities/${seedId('facility', 'meerbaum-haus')}`, '/v1/facilities/meerbaum-haus?format=geojson']
   const before = (await getJson(app, '/v1/facilities/meerbaum-haus')).body
-  const service = await write('POST', '/v1/services', {
-    facility: 'meerbaum-haus',
-    name: 'Testangebot Cache',
-    description: null,
-    category: 'beratung',
-    scheduleNote: null,
-    feeNote: null,
-    asOf: null,
-    status: 'active',
-    targetGroups: [],
-    sources: [{ url: 'https://example.org/test', title: 'Test', facts: ['offers'] }]
-  })
+  const service = await write('POST', '/v1/services', testServiceInput('meerbaum-haus'))
   await check('POST a service', meerbaum)
   t.equal((await getJson(app, '/v1/facilities/meerbaum-haus')).body.serviceCount, before.serviceCount + 1)
 

@@ -4,25 +4,14 @@ import { Value } from 'typebox/value'
 import { seedId } from '../../src/lib/uuid.ts'
 import { writableOf } from '../../src/repositories/services-repository.ts'
 import { ServiceInputSchema } from '../../src/schemas/services.ts'
-import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson } from '../helper.ts'
+import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson, testServiceInput } from '../helper.ts'
 
 const KREATIVHAUS = seedId('facility', 'kreativhaus')
 const SHK = seedId('facility', 'shk-mitte')
 const SENIORENANGEBOTE = seedId('service', 'kreativhaus/seniorenangebote')
 const ALL_SERVICES = 115
 
-const newService = (facility = 'kreativhaus') => ({
-  facility,
-  name: 'Testangebot Zaubergarten',
-  description: 'Ein Testdatensatz.',
-  category: 'begegnung',
-  scheduleNote: 'montags 10–12 Uhr',
-  feeNote: null,
-  asOf: '2025/2026',
-  status: 'active',
-  targetGroups: [{ targetGroup: 'senioren', originalWording: 'Ältere Menschen' }, { targetGroup: 'familien', originalWording: 'Familien' }],
-  sources: [{ url: 'https://example.org/test', title: 'Test', facts: ['name'] }]
-})
+const newService = testServiceInput
 
 const lastSeq = (app: FastifyInstance) => app.db.$client.prepare('SELECT coalesce(max(seq), 0) FROM changes').pluck().get() as number
 const feedSince = async (app: FastifyInstance, since: number) =>
