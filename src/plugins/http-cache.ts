@@ -170,6 +170,7 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
     return this
   })
   const changes = changeLog(sqlite)
+  const builds = buildQueue()
 
   const entries = new Map<string, Entry>()
   let bytes = 0
@@ -276,11 +277,28 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
     },
     serve (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) {
       const entry = lookup(request)
-      if (entry === null) {
+      if (entry !== null) {
+        replay(reply, entry, represent(request, entry))
+        return
+      }
+      // An answer to build (request.cacheSeq: one the cache could keep) waits for the answers
+      // that are ready; by then another request may have built it.
+      if (request.cacheSeq === undefined) {
         done()
         return
       }
-      replay(reply, entry, represent(request, entry))
+      builds.add(() => {
+        let built: Entry | null
+        try {
+          request.cacheEntry = undefined
+          built = lookup(request)
+        } catch (error) {
+          done(error as Error)
+          return
+        }
+        if (built === null) done()
+        else replay(reply, built, represent(request, built))
+      })
     },
     clear: () => {
       entries.clear()
@@ -449,4 +467,42 @@ export function changeLog (sqlite: Database): ChangeLog {
     get external () { return external }
   }
   return log
+}
+
+// Building an answer takes milliseconds (queries, serialising, compressing), sending a kept one
+// microseconds. After a write every answer of the data is built again, and on the one event loop
+// the requests behind those builds would wait for all of them. So requests that must build an
+// answer queue here and are let through one per turn of the event loop: between two builds, the
+// requests that arrived meanwhile and are answered from the cache (or with 304) go out first.
+// First in, first out: every queued request is let through, after at most the builds before it.
+export interface BuildQueue {
+  add: (build: () => void) => void
+  readonly length: number
+}
+
+export function buildQueue (): BuildQueue {
+  const waiting: Array<() => void> = []
+  let head = 0
+  let scheduled = false
+  const next = () => {
+    const build = waiting[head]
+    waiting[head++] = undefined as unknown as () => void
+    if (head === waiting.length) {
+      waiting.length = 0
+      head = 0
+    }
+    if (waiting.length > head) setImmediate(next)
+    else scheduled = false
+    build!()
+  }
+  return {
+    add (build: () => void): void {
+      waiting.push(build)
+      if (!scheduled) {
+        scheduled = true
+        setImmediate(next)
+      }
+    },
+    get length () { return waiting.length - head }
+  }
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { buildApp } from '../../src/app.ts'
 import { openDatabase } from '../../src/db/client.ts'
+import { buildQueue } from '../../src/plugins/http-cache.ts'
 import { seedId } from '../../src/lib/uuid.ts'
 import { bearer, buildTestApp, createKey, getJson, softDeleteFacility, readOnlyApp, testServiceInput } from '../helper.ts'
 
@@ -219,4 +220,43 @@ t.test('after another process writes, no cached facility answer is kept', async 
   t.not(after.headers['x-cache'], 'hit')
   t.equal(after.json().phone, '+49 30 0000000')
   t.not((await app.inject('/v1/facilities/kreativhaus')).headers['x-cache'], 'hit', 'nor are the others')
+})
+
+t.test('build queue: one build per turn of the event loop, first in first out', async (t) => {
+  const queue = buildQueue()
+  const log: string[] = []
+  queue.add(() => log.push('build 1'))
+  queue.add(() => log.push('build 2'))
+  queue.add(() => log.push('build 3'))
+  t.equal(queue.length, 3)
+  // Work that arrives meanwhile (here: callbacks of the same turn) runs between two builds.
+  setImmediate(() => log.push('other 1'))
+  await new Promise((resolve) => setImmediate(resolve))
+  setImmediate(() => log.push('other 2'))
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  t.same(log, ['build 1', 'other 1', 'build 2', 'other 2', 'build 3'])
+  t.equal(queue.length, 0)
+  queue.add(() => log.push('build 4'))
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  t.equal(log.at(-1), 'build 4', 'an empty queue starts again')
+})
+
+t.test('after a write, requests that build an answer queue: each is answered, the same answer is built once', async (t) => {
+  const app = await buildTestApp(t)
+  const { key } = createKey(app, ['directory:write'])
+  const kept = '/v1/facilities/meerbaum-haus'
+  const stale = ['/v1/facilities?q=beratung', '/v1/services?q=eltern', '/v1/facilities?format=csv']
+  for (const url of [kept, ...stale]) await app.inject(url)
+  const etag = String((await app.inject('/v1/facilities/kreativhaus')).headers.etag)
+  const patched = await app.inject({ method: 'PATCH', url: '/v1/facilities/kreativhaus', headers: { ...bearer(key), 'content-type': 'application/merge-patch+json', 'if-match': etag }, payload: { description: 'Geändert.' } })
+  t.equal(patched.statusCode, 200)
+  // Each stale answer asked for twice at once: the second request finds it built.
+  const answers = await Promise.all([...stale, ...stale, kept].map(async (url) => await app.inject(url)))
+  t.same(answers.map((res) => res.statusCode), answers.map(() => 200))
+  t.equal(answers[6]!.headers['x-cache'], 'hit', 'the answer of another facility is kept')
+  const [first, second] = [answers.slice(0, 3), answers.slice(3, 6)]
+  t.same(first.map((res) => res.headers['x-cache']), [undefined, undefined, undefined], 'built')
+  t.same(second.map((res) => res.headers['x-cache']), ['hit', 'hit', 'hit'], 'built once, then replayed')
+  t.same(second.map((res) => res.body), first.map((res) => res.body))
+  t.ok(first[0]!.body.includes('Geändert.'), 'built from the data after the write')
 })
