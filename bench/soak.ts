@@ -474,19 +474,22 @@ async function soak (server: ServerProcess, key: string, options: SoakOptions, s
   }
 
   // --- The run -----------------------------------------------------------------------------------
-  log(`soak: ${options.connections} connections, ${options.warmupS} s warm-up + ${options.durationS} s, ${reads.length} kinds of reads (${sequence.length} per round), a write cycle every ${options.writeIntervalMs} ms; server pid ${pid}`)
+  log(`soak: ${options.connections} connections, ${options.warmupS} s warm-up + ${options.durationS} s, ${reads.length} kinds of reads (${sequence.length} per round), a write cycle starting every ${options.writeIntervalMs} ms; server pid ${pid}`)
   loadStart = performance.now()
   measureStart = loadStart + options.warmupS * 1000
   const probeTimers = Array.from({ length: windowCount }, (_, k) => setTimeout(() => { probeHeap().catch(() => {}) }, options.warmupS * 1000 + k * windowMs))
   let cycles = 0
+  // A fixed rate (open loop): a cycle starts every writeIntervalMs, or at once when the last one
+  // took longer, so a server that answers faster does not get more writes.
   const writer = (async () => {
     while (writerState.running) {
+      const started = performance.now()
       await cycle(cycles++)
       // Where the feed readers are. With the key: a private answer, kept out of the response cache.
       try {
         newestSeq = (await changesSince(base, newestSeq, auth)).lastSeq
       } catch {}
-      await sleep(options.writeIntervalMs)
+      await sleep(Math.max(0, options.writeIntervalMs - (performance.now() - started)))
     }
   })()
 
@@ -812,7 +815,7 @@ export function renderReport (r: SoakResult, v: Verdict, context: { commit: stri
     `- CPU: ${cpu.length} × ${cpu[0]?.model ?? 'unknown'}; memory ${(totalmem() / 2 ** 30).toFixed(1)} GiB; ${platform()} ${release()}`,
     `- Load average (1/5/15 min) before ${context.loadBefore.map((x) => x.toFixed(2)).join(' / ')}, after ${context.loadAfter.map((x) => x.toFixed(2)).join(' / ')}`,
     `- Node ${process.version}; fastify ${version('fastify')}; better-sqlite3 ${version('better-sqlite3')}; drizzle-orm ${version('drizzle-orm')}; autocannon ${version('autocannon')}`,
-    `- ${o.connections} connections, ${o.warmupS} s warm-up, ${o.durationS} s measured, windows of ${o.windowS} s; one write cycle (GET + PATCH a facility, POST a service, every 10th cycle the same POST again with its Idempotency-Key, DELETE the service with If-Match) then a pause of ${o.writeIntervalMs} ms, all the time`,
+    `- ${o.connections} connections, ${o.warmupS} s warm-up, ${o.durationS} s measured, windows of ${o.windowS} s; one write cycle (GET + PATCH a facility, POST a service, every 10th cycle the same POST again with its Idempotency-Key, DELETE the service with If-Match) starting every ${o.writeIntervalMs} ms (at once if the last one took longer), all the time`,
     `- Every read sends ${o.acceptEncoding === '' || o.acceptEncoding === undefined ? 'no Accept-Encoding (identity answers)' : `\`Accept-Encoding: ${o.acceptEncoding}\` as browsers do: answers of 1 KB and more come with Brotli (README "Compression"); the writer uses fetch (gzip)`}`,
     '- Server settings as in test/server-process.ts: `LOG_LEVEL=warn`, `RATE_LIMIT_MAX=0` (one client address at 64 connections would otherwise be limited, by design). For the memory probe the server runs with `--expose-gc` and a SIGWINCH listener (see Memory)' +
       (o.serverEnv === undefined ? '' : `; more environment: \`${JSON.stringify(o.serverEnv)}\``),
@@ -939,7 +942,7 @@ async function main (): Promise<void> {
       duration: { type: 'string', default: '600' },
       warmup: { type: 'string', default: '10' },
       connections: { type: 'string', default: '64' },
-      'write-interval': { type: 'string', default: '100' },
+      'write-interval': { type: 'string', default: '500' },
       compare: { type: 'string', default: '15' },
       window: { type: 'string' },
       'node-options': { type: 'string' },
