@@ -26,6 +26,12 @@ declare module 'fastify' {
     // ChangeLog.
     cacheDependsOn: (...records: string[]) => FastifyReply
     cacheRecords: string[] | null
+    // For a page of records of one kind (a facility list): the records on it (cacheDependsOn)
+    // and which of them a query would select now (key, and how to find it again). After writes
+    // to records of that kind that are not on the page, the kept page is still current if the
+    // query selects the same ones; checking costs the query, not building the page.
+    cacheRecheck: (kind: string, key: string, current: () => string) => FastifyReply
+    cacheMembership: Membership | null
   }
   interface FastifyInstance {
     dataVersion: () => DataVersion
@@ -52,6 +58,7 @@ interface Entry {
   // The records the answer was built from (reply.cacheDependsOn), null for any record; with the
   // change-feed position and the other processes' write count when it was built.
   records: string[] | null
+  membership: Membership | null
   changeSeq: number
   external: number
   etag: string
@@ -65,6 +72,12 @@ interface Entry {
   headers: Record<string, string | string[]>
   // Its CORS headers alone, for 304 answers.
   cors: Record<string, string | string[]>
+}
+
+interface Membership {
+  kind: string
+  key: string
+  current: () => string
 }
 
 // One content coding of an answer, with its own ETag; made once, sent as it is.
@@ -169,6 +182,11 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
     this.cacheRecords = records
     return this
   })
+  app.decorateReply('cacheMembership', null)
+  app.decorateReply('cacheRecheck', function (this: FastifyReply, kind: string, key: string, current: () => string) {
+    this.cacheMembership = { kind, key, current }
+    return this
+  })
   const changes = changeLog(sqlite)
   const builds = buildQueue()
 
@@ -194,6 +212,17 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
     while (entries.size > 0 && (entries.size >= MAX_ENTRIES || bytes + entry.payload.length > MAX_BYTES)) drop(entries.keys().next().value!)
     entries.set(key, entry)
     bytes += sizeOf(entry)
+  }
+  // A kept page whose kind of records had changes since (none of them on the page): the query
+  // must still select the same records.
+  const sameMembers = (entry: Entry): boolean => {
+    const membership = entry.membership
+    if (membership === null || !changes.changedKind(membership.kind, entry.changeSeq)) return true
+    try {
+      return membership.current() === membership.key
+    } catch {
+      return false
+    }
   }
   const codingFor = (request: FastifyRequest, entry: Entry): Coding | null =>
     entry.payload.length < MIN_COMPRESSED_BYTES ? null : negotiateCoding(request.headers['accept-encoding'])
@@ -234,7 +263,10 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
       const found = wantsFresh(request) ? undefined : entries.get(key)
       if (found !== undefined) {
         // Built before the last write, from records that write did not change: still current.
-        if (found.seq !== seq && found.records !== null && changes.unchanged(found)) found.seq = seq
+        if (found.seq !== seq && found.records !== null && changes.unchanged(found) && sameMembers(found)) {
+          found.seq = seq
+          found.changeSeq = request.cacheChangeSeq
+        }
         if (found.seq === seq && (found.expiresAt === undefined || Date.now() < found.expiresAt)) entry = found
         else drop(key)
       }
@@ -355,6 +387,7 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
       seq: request.cacheSeq ?? -1,
       expiresAt: reply.cacheExpiresAt,
       records: reply.cacheRecords,
+      membership: reply.cacheRecords === null ? null : reply.cacheMembership,
       changeSeq: request.cacheChangeSeq,
       external: changes.external,
       etag,
@@ -412,6 +445,8 @@ export interface ChangeLog {
   at: (generation: number) => number
   // No change of the entry's records since it was built (and no other process wrote since).
   unchanged: (entry: { records: string[] | null, changeSeq: number, external: number }) => boolean
+  // A change of any record of this kind since then.
+  changedKind: (kind: string, since: number) => boolean
   readonly external: number
 }
 
@@ -425,6 +460,7 @@ export function changeLog (sqlite: Database): ChangeLog {
   const after = sqlite.prepare('SELECT seq, entity_type AS type, entity_id AS id, action FROM changes WHERE seq > ? ORDER BY seq LIMIT ?')
   const facilityOfService = sqlite.prepare('SELECT facility_id FROM services WHERE id = ?').pluck()
   const latest = new Map<string, number>()
+  const latestOfKind = new Map<string, number>()
   let generation = -1
   let external = externalGeneration(sqlite)
   // Complete from `from` to `seq`: every change after `from` is in `latest`.
@@ -432,6 +468,7 @@ export function changeLog (sqlite: Database): ChangeLog {
   let seq = from
   const restart = () => {
     latest.clear()
+    latestOfKind.clear()
     from = seq = newest.get() as number
   }
   const log: ChangeLog = {
@@ -451,9 +488,11 @@ export function changeLog (sqlite: Database): ChangeLog {
       }
       for (const row of rows) {
         latest.set(`${row.type}:${row.id}`, row.seq)
+        latestOfKind.set(row.type, row.seq)
         if (row.type === 'service') {
           const facility = row.action === 'update' ? '*' : facilityOfService.get(row.id) as string | undefined ?? '*'
           latest.set(`facility:${facility}`, row.seq)
+          latestOfKind.set('facility', row.seq)
         }
       }
       if (rows.length > 0) seq = rows.at(-1)!.seq
@@ -463,6 +502,9 @@ export function changeLog (sqlite: Database): ChangeLog {
       if (entry.records === null || entry.external !== external || entry.changeSeq < from) return false
       return entry.records.every((record) => (latest.get(record) ?? 0) <= entry.changeSeq &&
         (latest.get(`${record.slice(0, record.indexOf(':'))}:*`) ?? 0) <= entry.changeSeq)
+    },
+    changedKind (kind: string, since: number): boolean {
+      return (latestOfKind.get(kind) ?? 0) > since
     },
     get external () { return external }
   }

@@ -27,6 +27,9 @@ export interface FacilityPage {
   sort: FacilitySort
   items: FacilityListEntry[]
   nextCursor: string | null
+  // Which rows, in which order, with the total (see pageKey): equal keys and unchanged records
+  // make an equal page.
+  key: string
 }
 
 export type FacilityListOptions = Omit<FacilityListQuery, 'include' | 'fields' | 'format'> & { now?: Date }
@@ -509,28 +512,42 @@ export function createFacilitiesRepository (db: Db, writer: Writer, options: Fac
     return text
   }
 
+  function pageRows (query: FacilityListOptions): { p: Plan, total: number, rows: RawRow[], nextCursor: string | null } {
+    const p = plan(query)
+    const cursor = query.cursor === undefined ? null : decodeCursor(query.cursor, p.sort, SORTS[p.sort].keys.length)
+    const total = count(p)
+    let rows: RawRow[]
+    if (p.openAt === null) {
+      rows = select(p, cursor, query.limit + 1, query.offset)
+    } else {
+      rows = select(p, cursor, null, 0).slice(query.offset, query.offset + query.limit + 1)
+    }
+    const hasNext = rows.length > query.limit
+    if (hasNext) rows = rows.slice(0, query.limit)
+    const last = rows.at(-1)
+    return { p, total, rows, nextCursor: hasNext && last !== undefined ? encodeCursor(p.sort, keyOf(last, p.sort)) : null }
+  }
+
   return {
     list (query: FacilityListOptions): FacilityPage {
-      const p = plan(query)
-      const cursor = query.cursor === undefined ? null : decodeCursor(query.cursor, p.sort, SORTS[p.sort].keys.length)
-      const total = count(p)
-      let rows: RawRow[]
-      if (p.openAt === null) {
-        rows = select(p, cursor, query.limit + 1, query.offset)
-      } else {
-        rows = select(p, cursor, null, 0).slice(query.offset, query.offset + query.limit + 1)
-      }
-      const hasNext = rows.length > query.limit
-      if (hasNext) rows = rows.slice(0, query.limit)
-      const last = rows.at(-1)
+      const { p, total, rows, nextCursor } = pageRows(query)
       return {
         total,
         limit: query.limit,
         offset: query.offset,
         sort: p.sort,
         items: toEntries(rows, p),
-        nextCursor: hasNext && last !== undefined ? encodeCursor(p.sort, keyOf(last, p.sort)) : null
+        nextCursor,
+        key: keyOfPage(total, rows, nextCursor)
       }
+    },
+
+    // The key of the page list() would answer now, without building its records: the response
+    // cache compares it with the key of a kept page after writes to facilities not on that page
+    // (one of them may have come in).
+    pageKey (query: FacilityListOptions): string {
+      const { total, rows, nextCursor } = pageRows(query)
+      return keyOfPage(total, rows, nextCursor)
     },
 
     // Every matching record, in pages, for streaming full copies (format=ndjson).
@@ -620,3 +637,9 @@ export function createFacilitiesRepository (db: Db, writer: Writer, options: Fac
 }
 
 export type FacilitiesRepository = ReturnType<typeof createFacilitiesRepository>
+
+// Ids in order, deleted ones marked, the total and the next cursor (which holds the sort keys of
+// the last row: a rank or a distance that moved moves it).
+function keyOfPage (total: number, rows: RawRow[], nextCursor: string | null): string {
+  return `${total}|${nextCursor ?? ''}|${rows.map((r) => r.deletedAt === null ? r.id : `-${r.id}`).join(',')}`
+}

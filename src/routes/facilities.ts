@@ -114,6 +114,12 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
     const page = app.repos.facilities.list(query)
+    if (include === undefined) {
+      // Built from the facilities on the page alone: kept across writes to other records while
+      // the query selects the same facilities (embedded records would need their own checks).
+      reply.cacheDependsOn(...page.items.map((entry) => `facility:${entry.id}`))
+        .cacheRecheck('facility', page.key, () => app.repos.facilities.pageKey(query))
+    }
     embed(page.items, include, contactAccess(request))
     return sendPage(request, reply, { ...page, items: page.items.map((entry) => project(entry, fields)) })
   })

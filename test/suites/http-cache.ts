@@ -260,3 +260,70 @@ t.test('after a write, requests that build an answer queue: each is answered, th
   t.same(second.map((res) => res.body), first.map((res) => res.body))
   t.ok(first[0]!.body.includes('Geändert.'), 'built from the data after the write')
 })
+
+// Pages of facilities name the facilities on them and how to ask their query again
+// (reply.cacheRecheck): after a write to facilities not on a page, the page is kept if the query
+// still selects the same ones, and built again when one came in or the order moved. The oracle as
+// above: every cached answer equals one built afresh.
+t.test('cached facility pages outlive writes to facilities not on them, while their query selects the same ones', async (t) => {
+  const app = await buildTestApp(t)
+  const { key } = createKey(app, ['directory:write'])
+  const lists = ['/v1/facilities', '/v1/facilities?limit=3', '/v1/facilities?limit=3&sort=-name', '/v1/facilities?q=familienzentrum',
+    '/v1/facilities?q=senioren', '/v1/facilities?q=zaubergarten', '/v1/facilities?type=familienzentrum', '/v1/facilities?ortsteil=Moabit',
+    '/v1/facilities?category=beratung', '/v1/facilities?targetGroup=senioren', '/v1/facilities?fields=id,name&sort=-updatedAt',
+    '/v1/facilities?updatedSince=2020-01-01T00:00:00Z&limit=5', '/v1/facilities?openAt=2026-03-11T10:00:00%2B01:00',
+    '/v1/facilities?near=52.5219,13.4132&radius=1500', '/v1/facilities?include=services&limit=2', '/v1/facilities?format=csv']
+  const scoped = (url: string) => !url.includes('include=') && !url.includes('format=')
+  const write = async (method: string, url: string, payload: object, etagOf?: string) => {
+    const headers: Record<string, string> = { ...bearer(key), 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' }
+    if (etagOf !== undefined) headers['if-match'] = String((await app.inject(etagOf)).headers.etag)
+    const res = await app.inject({ method, url, headers, payload })
+    t.ok(res.statusCode < 300, `${method} ${url}: ${res.statusCode}`)
+    return res.statusCode === 204 ? null : res.json()
+  }
+  const ids = async (url: string): Promise<string[]> => (await getJson(app, url)).body.items.map((f: any) => f.id)
+  const check = async (what: string): Promise<string[]> => {
+    const hits: string[] = []
+    for (const url of lists) {
+      const cached = await app.inject(url)
+      const fresh = await app.inject({ url, headers: { 'cache-control': 'no-cache' } })
+      t.equal(cached.statusCode, 200, `${what}: ${url}`)
+      t.equal(cached.body, fresh.body, `${what}: ${url} is current`)
+      for (const name of ['etag', 'x-total-count', 'link']) t.equal(cached.headers[name], fresh.headers[name], `${what}: ${url} ${name}`)
+      if (cached.headers['x-cache'] === 'hit') hits.push(url)
+    }
+    return hits
+  }
+  for (const url of lists) await app.inject(url)
+  t.same(await check('no write'), lists)
+
+  // A change that moves no facility into or out of a page: the pages without it are kept.
+  const kreativhaus = seedId('facility', 'kreativhaus')
+  const without = []
+  for (const url of lists.filter(scoped)) if (!(await ids(url)).includes(kreativhaus)) without.push(url)
+  t.ok(without.length >= 5, 'pages without the Kreativhaus')
+  await write('PATCH', '/v1/facilities/kreativhaus', { description: 'Neu beschrieben.' }, '/v1/facilities/kreativhaus')
+  t.same(await check('PATCH a description'), without, 'exactly the pages without the facility are kept')
+
+  // Changes that bring a facility onto a page it was not on.
+  await write('PATCH', '/v1/facilities/sprengelhaus', { description: 'Mit Zaubergarten.' }, '/v1/facilities/sprengelhaus')
+  await check('a facility comes into a search')
+  t.same(await ids('/v1/facilities?q=zaubergarten'), [seedId('facility', 'sprengelhaus')])
+  await write('PATCH', '/v1/facilities/villa-luetzow', { name: 'AAA Villa Lützow (Test)' }, '/v1/facilities/villa-luetzow')
+  await check('a renamed facility moves to the first page')
+  t.equal((await ids('/v1/facilities?limit=3'))[0], seedId('facility', 'villa-luetzow'))
+  const advising = await ids('/v1/facilities?category=beratung')
+  const newcomer = (await ids('/v1/facilities')).find((id) => !advising.includes(id))!
+  await write('POST', '/v1/services', { ...testServiceInput(newcomer), category: 'beratung' })
+  await check('a new service brings its facility into a category')
+  t.ok((await ids('/v1/facilities?category=beratung')).includes(newcomer))
+  await write('DELETE', '/v1/facilities/sprengelhaus', {}, '/v1/facilities/sprengelhaus')
+  await check('a facility deleted')
+  // The new service (its name has the word) keeps its facility in the search.
+  t.same(await ids('/v1/facilities?q=zaubergarten'), [newcomer])
+  await write('PATCH', '/v1/target-groups/senioren', { labelDe: 'Ältere Menschen (Test)' }, '/v1/target-groups/senioren')
+  await check('a target group relabelled')
+  app.db.$client.prepare("update facilities set ortsteil = 'Moabit' where slug = 'kreativhaus'").run()
+  await check('an UPDATE in SQL moves a facility into Moabit')
+  t.ok((await ids('/v1/facilities?ortsteil=Moabit')).includes(kreativhaus))
+})
