@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import t from 'tap'
+import type { FastifyInstance } from 'fastify'
+import t, { type Test } from 'tap'
 import { buildApp } from '../../src/app.ts'
 import { openDatabase } from '../../src/db/client.ts'
 import { buildQueue } from '../../src/plugins/http-cache.ts'
@@ -117,6 +118,17 @@ t.test('a stored answer is replayed with every header of the first one, with and
   }
 })
 
+// A write with a key; If-Match from a GET of etagOf. Fails the test unless it succeeds.
+function writerFor (t: Test, app: FastifyInstance, key: string) {
+  return async (method: string, url: string, payload: object, etagOf?: string) => {
+    const headers: Record<string, string> = { ...bearer(key), 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' }
+    if (etagOf !== undefined) headers['if-match'] = String((await app.inject(etagOf)).headers.etag)
+    const res = await app.inject({ method, url, headers, payload })
+    t.ok(res.statusCode < 300, `${method} ${url}: ${res.statusCode}`)
+    return res.statusCode === 204 ? null : res.json()
+  }
+}
+
 // Answers of one facility name the facility they were built from (reply.cacheDependsOn): a write
 // keeps those of the other facilities, and every write that changes what a facility shows (its
 // own fields, its services' count and categories, its operator's name, its target groups' labels,
@@ -129,13 +141,7 @@ t.test('cached facility answers outlive writes to other records, never a change 
   t.equal(slugs.length, 14)
   const urls = [...slugs.map((slug: string) => `/v1/facilities/${slug}`), `/v1/facilities/${seedId('facility', 'meerbaum-haus')}`,
     '/v1/facilities/meerbaum-haus?format=geojson', '/v1/facilities/shk-mitte?format=vcard', '/v1/facilities/shk-mitte?format=jsonld']
-  const write = async (method: string, url: string, payload: object, etagOf?: string) => {
-    const headers: Record<string, string> = { ...bearer(key), 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' }
-    if (etagOf !== undefined) headers['if-match'] = String((await app.inject(etagOf)).headers.etag)
-    const res = await app.inject({ method, url, headers, payload })
-    t.ok(res.statusCode < 300, `${method} ${url}: ${res.statusCode}`)
-    return res.statusCode === 204 ? null : res.json()
-  }
+  const write = writerFor(t, app, key)
   // Every answer cached, then a write, then each answer (cached or not) against a fresh one.
   const check = async (what: string, changed: string[] | 'all') => {
     const hits: string[] = []
@@ -274,13 +280,7 @@ t.test('cached facility pages outlive writes to facilities not on them, while th
     '/v1/facilities?updatedSince=2020-01-01T00:00:00Z&limit=5', '/v1/facilities?openAt=2026-03-11T10:00:00%2B01:00',
     '/v1/facilities?near=52.5219,13.4132&radius=1500', '/v1/facilities?include=services&limit=2', '/v1/facilities?format=csv']
   const scoped = (url: string) => !url.includes('include=') && !url.includes('format=')
-  const write = async (method: string, url: string, payload: object, etagOf?: string) => {
-    const headers: Record<string, string> = { ...bearer(key), 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' }
-    if (etagOf !== undefined) headers['if-match'] = String((await app.inject(etagOf)).headers.etag)
-    const res = await app.inject({ method, url, headers, payload })
-    t.ok(res.statusCode < 300, `${method} ${url}: ${res.statusCode}`)
-    return res.statusCode === 204 ? null : res.json()
-  }
+  const write = writerFor(t, app, key)
   const ids = async (url: string): Promise<string[]> => (await getJson(app, url)).body.items.map((f: any) => f.id)
   const check = async (what: string): Promise<string[]> => {
     const hits: string[] = []
