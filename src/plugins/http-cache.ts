@@ -22,15 +22,15 @@ declare module 'fastify' {
     cacheUntil: (until: Date) => FastifyReply
     cacheExpiresAt: number | undefined
     // For answers built from a few records alone (a facility by id): the records, as change-feed
-    // entities ('facility:<id>'). The cached answer then outlives writes to other records; see
-    // ChangeLog.
+    // entities ('facility:<id>', or 'category:*' for any record of a kind). The cached answer then
+    // outlives writes to other records; see ChangeLog.
     cacheDependsOn: (...records: string[]) => FastifyReply
     cacheRecords: string[] | null
-    // For a page of records of one kind (a facility list): the records on it (cacheDependsOn)
-    // and which of them a query would select now (key, and how to find it again). After writes
-    // to records of that kind that are not on the page, the kept page is still current if the
-    // query selects the same ones; checking costs the query, not building the page.
-    cacheRecheck: (kind: string, key: string, current: () => string) => FastifyReply
+    // For a page of a list (facilities, services): the records on it (cacheDependsOn) and which
+    // rows its query selects (key, and how to ask again). After writes to records of these kinds
+    // that are not on the page, the kept page is still current if the query selects the same
+    // rows; checking costs the query, not building the page.
+    cacheRecheck: (kinds: string[], key: string, current: () => string) => FastifyReply
     cacheMembership: Membership | null
   }
   interface FastifyInstance {
@@ -75,7 +75,7 @@ interface Entry {
 }
 
 interface Membership {
-  kind: string
+  kinds: string[]
   key: string
   current: () => string
 }
@@ -183,8 +183,8 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
     return this
   })
   app.decorateReply('cacheMembership', null)
-  app.decorateReply('cacheRecheck', function (this: FastifyReply, kind: string, key: string, current: () => string) {
-    this.cacheMembership = { kind, key, current }
+  app.decorateReply('cacheRecheck', function (this: FastifyReply, kinds: string[], key: string, current: () => string) {
+    this.cacheMembership = { kinds, key, current }
     return this
   })
   const changes = changeLog(sqlite)
@@ -217,7 +217,7 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
   // must still select the same records.
   const sameMembers = (entry: Entry): boolean => {
     const membership = entry.membership
-    if (membership === null || !changes.changedKind(membership.kind, entry.changeSeq)) return true
+    if (membership === null || !membership.kinds.some((kind) => changes.changedKind(kind, entry.changeSeq))) return true
     try {
       return membership.current() === membership.key
     } catch {
@@ -500,8 +500,11 @@ export function changeLog (sqlite: Database): ChangeLog {
     },
     unchanged (entry): boolean {
       if (entry.records === null || entry.external !== external || entry.changeSeq < from) return false
-      return entry.records.every((record) => (latest.get(record) ?? 0) <= entry.changeSeq &&
-        (latest.get(`${record.slice(0, record.indexOf(':'))}:*`) ?? 0) <= entry.changeSeq)
+      return entry.records.every((record) => {
+        const kind = record.slice(0, record.indexOf(':'))
+        if (record.endsWith(':*')) return (latestOfKind.get(kind) ?? 0) <= entry.changeSeq
+        return (latest.get(record) ?? 0) <= entry.changeSeq && (latest.get(`${kind}:*`) ?? 0) <= entry.changeSeq
+      })
     },
     changedKind (kind: string, since: number): boolean {
       return (latestOfKind.get(kind) ?? 0) > since

@@ -12,7 +12,7 @@ import { explainMatch, matchExpression, queryTokens } from '../lib/search-text.t
 import type { Facility, FacilityInput, FacilityListQuery } from '../schemas/facilities.ts'
 import type { Tombstone } from '../schemas/common.ts'
 import {
-  cachedStatement, groupBy, idOrSlugLookup, invalidParameter, organisationRefsOf, targetGroupLinksOf, timestampParameter
+  cachedStatement, groupBy, idOrSlugLookup, invalidParameter, keyOfPage, organisationRefsOf, targetGroupLinksOf, timestampParameter
 } from './shared.ts'
 
 type FacilityRow = typeof facilities.$inferSelect
@@ -637,9 +637,3 @@ export function createFacilitiesRepository (db: Db, writer: Writer, options: Fac
 }
 
 export type FacilitiesRepository = ReturnType<typeof createFacilitiesRepository>
-
-// Ids in order, deleted ones marked, the total and the next cursor (which holds the sort keys of
-// the last row: a rank or a distance that moved moves it).
-function keyOfPage (total: number, rows: RawRow[], nextCursor: string | null): string {
-  return `${total}|${nextCursor ?? ''}|${rows.map((r) => r.deletedAt === null ? r.id : `-${r.id}`).join(',')}`
-}

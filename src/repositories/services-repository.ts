@@ -9,7 +9,7 @@ import { newId } from '../lib/uuid.ts'
 import type { Tombstone } from '../schemas/common.ts'
 import type { Service, ServiceInput, ServiceListQuery } from '../schemas/services.ts'
 import { reindexFacilities } from './search-index.ts'
-import { groupBy, invalidParameter, keysetCondition, targetGroupLinksOf, timestampParameter, type EntityRef } from './shared.ts'
+import { groupBy, invalidParameter, keyOfPage, keysetCondition, targetGroupLinksOf, timestampParameter, type EntityRef } from './shared.ts'
 import { diff, type Writer } from './writer.ts'
 
 export type ServiceSort = NonNullable<ServiceListQuery['sort']>
@@ -28,6 +28,9 @@ export interface ServicePage {
   sort: ServiceSort
   items: ServiceListEntry[]
   nextCursor: string | null
+  // Which rows, in which order, with the total (see pageKey): equal keys and unchanged records
+  // make an equal page.
+  key: string
 }
 
 // A service is visible while it, its facility and its category are all live. The vocabulary counts
@@ -324,24 +327,37 @@ export function createServicesRepository (db: Db, writer: Writer) {
     }
   }
 
+  function pageRows (query: ServiceListOptions): { p: Plan, total: number, rows: RankedRow[], nextCursor: string | null } {
+    const p = plan(query)
+    const cursor = query.cursor === undefined ? null : decodeCursor(query.cursor, p.sort, SORTS[p.sort].keys.length)
+    const total = count(p)
+    // One row more than the page tells whether there is a next page.
+    let rows = select(p, cursor, query.limit + 1, query.offset)
+    const hasNext = rows.length > query.limit
+    if (hasNext) rows = rows.slice(0, query.limit)
+    const last = rows.at(-1)
+    return { p, total, rows, nextCursor: hasNext && last !== undefined ? encodeCursor(p.sort, keyOf(last, p.sort)) : null }
+  }
+
   return {
     list (query: ServiceListOptions): ServicePage {
-      const p = plan(query)
-      const cursor = query.cursor === undefined ? null : decodeCursor(query.cursor, p.sort, SORTS[p.sort].keys.length)
-      const total = count(p)
-      // One row more than the page tells whether there is a next page.
-      let rows = select(p, cursor, query.limit + 1, query.offset)
-      const hasNext = rows.length > query.limit
-      if (hasNext) rows = rows.slice(0, query.limit)
-      const last = rows.at(-1)
+      const { p, total, rows, nextCursor } = pageRows(query)
       return {
         total,
         limit: query.limit,
         offset: query.offset,
         sort: p.sort,
         items: toEntries(rows, p.tokens),
-        nextCursor: hasNext && last !== undefined ? encodeCursor(p.sort, keyOf(last, p.sort)) : null
+        nextCursor,
+        key: keyOfPage(total, rows, nextCursor)
       }
+    },
+
+    // The key of the page list() would answer now, without building its records (see the
+    // facilities' pageKey).
+    pageKey (query: ServiceListOptions): string {
+      const { total, rows, nextCursor } = pageRows(query)
+      return keyOfPage(total, rows, nextCursor)
     },
 
     // Every matching record, in batches, for streaming full copies (format=ndjson).

@@ -138,3 +138,10 @@ export function keysetCondition (keys: (AnySQLiteColumn | SQL)[], values: Cursor
 export function tombstoneOf (row: { id: string, deletedAt: string | null }): Tombstone | null {
   return row.deletedAt === null ? null : { id: row.id, deleted: true, deletedAt: row.deletedAt }
 }
+
+// What a page of a list is made of, short of its records: the ids in order (deleted ones
+// marked), the total and the next cursor (which holds the sort keys of the last row: a rank or a
+// distance that moved moves it). Equal keys and unchanged records make an equal page.
+export function keyOfPage (total: number, rows: Array<{ id: string, deletedAt: string | null }>, nextCursor: string | null): string {
+  return `${total}|${nextCursor ?? ''}|${rows.map((r) => r.deletedAt === null ? r.id : `-${r.id}`).join(',')}`
+}

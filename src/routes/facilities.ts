@@ -18,7 +18,7 @@ import { contactAccess } from './contacts.ts'
 import { ServiceListSchema } from '../schemas/services.ts'
 import { ContactPageSchema } from '../schemas/contacts.ts'
 import { HttpProblem, notFound } from '../lib/problem.ts'
-import { collect, sendExport, sendNdjson, sendPage } from './list-support.ts'
+import { collect, keepServicePage, sendExport, sendNdjson, sendPage } from './list-support.ts'
 import { facilitiesCsv } from '../formats/csv.ts'
 import { vcards, facilityVcard } from '../formats/vcard.ts'
 import { facilitiesFeatureCollection, facilityFeature } from '../formats/geojson.ts'
@@ -118,7 +118,7 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // Built from the facilities on the page alone: kept across writes to other records while
       // the query selects the same facilities (embedded records would need their own checks).
       reply.cacheDependsOn(...page.items.map((entry) => `facility:${entry.id}`))
-        .cacheRecheck('facility', page.key, () => app.repos.facilities.pageKey(query))
+        .cacheRecheck(['facility'], page.key, () => app.repos.facilities.pageKey(query))
     }
     embed(page.items, include, contactAccess(request))
     return sendPage(request, reply, { ...page, items: page.items.map((entry) => project(entry, fields)) })
@@ -288,7 +288,8 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const facilityId = app.repos.facilities.resolveId(request.params.idOrSlug)
     if (facilityId === undefined) throw notFound('facility', request.params.idOrSlug)
-    return sendPage(request, reply, app.repos.services.list({ facility: [facilityId], limit: 500, offset: 0 }))
+    const query = { facility: [facilityId], limit: 500, offset: 0 }
+    return sendPage(request, reply, keepServicePage(reply, app.repos.services, query, app.repos.services.list(query)))
   })
 
   app.get('/v1/facilities/:idOrSlug/contacts', {

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { pageUrl } from '../lib/cursor.ts'
+import type { ServicePage, ServicesRepository } from '../repositories/services-repository.ts'
 
 export interface ListPage<T> {
   total: number
@@ -85,4 +86,19 @@ export function collect<T> (batches: Iterable<T[]>): T[] {
 // Documents that describe what exists (a calendar) leave deleted records out.
 export function withoutTombstones<T extends object> (entries: T[]): Exclude<T, { deleted: true }>[] {
   return entries.filter((e) => !('deleted' in e && e.deleted === true)) as Exclude<T, { deleted: true }>[]
+}
+
+// A page of services is built from the services on it, their facilities (name and slug), and
+// the labels of categories and target groups: the response cache keeps it across other writes
+// while the query selects the same rows (reply.cacheRecheck). Tombstones (updatedSince) may
+// come from a facility or category that was deleted: such pages are built again after any write.
+export function keepServicePage (reply: FastifyReply, repository: ServicesRepository, query: Parameters<ServicesRepository['pageKey']>[0], page: ServicePage): ServicePage {
+  const records: string[] = []
+  for (const entry of page.items) {
+    if ('deleted' in entry) return page
+    records.push(`service:${entry.id}`, `facility:${entry.facility.id}`)
+  }
+  reply.cacheDependsOn(...records, 'category:*', 'target_group:*')
+    .cacheRecheck(['service', 'facility'], page.key, () => repository.pageKey(query))
+  return page
 }

@@ -12,7 +12,7 @@ import { canWriteDirectory, canWriteFacility, type Principal } from '../lib/api-
 import { notFound } from '../lib/problem.ts'
 import { requirePrincipal, requireScope } from '../plugins/auth.ts'
 import { writableOf, type AuthoriseFacility } from '../repositories/services-repository.ts'
-import { collect, sendExport, sendNdjson, sendPage } from './list-support.ts'
+import { collect, keepServicePage, sendExport, sendNdjson, sendPage } from './list-support.ts'
 import { servicesCsv } from '../formats/csv.ts'
 import { checkIfMatch, entityTag, idempotentCreate, sendItem, validateRecord } from './write-support.ts'
 
@@ -48,7 +48,7 @@ const servicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (request.format === 'csv' || request.format === 'csv-excel') {
       return sendExport(reply, request.format, 'services', servicesCsv(collect(app.repos.services.iterate(query)), { excel: request.format === 'csv-excel' }))
     }
-    return sendPage(request, reply, app.repos.services.list(query))
+    return sendPage(request, reply, keepServicePage(reply, app.repos.services, query, app.repos.services.list(query)))
   })
 
   app.get('/v1/services/:id', {

@@ -129,6 +129,23 @@ function writerFor (t: Test, app: FastifyInstance, key: string) {
   }
 }
 
+// Each page as cached against one built afresh (body and the paging headers); returns those
+// that were served from the cache.
+function pagesOracle (t: Test, app: FastifyInstance, lists: string[]) {
+  return async (what: string): Promise<string[]> => {
+    const hits: string[] = []
+    for (const url of lists) {
+      const cached = await app.inject(url)
+      const fresh = await app.inject({ url, headers: { 'cache-control': 'no-cache' } })
+      t.equal(cached.statusCode, 200, `${what}: ${url}`)
+      t.equal(cached.body, fresh.body, `${what}: ${url} is current`)
+      for (const name of ['etag', 'x-total-count', 'link']) t.equal(cached.headers[name], fresh.headers[name], `${what}: ${url} ${name}`)
+      if (cached.headers['x-cache'] === 'hit') hits.push(url)
+    }
+    return hits
+  }
+}
+
 // Answers of one facility name the facility they were built from (reply.cacheDependsOn): a write
 // keeps those of the other facilities, and every write that changes what a facility shows (its
 // own fields, its services' count and categories, its operator's name, its target groups' labels,
@@ -251,7 +268,8 @@ t.test('after a write, requests that build an answer queue: each is answered, th
   const app = await buildTestApp(t)
   const { key } = createKey(app, ['directory:write'])
   const kept = '/v1/facilities/meerbaum-haus'
-  const stale = ['/v1/facilities?q=beratung', '/v1/services?q=eltern', '/v1/facilities?format=csv']
+  // Pages with the facility, its services, an export: all built again after the write.
+  const stale = ['/v1/facilities?q=beratung', '/v1/facilities/kreativhaus/services', '/v1/facilities?format=csv']
   for (const url of [kept, ...stale]) await app.inject(url)
   const etag = String((await app.inject('/v1/facilities/kreativhaus')).headers.etag)
   const patched = await app.inject({ method: 'PATCH', url: '/v1/facilities/kreativhaus', headers: { ...bearer(key), 'content-type': 'application/merge-patch+json', 'if-match': etag }, payload: { description: 'Geändert.' } })
@@ -282,18 +300,7 @@ t.test('cached facility pages outlive writes to facilities not on them, while th
   const scoped = (url: string) => !url.includes('include=') && !url.includes('format=')
   const write = writerFor(t, app, key)
   const ids = async (url: string): Promise<string[]> => (await getJson(app, url)).body.items.map((f: any) => f.id)
-  const check = async (what: string): Promise<string[]> => {
-    const hits: string[] = []
-    for (const url of lists) {
-      const cached = await app.inject(url)
-      const fresh = await app.inject({ url, headers: { 'cache-control': 'no-cache' } })
-      t.equal(cached.statusCode, 200, `${what}: ${url}`)
-      t.equal(cached.body, fresh.body, `${what}: ${url} is current`)
-      for (const name of ['etag', 'x-total-count', 'link']) t.equal(cached.headers[name], fresh.headers[name], `${what}: ${url} ${name}`)
-      if (cached.headers['x-cache'] === 'hit') hits.push(url)
-    }
-    return hits
-  }
+  const check = pagesOracle(t, app, lists)
   for (const url of lists) await app.inject(url)
   t.same(await check('no write'), lists)
 
@@ -326,4 +333,44 @@ t.test('cached facility pages outlive writes to facilities not on them, while th
   app.db.$client.prepare("update facilities set ortsteil = 'Moabit' where slug = 'kreativhaus'").run()
   await check('an UPDATE in SQL moves a facility into Moabit')
   t.ok((await ids('/v1/facilities?ortsteil=Moabit')).includes(kreativhaus))
+})
+
+t.test('cached service pages outlive writes to records not on them, while their query selects the same ones', async (t) => {
+  const app = await buildTestApp(t)
+  const { key } = createKey(app, ['directory:write'])
+  const write = writerFor(t, app, key)
+  const lists = ['/v1/services', '/v1/services?limit=5', '/v1/services?limit=3&sort=-name', '/v1/services?q=beratung', '/v1/services?q=eltern',
+    '/v1/services?q=zaubergarten', '/v1/services?category=selbsthilfe', '/v1/services?facility=meerbaum-haus&targetGroup=senioren',
+    '/v1/facilities/kreativhaus/services', '/v1/services?updatedSince=2020-01-01T00:00:00Z&limit=5', '/v1/services?format=csv']
+  const items = async (url: string): Promise<any[]> => (await getJson(app, url)).body.items
+  const check = pagesOracle(t, app, lists)
+  for (const url of lists) await app.inject(url)
+  t.same(await check('no write'), lists)
+
+  // A facility's description is not part of its services: only pages with its services are built.
+  const meerbaum = seedId('facility', 'meerbaum-haus')
+  const without = []
+  for (const url of lists) if (!url.includes('format=') && !(await items(url)).some((s) => s.facility.id === meerbaum)) without.push(url)
+  t.ok(without.length >= 3, 'pages without services of the Meerbaum Haus')
+  await write('PATCH', '/v1/facilities/meerbaum-haus', { description: 'Neu beschrieben.' }, '/v1/facilities/meerbaum-haus')
+  t.same(await check('PATCH a facility\'s description'), without, 'exactly the pages without its services are kept')
+
+  await write('PATCH', '/v1/facilities/kreativhaus', { name: 'KREATIVHAUS (umbenannt)' }, '/v1/facilities/kreativhaus')
+  await check('a facility renamed')
+  t.ok((await items('/v1/facilities/kreativhaus/services')).every((s) => s.facility.name === 'KREATIVHAUS (umbenannt)'))
+  const created = await write('POST', '/v1/services', testServiceInput('meerbaum-haus'))
+  await check('a service created')
+  t.same((await items('/v1/services?q=zaubergarten')).map((s) => s.id), [created.id])
+  await write('PATCH', `/v1/services/${created.id}`, { name: 'AAA Testangebot' }, `/v1/services/${created.id}`)
+  await check('a service renamed')
+  await write('PATCH', '/v1/categories/selbsthilfe', { labelDe: 'Selbsthilfe (Test)' }, '/v1/categories/selbsthilfe')
+  await check('a category relabelled')
+  t.ok((await items('/v1/services?category=selbsthilfe')).every((s) => s.category.labelDe === 'Selbsthilfe (Test)'))
+  await write('PATCH', '/v1/target-groups/senioren', { labelDe: 'Ältere Menschen (Test)' }, '/v1/target-groups/senioren')
+  await check('a target group relabelled')
+  await write('DELETE', `/v1/services/${created.id}`, {}, `/v1/services/${created.id}`)
+  await check('a service deleted')
+  await write('DELETE', '/v1/facilities/meerbaum-haus', {}, '/v1/facilities/meerbaum-haus')
+  await check('a facility deleted (its services go with it)')
+  t.same(await items('/v1/services?facility=meerbaum-haus&targetGroup=senioren'), [])
 })
