@@ -58,6 +58,9 @@ const COLUMNS = `f.id, f.slug, f.name, f.alternate_names AS alternateNames, f.op
   f.notes, f.verified_at AS verifiedAt, f.verified_by AS verifiedBy, f.sources, f.created_at AS createdAt,
   f.updated_at AS updatedAt, f.deleted_at AS deletedAt`
 
+// What pageKey needs: the key of the page and of its next cursor, and for openAt the hours.
+const KEY_COLUMNS = 'f.id, f.name, f.updated_at AS updatedAt, f.deleted_at AS deletedAt, f.opening_hours AS openingHours'
+
 type RawRow = Omit<FacilityRow, 'alternateNames' | 'notes' | 'sources'> & {
   alternateNames: string
   notes: string
@@ -67,6 +70,7 @@ type RawRow = Omit<FacilityRow, 'alternateNames' | 'notes' | 'sources'> & {
 }
 
 interface Plan {
+  // Columns computed for the query (rank, distance), after the row's own.
   select: string
   selectParams: unknown[]
   from: string
@@ -167,7 +171,7 @@ export function createFacilitiesRepository (db: Db, writer: Writer, options: Fac
     const selectParams: unknown[] = []
     const fromParams: unknown[] = []
     let from = 'facilities f'
-    let select = COLUMNS
+    let select = ''
     const tokens = query.q === undefined ? [] : queryTokens(query.q)
     const sort = query.sort ?? defaultSort(query)
 
@@ -255,7 +259,8 @@ export function createFacilitiesRepository (db: Db, writer: Writer, options: Fac
     }
   }
 
-  function select (p: Plan, cursor: CursorKey | null, limit: number | null, offset: number): RawRow[] {
+  // Full rows, or (keysOnly) what identifies and orders them: id, sort keys, deletion, hours.
+  function select (p: Plan, cursor: CursorKey | null, limit: number | null, offset: number, keysOnly = false): RawRow[] {
     const spec = SORTS[p.sort]
     const where = [...p.where]
     const params = [...p.selectParams, ...p.fromParams, ...p.params]
@@ -264,7 +269,7 @@ export function createFacilitiesRepository (db: Db, writer: Writer, options: Fac
       params.push(...cursor)
     }
     const direction = spec.descending ? 'DESC' : 'ASC'
-    let text = `SELECT ${p.select} FROM ${p.from} WHERE ${where.join(' AND ')} ORDER BY ${spec.keys.map((k) => `${k} ${direction}`).join(', ')}`
+    let text = `SELECT ${keysOnly ? KEY_COLUMNS : COLUMNS}${p.select} FROM ${p.from} WHERE ${where.join(' AND ')} ORDER BY ${spec.keys.map((k) => `${k} ${direction}`).join(', ')}`
     if (limit !== null) {
       text += ' LIMIT ? OFFSET ?'
       params.push(limit, offset)
@@ -512,15 +517,15 @@ export function createFacilitiesRepository (db: Db, writer: Writer, options: Fac
     return text
   }
 
-  function pageRows (query: FacilityListOptions): { p: Plan, total: number, rows: RawRow[], nextCursor: string | null } {
+  function pageRows (query: FacilityListOptions, keysOnly = false): { p: Plan, total: number, rows: RawRow[], nextCursor: string | null } {
     const p = plan(query)
     const cursor = query.cursor === undefined ? null : decodeCursor(query.cursor, p.sort, SORTS[p.sort].keys.length)
     const total = count(p)
     let rows: RawRow[]
     if (p.openAt === null) {
-      rows = select(p, cursor, query.limit + 1, query.offset)
+      rows = select(p, cursor, query.limit + 1, query.offset, keysOnly)
     } else {
-      rows = select(p, cursor, null, 0).slice(query.offset, query.offset + query.limit + 1)
+      rows = select(p, cursor, null, 0, keysOnly).slice(query.offset, query.offset + query.limit + 1)
     }
     const hasNext = rows.length > query.limit
     if (hasNext) rows = rows.slice(0, query.limit)
@@ -546,7 +551,7 @@ export function createFacilitiesRepository (db: Db, writer: Writer, options: Fac
     // cache compares it with the key of a kept page after writes to facilities not on that page
     // (one of them may have come in).
     pageKey (query: FacilityListOptions): string {
-      const { total, rows, nextCursor } = pageRows(query)
+      const { total, rows, nextCursor } = pageRows(query, true)
       return keyOfPage(total, rows, nextCursor)
     },
 

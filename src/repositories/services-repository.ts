@@ -147,6 +147,8 @@ export function createServicesRepository (db: Db, writer: Writer) {
     categoryLabelDe: categories.labelDe,
     categoryLabelEn: categories.labelEn
   }
+  // The id, the deletion and every sort key (keyOf).
+  const keyFields = { id: fields.id, name: fields.name, changedAt, deletedAt, facilityName: fields.facilityName, categorySlug: fields.categorySlug }
   const selectServices = () => db.select(fields).from(services)
     .innerJoin(facilities, eq(facilities.id, services.facilityId))
     .innerJoin(categories, eq(categories.id, services.categoryId))
@@ -205,10 +207,12 @@ export function createServicesRepository (db: Db, writer: Writer) {
     }
   }
 
-  function select (p: Plan, cursor: CursorKey | null, limit: number, offset: number): RankedRow[] {
+  // Full rows, or (keysOnly) what identifies and orders them (see pageKey).
+  function select (p: Plan, cursor: CursorKey | null, limit: number, offset: number, keysOnly = false): RankedRow[] {
     const spec = SORTS[p.sort]
     const where = cursor === null ? p.where : and(p.where, keysetCondition(spec.keys, cursor, spec.descending))
-    const query = db.select({ ...fields, rank: p.tokens.length > 0 ? rank : sql<null>`null` }).from(services)
+    const columns = keysOnly ? keyFields : fields
+    const query = db.select({ ...columns, rank: p.tokens.length > 0 ? rank : sql<null>`null` }).from(services)
       .innerJoin(facilities, eq(facilities.id, services.facilityId))
       .innerJoin(categories, eq(categories.id, services.categoryId))
       .$dynamic()
@@ -216,7 +220,7 @@ export function createServicesRepository (db: Db, writer: Writer) {
       .where(where)
       .orderBy(...spec.keys.map((key) => spec.descending ? desc(key) : asc(key)))
       .limit(limit).offset(offset)
-      .all()
+      .all() as RankedRow[]
   }
 
   function count (p: Plan): number {
@@ -327,12 +331,12 @@ export function createServicesRepository (db: Db, writer: Writer) {
     }
   }
 
-  function pageRows (query: ServiceListOptions): { p: Plan, total: number, rows: RankedRow[], nextCursor: string | null } {
+  function pageRows (query: ServiceListOptions, keysOnly = false): { p: Plan, total: number, rows: RankedRow[], nextCursor: string | null } {
     const p = plan(query)
     const cursor = query.cursor === undefined ? null : decodeCursor(query.cursor, p.sort, SORTS[p.sort].keys.length)
     const total = count(p)
     // One row more than the page tells whether there is a next page.
-    let rows = select(p, cursor, query.limit + 1, query.offset)
+    let rows = select(p, cursor, query.limit + 1, query.offset, keysOnly)
     const hasNext = rows.length > query.limit
     if (hasNext) rows = rows.slice(0, query.limit)
     const last = rows.at(-1)
@@ -356,7 +360,7 @@ export function createServicesRepository (db: Db, writer: Writer) {
     // The key of the page list() would answer now, without building its records (see the
     // facilities' pageKey).
     pageKey (query: ServiceListOptions): string {
-      const { total, rows, nextCursor } = pageRows(query)
+      const { total, rows, nextCursor } = pageRows(query, true)
       return keyOfPage(total, rows, nextCursor)
     },
 
