@@ -240,7 +240,9 @@ async function mixed (size: string, ours: Child, readPaths: string[], key: strin
         else failed++
       } catch { failed++ }
       writeMs.push(performance.now() - t0)
-      await new Promise((resolve) => setTimeout(resolve, opts.writeIntervalMs))
+      // A fixed rate (a write starts every writeIntervalMs, at once when the last took longer),
+      // as in the soak: a server that answers faster does not get more writes.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, opts.writeIntervalMs - (performance.now() - t0))))
     }
   })()
   const m = await load(ours.port, readPaths, {}, 200, `${size}: mixed read/write`)
