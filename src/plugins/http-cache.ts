@@ -56,11 +56,11 @@ interface Entry {
   // Epoch ms from which the answer is no longer valid (reply.cacheUntil), if it depends on the clock.
   expiresAt: number | undefined
   // The records the answer was built from (reply.cacheDependsOn), null for any record; with the
-  // change-feed position and the other processes' write count when it was built.
+  // change-feed position and the change log's epoch when it was built.
   records: string[] | null
   membership: Membership | null
   changeSeq: number
-  external: number
+  epoch: number
   etag: string
   lastModified: string
   // The answer as built (identity) and, made on first use, compressed (lib/content-coding.ts).
@@ -205,7 +205,9 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
   const store = (entry: Entry) => {
     const key = entry.key
     if (entry.seq !== storedSeq) {
-      for (const [key, stored] of entries) if (stored.records === null || !changes.unchanged(stored)) drop(key)
+      // (Those that name records are checked when asked for, or make room in turn: checking
+      // them all here would cost every write the records of every kept page.)
+      for (const [key, stored] of entries) if (stored.records === null) drop(key)
       storedSeq = entry.seq
     }
     drop(key)
@@ -389,7 +391,7 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
       records: reply.cacheRecords,
       membership: reply.cacheRecords === null ? null : reply.cacheMembership,
       changeSeq: request.cacheChangeSeq,
-      external: changes.external,
+      epoch: changes.epoch,
       etag,
       lastModified,
       payload: body,
@@ -444,11 +446,19 @@ export interface ChangeLog {
   // The feed position for the data of this generation (reads the new changes when it moved).
   at: (generation: number) => number
   // No change of the entry's records since it was built (and no other process wrote since).
-  unchanged: (entry: { records: string[] | null, changeSeq: number, external: number }) => boolean
+  unchanged: (entry: { records: string[] | null, changeSeq: number, epoch: number }) => boolean
   // A change of any record of this kind since then.
   changedKind: (kind: string, since: number) => boolean
-  readonly external: number
+  // Grows when the log starts afresh (another process wrote, a change it cannot account for, a
+  // burst beyond its bounds): nothing kept from before is vouched for.
+  readonly epoch: number
 }
+
+// Facilities show their operator, their target groups' labels and their services' categories by
+// slug. The repositories touch the facilities when those change (a change of each facility);
+// these kinds also count as a change of every facility, so nothing depends on that alone (and
+// filters on them see changes that touch no live facility, e.g. of deleted ones in a sync page).
+const SHOWN_BY_FACILITIES = new Set(['organisation', 'category', 'target_group'])
 
 // Bounds: a burst of more new changes than this in one generation (an import), or more changed
 // records remembered than this, and the log starts afresh (every kept answer is built again).
@@ -463,43 +473,52 @@ export function changeLog (sqlite: Database): ChangeLog {
   const latestOfKind = new Map<string, number>()
   let generation = -1
   let external = externalGeneration(sqlite)
-  // Complete from `from` to `seq`: every change after `from` is in `latest`.
-  let from = newest.get() as number
-  let seq = from
+  // Every change since the epoch began, up to `seq`, is in `latest`.
+  let epoch = 0
+  let seq = newest.get() as number
+  const mark = (record: string, kind: string, at: number) => {
+    latest.set(record, at)
+    latestOfKind.set(kind, at)
+  }
+  const record = (rows: Array<{ seq: number, type: string, id: string, action: string }>) => {
+    for (const row of rows) {
+      mark(`${row.type}:${row.id}`, row.type, row.seq)
+      if (row.type === 'service') {
+        const facility = row.action === 'update' ? '*' : facilityOfService.get(row.id) as string | undefined ?? '*'
+        mark(`facility:${facility}`, 'facility', row.seq)
+      } else if (SHOWN_BY_FACILITIES.has(row.type)) {
+        mark('facility:*', 'facility', row.seq)
+      }
+    }
+    seq = rows.at(-1)!.seq
+  }
   const restart = () => {
     latest.clear()
     latestOfKind.clear()
-    from = seq = newest.get() as number
+    seq = newest.get() as number
+    epoch++
   }
   const log: ChangeLog = {
     at (now: number): number {
       if (now === generation) return seq
-      generation = now
       const writers = externalGeneration(sqlite)
       if (writers !== external) {
         external = writers
         restart()
-        return seq
+      } else {
+        const rows = after.all(seq, LOG_BATCH + 1) as { seq: number, type: string, id: string, action: string }[]
+        // The data moved without a change of a record: a write that was rolled back, an API key,
+        // or SQL on this connection to tables without change triggers (the repositories always
+        // write those with their record). Nothing kept can be vouched for.
+        if (rows.length === 0 || rows.length > LOG_BATCH || latest.size + 2 * rows.length > LOG_RECORDS) restart()
+        else record(rows)
       }
-      const rows = after.all(seq, LOG_BATCH + 1) as { seq: number, type: string, id: string, action: string }[]
-      if (rows.length > LOG_BATCH || latest.size + 2 * rows.length > LOG_RECORDS) {
-        restart()
-        return seq
-      }
-      for (const row of rows) {
-        latest.set(`${row.type}:${row.id}`, row.seq)
-        latestOfKind.set(row.type, row.seq)
-        if (row.type === 'service') {
-          const facility = row.action === 'update' ? '*' : facilityOfService.get(row.id) as string | undefined ?? '*'
-          latest.set(`facility:${facility}`, row.seq)
-          latestOfKind.set('facility', row.seq)
-        }
-      }
-      if (rows.length > 0) seq = rows.at(-1)!.seq
+      // Only after the read: if it failed, the next request reads again.
+      generation = now
       return seq
     },
     unchanged (entry): boolean {
-      if (entry.records === null || entry.external !== external || entry.changeSeq < from) return false
+      if (entry.records === null || entry.epoch !== epoch) return false
       return entry.records.every((record) => {
         const kind = record.slice(0, record.indexOf(':'))
         if (record.endsWith(':*')) return (latestOfKind.get(kind) ?? 0) <= entry.changeSeq
@@ -509,7 +528,7 @@ export function changeLog (sqlite: Database): ChangeLog {
     changedKind (kind: string, since: number): boolean {
       return (latestOfKind.get(kind) ?? 0) > since
     },
-    get external () { return external }
+    get epoch () { return epoch }
   }
   return log
 }

@@ -289,7 +289,7 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const facilityId = app.repos.facilities.resolveId(request.params.idOrSlug)
     if (facilityId === undefined) throw notFound('facility', request.params.idOrSlug)
     const query = { facility: [facilityId], limit: 500, offset: 0 }
-    return sendPage(request, reply, keepServicePage(reply, app.repos.services, query, app.repos.services.list(query)))
+    return sendPage(request, reply, keepServicePage(reply, app.repos.services, query, app.repos.services.list(query), facilityId))
   })
 
   app.get('/v1/facilities/:idOrSlug/contacts', {

@@ -92,8 +92,10 @@ export function withoutTombstones<T extends object> (entries: T[]): Exclude<T, {
 // the labels of categories and target groups: the response cache keeps it across other writes
 // while the query selects the same rows (reply.cacheRecheck). Tombstones (updatedSince) may
 // come from a facility or category that was deleted: such pages are built again after any write.
-export function keepServicePage (reply: FastifyReply, repository: ServicesRepository, query: Parameters<ServicesRepository['pageKey']>[0], page: ServicePage): ServicePage {
-  const records: string[] = []
+// `owner`: the facility whose services these are (its page depends on it even when empty: it may
+// be deleted or give its slug to another).
+export function keepServicePage (reply: FastifyReply, repository: ServicesRepository, query: Parameters<ServicesRepository['pageKey']>[0], page: ServicePage, owner?: string): ServicePage {
+  const records: string[] = owner === undefined ? [] : [`facility:${owner}`]
   for (const entry of page.items) {
     if ('deleted' in entry) return page
     records.push(`service:${entry.id}`, `facility:${entry.facility.id}`)
