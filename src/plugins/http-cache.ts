@@ -545,19 +545,14 @@ export interface BuildQueue {
 }
 
 export function buildQueue (): BuildQueue {
+  // As long as the connections (one request each), so shift() costs nothing worth a ring buffer.
   const waiting: Array<() => void> = []
-  let head = 0
   let scheduled = false
   const next = () => {
-    const build = waiting[head]
-    waiting[head++] = undefined as unknown as () => void
-    if (head === waiting.length) {
-      waiting.length = 0
-      head = 0
-    }
-    if (waiting.length > head) setImmediate(next)
+    const build = waiting.shift()!
+    if (waiting.length > 0) setImmediate(next)
     else scheduled = false
-    build!()
+    build()
   }
   return {
     add (build: () => void): void {
@@ -567,6 +562,6 @@ export function buildQueue (): BuildQueue {
         setImmediate(next)
       }
     },
-    get length () { return waiting.length - head }
+    get length () { return waiting.length }
   }
 }
