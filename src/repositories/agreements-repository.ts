@@ -15,7 +15,7 @@ import type {
   Agreement, AgreementInput, AgreementListQuery, AgreementParty, AgreementPartyInput, AgreementPartyRecord, Event,
   EventInput, EventListQuery, PartnerCount
 } from '../schemas/agreements.ts'
-import { groupBy, keysetCondition, syncCondition, tombstoneOf } from './shared.ts'
+import { facilityRefsKey, groupBy, keysetCondition, syncCondition, tombstoneOf } from './shared.ts'
 import { diff, type WriteContext, type Writer } from './writer.ts'
 
 type AgreementRow = typeof agreements.$inferSelect
@@ -645,6 +645,10 @@ export function createAgreementsRepository (db: Db, writer: Writer) {
   }
 
   return {
+    // What events show of facilities (their participants), to compare after writes to
+    // facilities (shared.ts).
+    eventFacilityRefsKey: (): string => facilityRefsKey(db, 'event_participants'),
+
     list (query: AgreementListOptions): KeysetPage<AgreementListEntry, AgreementSort> {
       const { sort, spec, select, count } = agreementPlan(query)
       const { rows, nextCursor } = pageOf(spec, sort, query, select)

@@ -8,7 +8,7 @@ import { newId } from '../lib/uuid.ts'
 import type { Tombstone } from '../schemas/common.ts'
 import type { Contact, ContactInput, ContactListQuery } from '../schemas/contacts.ts'
 import { asOfError, canonicalSources } from './services-repository.ts'
-import { facilityRefsOf, groupBy, keysetCondition, organisationRefsOf, timestampParameter, type EntityRef } from './shared.ts'
+import { facilityRefsKey, facilityRefsOf, groupBy, keysetCondition, organisationRefsOf, timestampParameter, type EntityRef } from './shared.ts'
 import { createWriter, diff, type Writer } from './writer.ts'
 
 type ContactRow = typeof contacts.$inferSelect
@@ -237,6 +237,9 @@ export function createContactsRepository (db: Db, writer: Writer = createWriter(
 
   return {
     list,
+
+    // What contacts show of facilities, to compare after writes to facilities (shared.ts).
+    facilityRefsKey: (): string => facilityRefsKey(db, 'contacts'),
 
     // Every matching record, in batches, for streaming full copies (format=ndjson).
     * iterate (query: ContactListOptions, access: ContactAccess = {}, batchSize = 500): Generator<ContactListEntry[]> {

@@ -10,7 +10,7 @@ import type {
   Organisation, OrganisationDetail, OrganisationInput, OrganisationListQuery, OrganisationSite, OrganisationUnit
 } from '../schemas/organisations.ts'
 import { createContactsRepository, type ContactAccess } from './contacts-repository.ts'
-import { idOrSlugCondition, keysetCondition, syncCondition, tombstoneOf, type EntityRef } from './shared.ts'
+import { cachedStatement, idOrSlugCondition, keysetCondition, syncCondition, tombstoneOf, type EntityRef } from './shared.ts'
 import { diff, type Writer } from './writer.ts'
 
 type OrganisationRow = typeof organisations.$inferSelect
@@ -212,6 +212,13 @@ export function createOrganisationsRepository (db: Db, writer: Writer) {
   }
 
   return {
+    // Of facilities, lists of organisations show only how many each operates (facilityCount):
+    // the response cache compares this after writes to facilities (reply.cacheRecheck).
+    facilityCountsKey (): string {
+      return cachedStatement(db, `SELECT coalesce(group_concat(operator_id || ':' || n, ','), '') FROM (SELECT operator_id, count(*) AS n
+        FROM facilities WHERE deleted_at IS NULL AND operator_id IS NOT NULL GROUP BY operator_id ORDER BY operator_id)`).pluck().get() as string
+    },
+
     list (query: OrganisationListOptions): OrganisationPage {
       const { where, sort } = plan(query)
       const cursor = query.cursor === undefined ? null : decodeCursor(query.cursor, sort, SORTS[sort].keys.length)

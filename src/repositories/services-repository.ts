@@ -196,7 +196,11 @@ export function createServicesRepository (db: Db, writer: Writer) {
     return { where: and(...conditions)!, sort, tokens }
   }
 
-  function keyOf (row: RankedRow, sort: ServiceSort): CursorKey {
+  // What orders and identifies a row: its cursor key (keyOf) and its deletion (keyOfPage).
+  type KeyRow = Pick<RankedRow, 'id' | 'name' | 'changedAt' | 'deletedAt' | 'facilityName' | 'categorySlug' | 'rank'>
+  const keyFields = { id: fields.id, name: fields.name, changedAt, deletedAt, facilityName: fields.facilityName, categorySlug: fields.categorySlug }
+
+  function keyOf (row: KeyRow, sort: ServiceSort): CursorKey {
     switch (sort) {
       case 'facility': return [row.facilityName, row.categorySlug, row.name, row.id]
       case 'name': case '-name': return [row.name, row.id]
@@ -205,10 +209,10 @@ export function createServicesRepository (db: Db, writer: Writer) {
     }
   }
 
-  function select (p: Plan, cursor: CursorKey | null, limit: number, offset: number): RankedRow[] {
+  function selectQuery<F extends typeof keyFields> (p: Plan, cursor: CursorKey | null, limit: number, offset: number, columns: F) {
     const spec = SORTS[p.sort]
     const where = cursor === null ? p.where : and(p.where, keysetCondition(spec.keys, cursor, spec.descending))
-    const query = db.select({ ...fields, rank: p.tokens.length > 0 ? rank : sql<null>`null` }).from(services)
+    const query = db.select({ ...columns, rank: p.tokens.length > 0 ? rank : sql<null>`null` }).from(services)
       .innerJoin(facilities, eq(facilities.id, services.facilityId))
       .innerJoin(categories, eq(categories.id, services.categoryId))
       .$dynamic()
@@ -216,15 +220,49 @@ export function createServicesRepository (db: Db, writer: Writer) {
       .where(where)
       .orderBy(...spec.keys.map((key) => spec.descending ? desc(key) : asc(key)))
       .limit(limit).offset(offset)
-      .all()
   }
 
-  function count (p: Plan): number {
+  function select (p: Plan, cursor: CursorKey | null, limit: number, offset: number): RankedRow[] {
+    return selectQuery(p, cursor, limit, offset, fields).all()
+  }
+
+  function countQuery (p: Plan) {
     const query = db.select({ n: sql<number>`count(*)` }).from(services)
       .innerJoin(facilities, eq(facilities.id, services.facilityId))
       .innerJoin(categories, eq(categories.id, services.categoryId))
       .$dynamic()
-    return withHits(query, p.tokens).where(p.where).get()?.n ?? 0
+    return withHits(query, p.tokens).where(p.where)
+  }
+
+  // A page's two queries, built and prepared once per query string: building them (drizzle)
+  // costs more than running them, and the response cache asks a kept page's query again after
+  // writes (pageKey). Their SQL and parameters follow from the query alone.
+  const PAGE_QUERIES_KEPT = 500
+  interface PreparedPage {
+    p: Plan
+    count: { get: () => { n: number } | undefined }
+    select: { all: () => RankedRow[] }
+    // The same rows with the columns of their keys alone.
+    keys: { all: () => KeyRow[] }
+  }
+  const pageQueries = new Map<string, PreparedPage>()
+  function preparedPage (query: ServiceListOptions): PreparedPage {
+    const key = JSON.stringify(query)
+    let prepared = pageQueries.get(key)
+    if (prepared === undefined) {
+      const p = plan(query)
+      const cursor = query.cursor === undefined ? null : decodeCursor(query.cursor, p.sort, SORTS[p.sort].keys.length)
+      // One row more than the page tells whether there is a next page.
+      prepared = {
+        p,
+        count: countQuery(p).prepare(),
+        select: selectQuery(p, cursor, query.limit + 1, query.offset, fields).prepare(),
+        keys: selectQuery(p, cursor, query.limit + 1, query.offset, keyFields).prepare()
+      }
+      if (pageQueries.size >= PAGE_QUERIES_KEPT) pageQueries.delete(pageQueries.keys().next().value!)
+      pageQueries.set(key, prepared)
+    }
+    return prepared
   }
 
   function toServices (rows: ServiceRow[]): Service[] {
@@ -327,12 +365,11 @@ export function createServicesRepository (db: Db, writer: Writer) {
     }
   }
 
-  function pageRows (query: ServiceListOptions): { p: Plan, total: number, rows: RankedRow[], nextCursor: string | null } {
-    const p = plan(query)
-    const cursor = query.cursor === undefined ? null : decodeCursor(query.cursor, p.sort, SORTS[p.sort].keys.length)
-    const total = count(p)
-    // One row more than the page tells whether there is a next page.
-    let rows = select(p, cursor, query.limit + 1, query.offset)
+  function pageRows<R extends KeyRow> (query: ServiceListOptions, which: (prepared: PreparedPage) => { all: () => R[] }): { p: Plan, total: number, rows: R[], nextCursor: string | null } {
+    const prepared = preparedPage(query)
+    const p = prepared.p
+    const total = prepared.count.get()?.n ?? 0
+    let rows = which(prepared).all()
     const hasNext = rows.length > query.limit
     if (hasNext) rows = rows.slice(0, query.limit)
     const last = rows.at(-1)
@@ -341,7 +378,7 @@ export function createServicesRepository (db: Db, writer: Writer) {
 
   return {
     list (query: ServiceListOptions): ServicePage {
-      const { p, total, rows, nextCursor } = pageRows(query)
+      const { p, total, rows, nextCursor } = pageRows(query, (prepared) => prepared.select)
       return {
         total,
         limit: query.limit,
@@ -354,10 +391,9 @@ export function createServicesRepository (db: Db, writer: Writer) {
     },
 
     // The key of the page list() would answer now, without building its records (see the
-    // facilities' pageKey). Full rows: drizzle's building of the query costs more than reading
-    // them (a page of services: ~0.9 ms either way).
+    // facilities' pageKey): the ids and sort keys of its rows, from its prepared queries.
     pageKey (query: ServiceListOptions): string {
-      const { total, rows, nextCursor } = pageRows(query)
+      const { total, rows, nextCursor } = pageRows(query, (prepared) => prepared.keys)
       return keyOfPage(total, rows, nextCursor)
     },
 

@@ -145,3 +145,16 @@ export function tombstoneOf (row: { id: string, deletedAt: string | null }): Tom
 export function keyOfPage (total: number, rows: Array<{ id: string, deletedAt: string | null }>, nextCursor: string | null): string {
   return `${total}|${nextCursor ?? ''}|${rows.map((r) => r.deletedAt === null ? r.id : `-${r.id}`).join(',')}`
 }
+
+// What answers of other records show of the facilities those records point to (id, slug, name;
+// live or deleted), for every facility that rows of `referencing` name: contacts and event
+// participants show a facility's name and slug, and list filters match its slug. The response
+// cache asks for it again after writes to facilities (reply.cacheRecheck): an equal key means
+// those answers show the same facilities, so a write to any other facility keeps them.
+const FACILITY_REFERENCES = { contacts: 'contacts', event_participants: 'event_participants' } as const
+
+export function facilityRefsKey (db: Db, referencing: keyof typeof FACILITY_REFERENCES): string {
+  return cachedStatement(db, `SELECT coalesce(group_concat(id || char(31) || slug || char(31) || name || char(31) || coalesce(deleted_at, ''), char(30)), '')
+    FROM (SELECT id, slug, name, deleted_at FROM facilities
+      WHERE id IN (SELECT facility_id FROM ${FACILITY_REFERENCES[referencing]} WHERE facility_id IS NOT NULL) ORDER BY id)`).pluck().get() as string
+}

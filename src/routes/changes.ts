@@ -4,6 +4,9 @@ import { ChangeFeedQuery, ChangeFeedSchema } from '../schemas/changes.ts'
 import { pageUrl } from '../lib/cursor.ts'
 import { canReadInternalContacts } from '../lib/api-keys.ts'
 
+// Entity types whose feed entries read the current record (FEED in changes-repository.ts).
+const LIVE_READ = new Set(['contact', 'organisation_unit', 'organisation_site', 'agreement_party'])
+
 const changesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/changes', {
     schema: {
@@ -14,8 +17,13 @@ const changesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: ChangeFeedQuery,
       response: { 200: ChangeFeedSchema, 400: problemResponses[400], 500: problemResponses[500] }
     }
-  }, async (request) => {
+  }, async (request, reply) => {
     const { items, hasMore } = app.repos.changes.after(request.query, canReadInternalContacts(request.principal))
+    // Entries of the feed are never changed, and new ones come after the last: a full page
+    // (hasMore) stays as it is, but for what an entry reads from the records now: a contact's
+    // visibility (its action) and the parent of a unit, site or party (its href). Any other page is
+    // built again after every write.
+    if (hasMore) reply.cacheDependsOn(...new Set(items.flatMap((item) => LIVE_READ.has(item.entityType) ? [`${item.entityType}:*`] : [])))
     const lastSeq = items.at(-1)?.seq ?? request.query.since
     return {
       items,

@@ -114,12 +114,14 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
     const page = app.repos.facilities.list(query)
-    if (include === undefined) {
-      // Built from the facilities on the page alone: kept across writes to other records while
-      // the query selects the same facilities (embedded records would need their own checks).
-      reply.cacheDependsOn(...page.items.map((entry) => `facility:${entry.id}`))
-        .cacheRecheck(['facility'], page.key, () => app.repos.facilities.pageKey(query))
-    }
+    // Built from the facilities on the page: kept across writes to other records while the query
+    // selects the same facilities. What `include` embeds counts as part of its facility (a service
+    // created or deleted is a change of its facility, any other service change one of every
+    // facility, and so are changes of target groups, categories and operators; see ChangeLog),
+    // but for contacts, which have changes of their own.
+    const embedsContacts = include?.split(',').includes('contacts') === true
+    reply.cacheDependsOn(...page.items.map((entry) => `facility:${entry.id}`), ...(embedsContacts ? ['contact:*'] : []))
+      .cacheRecheck(['facility'], page.key, () => app.repos.facilities.pageKey(query))
     embed(page.items, include, contactAccess(request))
     return sendPage(request, reply, { ...page, items: page.items.map((entry) => project(entry, fields)) })
   })
@@ -139,7 +141,7 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (facility === undefined) throw notFound('facility', request.params.idOrSlug)
     // Built from the facility's record alone (JSON-LD adds its contacts): the cached answer
     // outlives writes to other records.
-    if (request.format !== 'jsonld') reply.cacheDependsOn(`facility:${facility.id}`)
+    reply.cacheDependsOn(`facility:${facility.id}`, ...(request.format === 'jsonld' ? ['contact:*'] : []))
     switch (request.format) {
       case 'vcard': return sendExport(reply, 'vcard', facility.slug, facilityVcard(facility))
       case 'geojson': return sendExport(reply, 'geojson', facility.slug, JSON.stringify(facilityFeature(facility)))
