@@ -59,37 +59,85 @@ function reuseDrizzleStatements (db: BetterSQLite3Database<typeof schema>, sqlit
   }
 }
 
-const writeCounts = new WeakMap<Database.Database, { n: number }>()
+interface WriteCounter {
+  // Statements that changed something.
+  n: number
+  // Of those, the ones outside the repositories' writes (tracked) that may change what answers
+  // show: plain SQL, a seed run in this process, a search-index rebuild.
+  untracked: number
+  // Depth of the repositories' writes running now (trackedWrite).
+  tracking: number
+}
+
+const writeCounts = new WeakMap<Database.Database, WriteCounter>()
+
+// Tables whose rows no answer shows: bookkeeping of keys, retries and the writes' actor. Writes
+// to them outside the repositories' writes (a key's last use, an Idempotency-Key's answer) are
+// not untracked writes.
+const BOOKKEEPING_TABLES = new Set(['api_keys', 'idempotency_keys', 'write_context'])
+const WRITTEN_TABLE = /^\s*(?:insert|replace|update|delete)\b(?:\s+or\s+\w+)?\s+(?:into\s+|from\s+)?[`"[]?(\w+)/i
 
 // Counts the statements that changed something on this connection, so that the response cache
 // can tell in memory, without a query per request, whether the data may have changed. Every
 // statement (drizzle's and raw SQL) is prepared through `prepare`; `exec` runs scripts.
 function countWrites (sqlite: Database.Database): void {
-  const counter = { n: 0 }
+  const counter: WriteCounter = { n: 0, untracked: 0, tracking: 0 }
   writeCounts.set(sqlite, counter)
   const prepare = sqlite.prepare.bind(sqlite)
   sqlite.prepare = ((source: string) => {
     const statement = prepare(source)
     if (statement.reader && !/\breturning\b/i.test(source)) return statement
+    const table = WRITTEN_TABLE.exec(source)?.[1]?.toLowerCase()
+    const bookkeeping = table !== undefined && BOOKKEEPING_TABLES.has(table)
+    const count = () => {
+      counter.n++
+      if (counter.tracking === 0 && !bookkeeping) counter.untracked++
+    }
     const { run, get, all } = statement
     statement.run = function (this: typeof statement, ...params: unknown[]) {
       const result = run.apply(this, params)
-      if (result.changes > 0) counter.n++
+      if (result.changes > 0) count()
       return result
     } as typeof statement.run
     // INSERT/UPDATE/DELETE … RETURNING is read with get/all.
     statement.get = function (this: typeof statement, ...params: unknown[]) {
-      try { return get.apply(this, params) } finally { counter.n++ }
+      try { return get.apply(this, params) } finally { count() }
     } as typeof statement.get
     statement.all = function (this: typeof statement, ...params: unknown[]) {
-      try { return all.apply(this, params) } finally { counter.n++ }
+      try { return all.apply(this, params) } finally { count() }
     } as typeof statement.all
     return statement
   }) as typeof sqlite.prepare
   const exec = sqlite.exec.bind(sqlite)
   sqlite.exec = ((source: string) => {
-    try { return exec(source) } finally { counter.n++ }
+    try {
+      return exec(source)
+    } finally {
+      counter.n++
+      if (counter.tracking === 0) counter.untracked++
+    }
   }) as typeof sqlite.exec
+}
+
+// Runs one of the repositories' writes: each changes records through their tables, whose change
+// triggers say which (link tables are written with their record, which has a change of its own).
+export function trackedWrite<T> (sqlite: Database.Database, fn: () => T): T {
+  const counter = writeCounts.get(sqlite)
+  if (counter === undefined) return fn()
+  counter.tracking++
+  try {
+    return fn()
+  } finally {
+    counter.tracking--
+  }
+}
+
+// Grows with every write on this connection that is not one of the repositories' writes (and
+// not bookkeeping): the change feed cannot say what it changed (SQL to a link table has no
+// change row; SQL may move and delete a service at once), so the response cache keeps nothing
+// from before it (ChangeLog in plugins/http-cache.ts).
+export function untrackedWrites (sqlite: Database.Database): number {
+  return writeCounts.get(sqlite)?.untracked ?? 0
 }
 
 const EXTERNAL_CHECK_MS = 250

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream'
 import type { Database } from 'better-sqlite3'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { dataGeneration, externalGeneration } from '../db/client.ts'
+import { dataGeneration, externalGeneration, untrackedWrites } from '../db/client.ts'
 import { codedEtag, compress, compressAsync, compressStream, MIN_COMPRESSED_BYTES, negotiateCoding, type Coding } from '../lib/content-coding.ts'
 
 declare module 'fastify' {
@@ -21,15 +21,17 @@ declare module 'fastify' {
     // while the data stays the same); without it, until the data changes.
     cacheUntil: (until: Date) => FastifyReply
     cacheExpiresAt: number | undefined
-    // For answers built from a few records alone (a facility by id): the records, as change-feed
-    // entities ('facility:<id>', or 'category:*' for any record of a kind). The cached answer then
-    // outlives writes to other records; see ChangeLog.
+    // The records an answer is built from, as change-feed entities ('facility:<id>' for one
+    // record, 'contact:*' for any record of a kind): a facility by id, the records on a page, the
+    // kinds a list of contacts reads. The cached answer then outlives writes to other records; see
+    // ChangeLog.
     cacheDependsOn: (...records: string[]) => FastifyReply
     cacheRecords: string[] | null
-    // For a page of a list (facilities, services): the records on it (cacheDependsOn) and which
-    // rows its query selects (key, and how to ask again). After writes to records of these kinds
-    // that are not on the page, the kept page is still current if the query selects the same
-    // rows; checking costs the query, not building the page.
+    // What else of records of these kinds the answer shows, as a key and how to compute it again:
+    // for a page, which rows its query selects (the records on it are its cacheDependsOn); for a
+    // list of contacts, the slugs and names of the facilities they can show. After writes to
+    // records of these kinds, the kept answer is still current if the key is the same; checking
+    // costs a query, not building the answer.
     cacheRecheck: (kinds: string[], key: string, current: () => string) => FastifyReply
     cacheMembership: Membership | null
   }
@@ -473,6 +475,7 @@ export function changeLog (sqlite: Database): ChangeLog {
   const latestOfKind = new Map<string, number>()
   let generation = -1
   let external = externalGeneration(sqlite)
+  let untracked = untrackedWrites(sqlite)
   // Every change since the epoch began, up to `seq`, is in `latest`.
   let epoch = 0
   let seq = newest.get() as number
@@ -502,14 +505,17 @@ export function changeLog (sqlite: Database): ChangeLog {
     at (now: number): number {
       if (now === generation) return seq
       const writers = externalGeneration(sqlite)
-      if (writers !== external) {
+      const outside = untrackedWrites(sqlite)
+      if (writers !== external || outside !== untracked) {
+        // Another process wrote, or this one outside the repositories' writes (SQL): the change
+        // rows, if any, need not say everything that changed.
         external = writers
+        untracked = outside
         restart()
       } else {
         const rows = after.all(seq, LOG_BATCH + 1) as { seq: number, type: string, id: string, action: string }[]
-        // The data moved without a change of a record: a write that was rolled back, an API key,
-        // or SQL on this connection to tables without change triggers (the repositories always
-        // write those with their record). Nothing kept can be vouched for.
+        // The data moved without a change of a record (a write that was rolled back): nothing
+        // kept can be vouched for.
         if (rows.length === 0 || rows.length > LOG_BATCH || latest.size + 2 * rows.length > LOG_RECORDS) restart()
         else record(rows)
       }

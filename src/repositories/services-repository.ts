@@ -234,9 +234,10 @@ export function createServicesRepository (db: Db, writer: Writer) {
     return withHits(query, p.tokens).where(p.where)
   }
 
-  // A page's two queries, built and prepared once per query string: building them (drizzle)
-  // costs more than running them, and the response cache asks a kept page's query again after
-  // writes (pageKey). Their SQL and parameters follow from the query alone.
+  // A page's queries (its total, its rows, and the same rows' keys alone), built and prepared once
+  // per query string: building them (drizzle) costs more than running them, and the response
+  // cache asks a kept page's query again after writes (pageKey). Their SQL and parameters follow
+  // from the query alone.
   const PAGE_QUERIES_KEPT = 500
   interface PreparedPage {
     p: Plan

@@ -1,4 +1,4 @@
-import type { Db } from '../db/client.ts'
+import { trackedWrite, type Db } from '../db/client.ts'
 
 // Every write runs through here: one transaction that records the actor for the change-feed
 // triggers, the field-level history and the data itself, so they commit (or fail) together.
@@ -34,14 +34,14 @@ export function createWriter (db: Db) {
   return {
     // Runs fn in one immediate transaction with the actor set for the triggers.
     write<T> (actor: string, fn: (context: WriteContext) => T): T {
-      return sqlite.transaction(() => {
+      return trackedWrite(sqlite, () => sqlite.transaction(() => {
         setActor.run(actor)
         try {
           return fn({ actor, now: new Date().toISOString() })
         } finally {
           clearActor.run()
         }
-      }).immediate()
+      }).immediate())
     },
 
     // Facilities embed names and labels of other records (operator, target groups, categories);
