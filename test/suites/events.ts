@@ -25,7 +25,7 @@ const PARTICIPANTS: [string, string | null, string | null][] = [
   ['Begegnungsstätte „Mehr Mitte“', null, 'begegnungsstaette-mehr-mitte'],
   ['Nachbarschaftszentrum „Bürger für Bürger“', null, 'nachbarschaftszentrum-buerger-fuer-buerger'],
   ['Ev. Familienzentrum Meerbaum-Haus', null, 'meerbaum-haus'],
-  ['Selbsthilfe-Kontakt- und Beratungsstelle Mitte', null, 'shk-mitte'],
+  ['Selbsthilfe-Kontakt-und Beratungsstelle Mitte', null, 'shk-mitte'],
   ['KiezZentrum Villa Lützow', null, 'villa-luetzow'],
   ['Nachbarschaftstreff Olof-Palme-Zentrum', null, 'olof-palme-zentrum'],
   ['Nachbarschaftstreff Stadtteilverein Tiergarten', null, 'nachbarschaftstreff-stadtteilverein-tiergarten']

@@ -148,8 +148,8 @@ t.test('GET /v1/organisations/{idOrSlug} (200) gives the JobCenter with its site
   t.same(body.sites.map((s: any) => [s.name, s.status]), [
     ['Standort Leopoldplatz', 'active'],
     ['Standort Spittelmarkt', 'active'],
+    ['Außenstelle U25', 'unverified'],
     ['Standort Wedding', 'unverified'],
-    ['Außenstelle U25', 'historic'],
     ['Früherer Hauptstandort Sickingenstraße', 'historic']
   ], 'active sites first, then by name')
   const spittelmarkt = body.sites.find((s: any) => s.slug === 'jobcenter-spittelmarkt')
