@@ -9,6 +9,9 @@ declare module 'fastify' {
   }
 }
 
+// The challenge of a 401 (RFC 9110 §11.6.1, RFC 6750 §3): API keys are bearer tokens.
+const CHALLENGE = 'Bearer realm="Mitte Partner Directory"'
+
 const MESSAGES = {
   malformed: 'The Authorization header must be `Bearer <API key>`.',
   unknown: 'The API key is not known.',
@@ -28,7 +31,7 @@ export default fp(async function auth (app: FastifyInstance) {
     const match = /^Bearer +(\S+)\s*$/i.exec(header)
     const result = match === null ? { ok: false as const, reason: 'malformed' as const } : app.repos.apiKeys.authenticate(match[1]!)
     if (!result.ok) {
-      done(new HttpProblem(401, MESSAGES[result.reason], { type: '/problems/invalid-api-key' }))
+      done(new HttpProblem(401, MESSAGES[result.reason], { type: '/problems/invalid-api-key', headers: { 'www-authenticate': `${CHALLENGE}, error="invalid_token"` } }))
       return
     }
     request.principal = result.principal
@@ -38,7 +41,7 @@ export default fp(async function auth (app: FastifyInstance) {
 
 export function requirePrincipal (request: FastifyRequest): Principal {
   if (request.principal === null) {
-    throw new HttpProblem(401, 'This operation needs an API key: send `Authorization: Bearer <API key>`.', { type: '/problems/api-key-required' })
+    throw new HttpProblem(401, 'This operation needs an API key: send `Authorization: Bearer <API key>`.', { type: '/problems/api-key-required', headers: { 'www-authenticate': CHALLENGE } })
   }
   return request.principal
 }

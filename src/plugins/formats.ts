@@ -54,6 +54,17 @@ function documentMediaTypes (responses: Record<string, unknown>, formats: Format
   responses['200'] = { description: ok.description ?? 'The record in the format asked for.', content }
 }
 
+// Media-type parameters in Accept (`application/json; charset=utf-8`, `text/vcard; version=4.0`)
+// name what every answer here already is (UTF-8, vCard 4.0): only the q-values are kept, so such a
+// range matches its type instead of nothing (406).
+function withoutParameters (accept: string): string {
+  return accept.split(',').map((range) => {
+    const [type = '', ...parameters] = range.split(';')
+    const q = parameters.find((p) => /^\s*q\s*=/i.test(p))
+    return q === undefined ? type.trim() : `${type.trim()};${q.trim()}`
+  }).join(', ')
+}
+
 function acceptable (request: FastifyRequest, formats: Format[]): Format | undefined {
   const query = request.query as Record<string, unknown> | undefined
   const asked = query?.format
@@ -62,7 +73,7 @@ function acceptable (request: FastifyRequest, formats: Format[]): Format | undef
   if (header === undefined || header.trim() === '') return formats[0]
   // The Excel dialect is only asked for with format=csv-excel; Accept: text/csv means plain CSV.
   const offered = formats.filter((f) => f !== 'csv-excel')
-  const media = new Negotiator({ headers: { accept: header } }).mediaType(offered.map((f) => FORMATS[f]))
+  const media = new Negotiator({ headers: { accept: withoutParameters(header) } }).mediaType(offered.map((f) => FORMATS[f]))
   return offered.find((f) => FORMATS[f] === media)
 }
 

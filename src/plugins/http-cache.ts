@@ -350,7 +350,9 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
       done(null, payload)
       return
     }
-    reply.header('vary', VARY)
+    // Added to what others set (CORS varies write answers by Origin).
+    const vary = reply.getHeader('vary')
+    reply.header('vary', vary === undefined ? VARY : `${VARY}, ${String(vary)}`)
     if ((request.method !== 'GET' && request.method !== 'HEAD') || reply.statusCode !== 200) {
       done(null, payload)
       return
@@ -373,7 +375,8 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
     const lastModified = reply.cacheExpiresAt === undefined ? dataVersion().changedAt.toUTCString() : new Date().toUTCString()
     reply.header('etag', etag)
     reply.header('last-modified', lastModified)
-    reply.header('cache-control', request.principal === null ? CACHE_CONTROL : PRIVATE_CACHE_CONTROL)
+    // A route may say otherwise (the health probes: no-store).
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', request.principal === null ? CACHE_CONTROL : PRIVATE_CACHE_CONTROL)
     const body = typeof payload === 'string' ? Buffer.from(payload) : payload
     // Only an answer built from the current data is kept (a write may have committed meanwhile).
     const kept = request.cacheSeq !== undefined && request.cacheSeq === generation() && body.length <= MAX_PAYLOAD &&
@@ -410,7 +413,11 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
       reply.code(304)
       reply.removeHeader('content-type')
       reply.removeHeader('content-length')
-      done(null, '')
+      // A 304 carries no Content-Length, or the length of the 200 (RFC 9110 §8.6): a GET gets no
+      // payload at all (an empty one would say 0). A HEAD's route hook (fastify) counts the payload
+      // and drops it: it gets the body a 200 would have had.
+      if (request.method !== 'HEAD') done(null, null)
+      else done(null, coding === null ? entry.identity.body : (entry.coded[coding] ?? addRepresentation(entry, coding, compress(body, coding))).body)
       return
     }
     const send = (representation: Representation) => {

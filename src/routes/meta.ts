@@ -75,7 +75,10 @@ const metaRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Answers 200 while the process is up.',
       response: { 200: StatusSchema, 500: problemResponses[500] }
     }
-  }, async () => ({ status: 'ok' as const }))
+  }, async (request, reply) => {
+    reply.header('cache-control', 'no-store')
+    return { status: 'ok' as const }
+  })
 
   app.get('/ready', {
     config: { cache: false },
@@ -86,7 +89,9 @@ const metaRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Answers 200 when the database answers a query, 503 (problem+json) otherwise.',
       response: { 200: StatusSchema, 503: problemResponse('The database does not answer.') }
     }
-  }, async (request) => {
+  }, async (request, reply) => {
+    // A probe's answer is about this moment: no cache may keep it.
+    reply.header('cache-control', 'no-store')
     try {
       app.db.$client.prepare('select 1').get()
     } catch (error) {

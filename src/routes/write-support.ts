@@ -30,6 +30,15 @@ export function checkIfMatch (request: FastifyRequest, current: unknown): void {
   if (!candidates.includes('*') && !candidates.includes(etag)) {
     throw new HttpProblem(412, 'The record has changed since you read it (the If-Match ETag is not current). GET it again and reapply your change.', { type: '/problems/stale-etag' })
   }
+  // RFC 9110 §13.2.2: If-None-Match is evaluated next; on a write, `*` (the record exists) or its
+  // current ETag (weak comparison) fails the precondition.
+  const noneMatch = request.headers['if-none-match']
+  if (noneMatch !== undefined) {
+    const unwanted = noneMatch.split(',').map((c) => identityEtag(c.trim().replace(/^W\//, '')))
+    if (unwanted.includes('*') || unwanted.includes(etag)) {
+      throw new HttpProblem(412, 'If-None-Match names the record as it is now (or `*`: it exists), so the write is not done.', { type: '/problems/precondition-failed' })
+    }
+  }
 }
 
 // Semantic validation of a merged record: 422 with each failing field.

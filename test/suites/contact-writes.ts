@@ -131,9 +131,12 @@ t.test('POST /v1/contacts (401, 403) without a key, with an unknown key or a rea
   t.equal(none.statusCode, 401)
   t.equal(none.headers['content-type'], PROBLEM_JSON)
   t.equal(none.json().type, '/problems/api-key-required')
+  // RFC 9110 §11.6.1: a 401 names its challenge (RFC 6750: the key is a bearer token).
+  t.equal(none.headers['www-authenticate'], 'Bearer realm="Mitte Partner Directory"')
   const unknown = await app.inject({ method: 'POST', url: '/v1/contacts', headers: bearer(`mpd_AAAAAAAAAA_${'a'.repeat(43)}`), payload: newContact() })
   t.equal(unknown.statusCode, 401)
   t.equal(unknown.json().type, '/problems/invalid-api-key')
+  t.equal(unknown.headers['www-authenticate'], 'Bearer realm="Mitte Partner Directory", error="invalid_token"')
   for (const scopes of [['contacts:read-internal'], ['admin']]) {
     const { key } = createKey(app, scopes)
     const res = await app.inject({ method: 'POST', url: '/v1/contacts', headers: bearer(key), payload: newContact({ facility: 'no-such-facility' }) })

@@ -103,6 +103,13 @@ t.test('PATCH /v1/facilities/{idOrSlug} needs If-Match (428), rejects stale ETag
   const stale = await app.inject({ method: 'PATCH', url: '/v1/facilities/kreativhaus', headers: { ...bearer(key), 'if-match': '"stale"' }, payload: patch })
   t.equal(stale.statusCode, 412)
   t.equal((await app.inject('/v1/facilities/kreativhaus')).headers.etag, etag, 'nothing was written')
+  // If-None-Match on a write (RFC 9110 §13.2.2): `*` or the current ETag fails it.
+  for (const noneMatch of ['*', etag, `W/${etag}`, `"other", ${etag}`]) {
+    const refused = await app.inject({ method: 'PATCH', url: '/v1/facilities/kreativhaus', headers: { ...bearer(key), 'if-match': etag, 'if-none-match': noneMatch, 'content-type': 'application/merge-patch+json' }, payload: patch })
+    t.equal(refused.statusCode, 412, `If-None-Match: ${noneMatch}`)
+    t.equal(refused.json().type, '/problems/precondition-failed')
+  }
+  t.equal((await app.inject('/v1/facilities/kreativhaus')).headers.etag, etag, 'nothing was written')
   const ok = await app.inject({ method: 'PATCH', url: '/v1/facilities/kreativhaus', headers: { ...bearer(key), 'if-match': etag, 'content-type': 'application/merge-patch+json' }, payload: patch })
   t.equal(ok.statusCode, 200)
   const updated = ok.json()

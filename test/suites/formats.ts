@@ -90,3 +90,20 @@ t.test('sendNdjson streams an answer larger than NDJSON_BUFFER_BYTES, every line
   t.equal(small.body, '{"n":0}\n{"n":1}\n')
   t.equal(small.headers['content-length'], String(small.body.length))
 })
+
+t.test('media-type parameters in Accept (charset, version) name the same format', async (t) => {
+  const app = await readOnlyApp(t)
+  for (const [url, accept, type] of [
+    ['/v1/facilities/kreativhaus', 'application/json; charset=utf-8', 'application/json; charset=utf-8'],
+    ['/v1/facilities?limit=2', 'application/json;charset=UTF-8;q=0.9, text/csv;q=0.1', 'application/json; charset=utf-8'],
+    ['/v1/contacts', 'text/vcard; version=4.0', 'text/vcard; charset=utf-8'],
+    ['/v1/facilities', 'text/csv; charset=utf-8', 'text/csv; charset=utf-8; header=present']
+  ] as const) {
+    const res = await app.inject({ url, headers: { accept } })
+    t.equal(res.statusCode, 200, `${url} with Accept: ${accept}`)
+    t.equal(res.headers['content-type'], type)
+  }
+  const low = await app.inject({ url: '/v1/facilities?limit=1', headers: { accept: 'application/json; charset=utf-8; q=0.1, application/x-ndjson' } })
+  t.equal(low.headers['content-type'], 'application/x-ndjson; charset=utf-8', 'the q-value of a range with parameters still counts')
+  t.equal((await app.inject({ url: '/v1/facilities', headers: { accept: 'application/xml; charset=utf-8' } })).statusCode, 406)
+})

@@ -31,6 +31,14 @@ t.test('If-None-Match with the current ETag gives 304 without a body (items and 
     t.equal(again.headers.etag, etag)
     const list = await app.inject({ url, headers: { 'if-none-match': `"other", ${etag}` } })
     t.equal(list.statusCode, 304, 'any listed ETag matches')
+    // Also when the answer is built (HEAD, or Cache-Control: no-cache): no Content-Length on a 304.
+    for (const built of [{ method: 'HEAD' as const, url, headers: { 'if-none-match': etag } }, { url, headers: { 'if-none-match': etag, 'cache-control': 'no-cache' } }]) {
+      const res = await app.inject(built)
+      t.equal(res.statusCode, 304, `${built.method ?? 'GET'} ${url} built`)
+      // HEAD: the length of the 200 (the same URL without a coding), else none.
+      t.equal(res.headers['content-length'], built.method === 'HEAD' ? String(Buffer.byteLength(first.body)) : undefined, 'no Content-Length but that of the 200')
+      t.equal(res.headers.etag, etag)
+    }
     const stale = await app.inject({ url, headers: { 'if-none-match': '"something-else"' } })
     t.equal(stale.statusCode, 200)
     t.equal(stale.body, first.body)

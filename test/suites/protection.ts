@@ -1,6 +1,6 @@
 import t from 'tap'
 import { seedId } from '../../src/lib/uuid.ts'
-import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson, softDeleteFacility } from '../helper.ts'
+import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson, readOnlyApp, softDeleteFacility } from '../helper.ts'
 
 t.test('security headers (helmet) on API responses and the docs page', async (t) => {
   const app = await buildTestApp(t, { seed: false })
@@ -132,6 +132,18 @@ t.test('CORS: reads from anywhere, writes only from configured origins', async (
   t.equal(allowedWrite.headers['access-control-allow-origin'], 'https://bezirk.example.org')
   t.match(String(allowedWrite.headers['access-control-allow-methods']), /PATCH/)
   t.match(String(allowedWrite.headers['access-control-allow-headers']), /If-Match/)
+  // The answer differs by Origin, and says so next to what the API varies by.
+  t.match(String(allowedWrite.headers.vary), /Origin/)
+  t.match(String(allowedWrite.headers.vary), /Accept-Encoding/)
+})
+
+t.test('health probes are never kept by a cache', async (t) => {
+  const app = await readOnlyApp(t)
+  for (const url of ['/health', '/ready']) {
+    const res = await app.inject(url)
+    t.equal(res.statusCode, 200, url)
+    t.equal(res.headers['cache-control'], 'no-store', url)
+  }
 })
 
 t.test('Authorization headers never reach the logs', async (t) => {
