@@ -140,14 +140,16 @@ export async function startServer (options: StartOptions): Promise<ServerProcess
 }
 
 // A migrated (and, unless seed is false, seeded on first start) database file in a fresh folder,
-// with an API key of the given scopes; the folder is removed by the returned cleanup.
-export function prepareDatabase (scopes: string[] = ['directory:write']): { dir: string, file: string, key: string, cleanup: () => void } {
+// with an API key of the given scopes and one that reads internal contacts (the whole change
+// feed); the folder is removed by the returned cleanup.
+export function prepareDatabase (scopes: string[] = ['directory:write']): { dir: string, file: string, key: string, internalKey: string, cleanup: () => void } {
   mkdirSync(join(PROJECT_ROOT, 'tmp'), { recursive: true })
   const dir = mkdtempSync(join(PROJECT_ROOT, 'tmp', 'db-'))
   const file = join(dir, 'directory.db')
   const db = openDatabase(file)
   migrateDatabase(db)
   const key = createApiKeysRepository(db).create('test writer', scopes).key
+  const internalKey = createApiKeysRepository(db).create('test reader', ['contacts:read-internal']).key
   db.$client.close()
-  return { dir, file, key, cleanup: () => rmSync(dir, { recursive: true, force: true }) }
+  return { dir, file, key, internalKey, cleanup: () => rmSync(dir, { recursive: true, force: true }) }
 }

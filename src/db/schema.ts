@@ -188,6 +188,14 @@ export const contacts = sqliteTable('contacts', {
   ...timestamps
 }, (t) => [index('contacts_org_idx').on(t.organisationId), index('contacts_facility_idx').on(t.facilityId)])
 
+// Contacts that have been public at some time, kept by triggers on contacts (migration 0005) and
+// never emptied: one that is internal now but was public may be in public copies, which sync tells
+// to drop it; one that never was is in none, and its id (derived from the person's name) is never
+// disclosed to the public.
+export const contactsEverPublic = sqliteTable('contacts_ever_public', {
+  contactId: text('contact_id').primaryKey()
+})
+
 export const agreements = sqliteTable('agreements', {
   id: text('id').primaryKey(),
   slug: text('slug').notNull(),

@@ -1,12 +1,15 @@
 import type { Db } from '../db/client.ts'
 import type { Change, ChangeFeedQuery } from '../schemas/changes.ts'
+import { EVER_PUBLIC_CONTACT } from './contacts-repository.ts'
 
 // The feed without the acting key. For the public, a contact that is internal now (or gone) is a
-// delete, so public copies drop it and never learn its data.
+// delete, so public copies drop it and never learn its data; the changes of a contact that was
+// never public (internal since its creation, or seeded internal) are left out altogether: its id,
+// derived from the person's name, would tell that the directory knows the person.
+const LIVE_PUBLIC_CONTACT = 'EXISTS (SELECT 1 FROM contacts k WHERE k.id = c.entity_id AND k.visibility = \'public\' AND k.deleted_at IS NULL)'
 const FEED = `
   SELECT c.seq, c.entity_type AS entityType, c.entity_id AS entityId, c.changed_at AS changedAt,
-    CASE WHEN c.entity_type = 'contact' AND ? = 0 AND NOT EXISTS (
-      SELECT 1 FROM contacts k WHERE k.id = c.entity_id AND k.visibility = 'public' AND k.deleted_at IS NULL)
+    CASE WHEN c.entity_type = 'contact' AND @internal = 0 AND NOT ${LIVE_PUBLIC_CONTACT}
     THEN 'delete' ELSE c.action END AS action,
     CASE c.entity_type
       WHEN 'facility' THEN '/v1/facilities/' || c.entity_id
@@ -22,9 +25,10 @@ const FEED = `
       WHEN 'event' THEN '/v1/events/' || c.entity_id
     END AS href
   FROM changes c
-  WHERE c.seq > ? AND (? IS NULL OR c.entity_type IN (SELECT value FROM json_each(?)))
+  WHERE c.seq > @since AND (@types IS NULL OR c.entity_type IN (SELECT value FROM json_each(@types)))
+    AND NOT (c.entity_type = 'contact' AND @internal = 0 AND NOT ${LIVE_PUBLIC_CONTACT} AND NOT ${EVER_PUBLIC_CONTACT('c.entity_id')})
   ORDER BY c.seq
-  LIMIT ?`
+  LIMIT @limit`
 
 export function createChangesRepository (db: Db) {
   const feed = db.$client.prepare(FEED)
@@ -32,7 +36,7 @@ export function createChangesRepository (db: Db) {
     // includeInternal: the caller may read internal contacts, so their changes are real ones.
     after (query: ChangeFeedQuery, includeInternal = false): { items: Change[], hasMore: boolean } {
       const types = query.entityType?.length ? JSON.stringify(query.entityType) : null
-      const rows = feed.all(includeInternal ? 1 : 0, query.since, types, types, query.limit + 1) as Change[]
+      const rows = feed.all({ internal: includeInternal ? 1 : 0, since: query.since, types, limit: query.limit + 1 }) as Change[]
       const hasMore = rows.length > query.limit
       const items = (hasMore ? rows.slice(0, query.limit) : rows)
         .map((row) => (row.action === 'delete' ? { ...row, href: null } : row))

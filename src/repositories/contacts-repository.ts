@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, inArray, isNull, ne, or, sql, type SQL } from 'drizzle-orm'
+import { and, asc, desc, eq, gte, inArray, isNull, or, sql, type SQL } from 'drizzle-orm'
 import type { AnySQLiteColumn } from 'drizzle-orm/sqlite-core'
 import type { Db } from '../db/client.ts'
 import { contacts, facilities, organisations } from '../db/schema.ts'
@@ -97,6 +97,10 @@ interface References {
 
 // organisations-repository.ts builds its own instance for reading; only the directory's own
 // instance (repositories/index.ts) is given the shared writer.
+// Public at some time (contacts_ever_public, kept by triggers on contacts).
+export const EVER_PUBLIC_CONTACT = (idColumn: string): string =>
+  `EXISTS (SELECT 1 FROM contacts_ever_public p WHERE p.contact_id = ${idColumn})`
+
 export function createContactsRepository (db: Db, writer: Writer = createWriter(db)) {
   const sqlite = db.$client
 
@@ -106,12 +110,11 @@ export function createContactsRepository (db: Db, writer: Writer = createWriter(
       conditions.push(servedCondition(access))
     } else {
       conditions.push(gte(contacts.updatedAt, timestampParameter('query.updatedSince', query.updatedSince)))
-      // A contact unchanged since it was created internal was never public, so no public copy
-      // holds it; leaving it out keeps the ids of internal contacts (derived from their names)
-      // undisclosed. Every other contact that is no longer served may be in a copy and is reported
-      // as deleted.
+      // A contact that was never public is in no public copy; leaving it out keeps the ids of
+      // internal contacts (derived from their names) undisclosed. Every other contact that is no
+      // longer served may be in a copy and is reported as deleted.
       if (access.includeInternal !== true) {
-        conditions.push(or(eq(contacts.visibility, 'public'), ne(contacts.updatedAt, contacts.createdAt))!)
+        conditions.push(or(eq(contacts.visibility, 'public'), sql.raw(EVER_PUBLIC_CONTACT('"contacts"."id"')))!)
       }
     }
     if (query.facility?.length) {

@@ -6,13 +6,14 @@ t.test('GET /v1/changes (200) starts with one create per seeded record, in order
   const app = await readOnlyApp(t)
   const { res, body } = await getJson(app, '/v1/changes?limit=1000')
   t.equal(res.statusCode, 200)
-  t.equal(body.items.length, 208)
+  // Every seeded record but the 8 internal contacts (never public: not listed for public readers).
+  t.equal(body.items.length, 200)
   t.equal(body.hasMore, false)
   t.equal(body.lastSeq, body.items.at(-1).seq)
   t.ok(body.items.every((c: any, i: number) => i === 0 || c.seq > body.items[i - 1].seq), 'strictly increasing')
   t.ok(body.items.every((c: any) => c.action === 'create' || c.action === 'delete'))
   const counts = Object.fromEntries(['facility', 'service', 'contact'].map((type) => [type, body.items.filter((c: any) => c.entityType === type).length]))
-  t.same(counts, { facility: 14, service: 115, contact: 12 })
+  t.same(counts, { facility: 14, service: 115, contact: 4 })
   const kreativhaus = body.items.find((c: any) => c.entityId === seedId('facility', 'kreativhaus'))
   t.same({ ...kreativhaus, seq: 0, changedAt: '' }, {
     seq: 0, entityType: 'facility', entityId: seedId('facility', 'kreativhaus'), action: 'create', changedAt: '', href: `/v1/facilities/${seedId('facility', 'kreativhaus')}`
@@ -47,20 +48,43 @@ t.test('GET /v1/changes pages with since and reports new writes in order, delete
   t.equal(idle.body.hasMore, false)
 })
 
-t.test('GET /v1/changes?entityType= filters; internal contacts show as deletes', async (t) => {
+t.test('GET /v1/changes?entityType= filters; contacts that were never public are not listed, those no longer public are deletes', async (t) => {
   const app = await buildTestApp(t)
+  const contactIds = async (url: string, headers: Record<string, string> = {}) =>
+    (await getJson(app, url, { headers })).body.items.map((c: any) => [c.entityId, c.action, c.href === null])
+  const publicIds = ['ephraim-gothe', 'lutz-mania', 'manuela-arlt', 'petra-patz-drueke'].map((k) => seedId('contact', k))
   const { body } = await getJson(app, '/v1/changes?entityType=contact&limit=1000')
-  t.equal(body.items.length, 12)
-  const internal = body.items.filter((c: any) => c.action === 'delete')
-  t.equal(internal.length, 8, 'the 8 internal contacts are deletes for public readers')
-  t.ok(internal.every((c: any) => c.href === null))
-  const publicOnes = body.items.filter((c: any) => c.action === 'create')
-  t.same(publicOnes.map((c: any) => c.entityId).sort(), ['ephraim-gothe', 'lutz-mania', 'manuela-arlt', 'petra-patz-drueke'].map((k) => seedId('contact', k)).sort())
+  // The 8 internal contacts were never public: their ids (derived from names) are not disclosed.
+  t.same(body.items.map((c: any) => c.entityId).sort(), [...publicIds].sort())
+  t.ok(body.items.every((c: any) => c.action === 'create'))
   const { key } = createKey(app, ['contacts:read-internal'])
   const insider = await getJson(app, '/v1/changes?entityType=contact&limit=1000', { headers: bearer(key) })
-  t.equal(insider.body.items.filter((c: any) => c.action === 'create').length, 12, 'a read-internal key sees the real actions')
+  t.equal(insider.body.items.filter((c: any) => c.action === 'create').length, 12, 'a read-internal key sees every contact and the real actions')
   const two = await getJson(app, '/v1/changes?entityType=event&entityType=agreement&limit=1000')
   t.same(two.body.items.map((c: any) => c.entityType).sort(), ['agreement', 'event'])
+
+  const { key: writeKey } = createKey(app, ['directory:write'])
+  const patch = async (slug: string, payload: object) => {
+    const id = seedId('contact', slug)
+    const etag = String((await app.inject({ url: `/v1/contacts/${id}`, headers: bearer(key) })).headers.etag)
+    const res = await app.inject({ method: 'PATCH', url: `/v1/contacts/${id}`, headers: { ...bearer(writeKey), 'content-type': 'application/merge-patch+json', 'if-match': etag }, payload })
+    t.equal(res.statusCode, 200, `PATCH ${slug}`)
+    return id
+  }
+  const since = app.dataVersion().seq
+  // Edited while internal: still never public.
+  await patch('angela-gaertner', { role: 'Leitung (Test)' })
+  t.same(await contactIds(`/v1/changes?entityType=contact&since=${since}`), [])
+  // A public contact made internal: its changes are deletes for public readers, older ones too.
+  const gothe = await patch('ephraim-gothe', { visibility: 'internal' })
+  t.same(await contactIds(`/v1/changes?entityType=contact&since=${since}`), [[gothe, 'delete', true]])
+  t.same((await contactIds('/v1/changes?entityType=contact&limit=1000')).filter(([id]: string[]) => id === gothe), [[gothe, 'delete', true], [gothe, 'delete', true]], 'its create and its update')
+  // An internal contact made public: listed from then on, with its earlier changes.
+  const gaertner = await patch('angela-gaertner', { visibility: 'public' })
+  t.same(await contactIds(`/v1/changes?entityType=contact&since=${since}`), [[gaertner, 'update', false], [gothe, 'delete', true], [gaertner, 'update', false]])
+  // And internal again: a delete, so public copies drop it.
+  await patch('angela-gaertner', { visibility: 'internal' })
+  t.ok((await contactIds(`/v1/changes?entityType=contact&since=${since}`)).filter(([id]: string[]) => id === gaertner).every(([, action]: string[]) => action === 'delete'))
 })
 
 t.test('GET /v1/changes (400) for bad parameters', async (t) => {

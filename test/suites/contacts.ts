@@ -395,15 +395,22 @@ t.test('GET /v1/contacts?updatedSince= does not disclose contacts that were neve
     t.notOk(res.body.includes(seedId('contact', contact.key)), `${contact.name}: not even the id`)
     t.notOk(res.body.includes(contact.name), `${contact.name}: not the name`)
   }
-  // Once changed, an internal contact may have been public in between, so copies are told to drop it;
-  // its fields still never leave the server.
+  // Changed while internal, it was still never public: nothing of it, not even its id.
   const gaertner = internalContacts.find((c) => c.facility === 'kreativhaus')!
   const id = seedId('contact', gaertner.key)
   app.db.update(contacts).set({ role: 'Geänderte Rolle', updatedAt: LATER }).where(eq(contacts.id, id)).run()
   const changed = await getJson(app, sinceUrl(SINCE))
-  t.same(changed.body.items, [{ id, deleted: true, deletedAt: LATER }])
-  t.notOk(changed.res.body.includes('Geänderte Rolle'))
-  t.notOk(changed.res.body.includes(gaertner.name))
+  t.same(changed.body.items, [])
+  t.notOk(changed.res.body.includes(id))
+  // Public for a while (whatever wrote it: here SQL), then internal again: copies may hold it and
+  // are told to drop it; its fields still never leave the server.
+  app.db.update(contacts).set({ visibility: 'public', updatedAt: LATER }).where(eq(contacts.id, id)).run()
+  t.equal((await getJson(app, '/v1/contacts?facility=kreativhaus')).body.total, 1)
+  makeInternal(app, id, LATER)
+  const dropped = await getJson(app, sinceUrl(SINCE))
+  t.same(dropped.body.items, [{ id, deleted: true, deletedAt: LATER }])
+  t.notOk(dropped.res.body.includes('Geänderte Rolle'))
+  t.notOk(dropped.res.body.includes(gaertner.name))
   t.equal((await getJson(app, '/v1/contacts?facility=kreativhaus')).body.total, 0)
 })
 

@@ -40,6 +40,10 @@ t.test('a database of the first migration upgrades to the latest with all data k
     values ('00000000-0000-4000-8000-000000000003', 'begegnung', 'Begegnung', 'Meeting', 'Treffen.', ?, ?)`).run(at, at)
   sql.prepare(`insert into services (id, facility_id, name, category_id, status, sources, created_at, updated_at)
     values ('00000000-0000-4000-8000-000000000004', '00000000-0000-4000-8000-000000000002', 'Kaffeerunde für Ältere', '00000000-0000-4000-8000-000000000003', 'active', '[]', ?, ?)`).run(at, at)
+  const contact = sql.prepare(`insert into contacts (id, name, role, organisation_id, facility_id, visibility, sources, created_at, updated_at)
+    values (?, ?, 'Test', '00000000-0000-4000-8000-000000000001', null, ?, '[]', ?, ?)`)
+  contact.run('00000000-0000-4000-8000-000000000005', 'Öffentliche Testperson', 'public', at, at)
+  contact.run('00000000-0000-4000-8000-000000000006', 'Interne Testperson', 'internal', at, at)
   old.$client.close()
 
   const db = openDatabase(file)
@@ -49,8 +53,9 @@ t.test('a database of the first migration upgrades to the latest with all data k
   t.equal(count('services'), 1)
   t.equal(count('organisations'), 1)
   t.same(db.$client.prepare('select entity_type, action, changed_at from changes order by seq').all().map((c: any) => [c.entity_type, c.action]),
-    [['category', 'create'], ['facility', 'create'], ['organisation', 'create'], ['service', 'create']], 'existing records are in the change feed')
+    [['category', 'create'], ['contact', 'create'], ['contact', 'create'], ['facility', 'create'], ['organisation', 'create'], ['service', 'create']], 'existing records are in the change feed')
   t.equal(db.$client.prepare('select opening_hours from facilities').pluck().get(), null, 'new columns start empty')
+  t.same(db.$client.prepare('select contact_id from contacts_ever_public').pluck().all(), ['00000000-0000-4000-8000-000000000005'], 'public contacts are known to have been public')
   t.equal(db.$client.pragma('integrity_check', { simple: true }), 'ok')
   db.$client.close()
 
@@ -66,4 +71,6 @@ t.test('a database of the first migration upgrades to the latest with all data k
   const found = (await app.inject('/v1/facilities?q=kaffeerunde')).json()
   t.same(found.items.map((f: any) => f.slug), ['alter-treff'], 'the search index is built at start-up')
   t.equal((await app.inject('/v1/facilities')).json().total, 1, 'an upgraded database with data is not seeded over')
+  const feed = (await app.inject('/v1/changes?entityType=contact')).body
+  t.ok(feed.includes('00000000-0000-4000-8000-000000000005') && !feed.includes('00000000-0000-4000-8000-000000000006'), 'the internal contact stays out of the public feed')
 })
