@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import {
   BEARER_AUTH, HistorySchema, IdOrSlugParams, WriteHeaders, conditionalProblemResponses, listResponse,
@@ -24,6 +25,12 @@ import { vcards, facilityVcard } from '../formats/vcard.ts'
 import { facilitiesFeatureCollection, facilityFeature } from '../formats/geojson.ts'
 import { facilityJsonLd } from '../formats/jsonld.ts'
 import type { FacilityListEntry } from '../repositories/facilities-repository.ts'
+
+// The records of one facility: usually all on one page; the cursor of links.next for more.
+const SubListQuery = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 500, default: 500, description: 'Page size (1–500).' }),
+  cursor: Type.Optional(Type.String({ maxLength: 1000, description: 'Opaque cursor from `links.next` (or the `Link` header) of the previous page.' }))
+}, { additionalProperties: false })
 
 const SELECTABLE_FIELDS = new Set<string>([...FACILITY_FIELDS, 'distance', 'match', 'services', 'contacts'])
 
@@ -283,14 +290,15 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['facilities', 'services'],
       operationId: 'listFacilityServices',
       summary: 'List the services of a facility',
-      description: 'All offers (Angebote) of one facility, sorted by category and name.',
+      description: 'All offers (Angebote) of one facility, sorted by category and name: up to 500 per page, then `links.next`.',
       params: IdOrSlugParams,
+      querystring: SubListQuery,
       response: { 200: ServiceListSchema, 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
     }
   }, async (request, reply) => {
     const facilityId = app.repos.facilities.resolveId(request.params.idOrSlug)
     if (facilityId === undefined) throw notFound('facility', request.params.idOrSlug)
-    const query = { facility: [facilityId], limit: 500, offset: 0 }
+    const query = { facility: [facilityId], limit: request.query.limit, offset: 0, ...(request.query.cursor === undefined ? {} : { cursor: request.query.cursor }) }
     return sendPage(request, reply, keepServicePage(reply, app.repos.services, query, app.repos.services.list(query), facilityId))
   })
 
@@ -299,14 +307,16 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['facilities', 'contacts'],
       operationId: 'listFacilityContacts',
       summary: 'List the public contacts of a facility',
-      description: 'Contact persons of one facility whose contact data a public source published. Internal contacts are listed only for keys with `contacts:read-internal`.',
+      description: 'Contact persons of one facility whose contact data a public source published, up to 500 per page, then `links.next`. Internal contacts are listed only for keys with `contacts:read-internal`.',
       params: IdOrSlugParams,
+      querystring: SubListQuery,
       response: { 200: ContactPageSchema, 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
     }
   }, async (request, reply) => {
     const facilityId = app.repos.facilities.resolveId(request.params.idOrSlug)
     if (facilityId === undefined) throw notFound('facility', request.params.idOrSlug)
-    return sendPage(request, reply, app.repos.contacts.list({ facility: [facilityId], limit: 500, offset: 0 }, contactAccess(request)))
+    const query = { facility: [facilityId], limit: request.query.limit, offset: 0, ...(request.query.cursor === undefined ? {} : { cursor: request.query.cursor }) }
+    return sendPage(request, reply, app.repos.contacts.list(query, contactAccess(request)))
   })
 }
 

@@ -277,8 +277,21 @@ t.test('GET /v1/facilities/{idOrSlug}/services (200) lists the same services as 
   const filtered = (await getJson<ServiceList>(app, '/v1/services?facility=meerbaum-haus&limit=500')).body
   t.equal(nested.total, 11)
   t.same(nested.items, filtered.items)
-  t.same(nested.links, { self: '/v1/facilities/meerbaum-haus/services', first: '/v1/facilities/meerbaum-haus/services', next: null })
+  t.same(nested.links, { self: '/v1/facilities/meerbaum-haus/services', first: '/v1/facilities/meerbaum-haus/services?limit=500', next: null })
   t.ok(nested.items.some((s) => s.id === MITTAGSTREFF_ID))
+  // More than a page: links.next is a URL of this route that gives the rest.
+  const pages: string[] = []
+  let next: string | null = '/v1/facilities/meerbaum-haus/services?limit=4'
+  while (next !== null) {
+    const page: ServiceList = (await getJson<ServiceList>(app, next)).body
+    t.equal(page.total, 11)
+    pages.push(...page.items.map((s) => s.id))
+    next = page.links.next
+  }
+  t.same(pages, nested.items.map((s) => s.id), 'the pages concatenate to the list')
+  const contacts = await app.inject('/v1/facilities/meerbaum-haus/contacts?limit=1')
+  t.equal(contacts.statusCode, 200)
+  t.equal((await app.inject('/v1/facilities/meerbaum-haus/services?limit=0')).statusCode, 400)
 })
 
 t.test('services repository listForFacilities gives each facility its live services in list order', async (t) => {
