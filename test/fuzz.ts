@@ -380,7 +380,10 @@ export function fuzz (defaultSeed: number, defaultRuns: number, part: number): v
       }
       if (op.responses[String(status)] === undefined && status !== 304) {
       // 401 (a bad Authorization header is rejected on every route) and 429 are generic: noted, not failed.
-        if (status === 401 || status === 429) undocumentedGeneric.add(`${op.operationId} ${status}`)
+      // So is a 405 whose Allow leaves out the operation's method: the path (a dot segment, an empty
+      // id) named another resource, which does not have that method.
+        const otherResource = status === 405 && !String(res.headers.allow ?? '').split(', ').includes(op.method)
+        if (status === 401 || status === 429 || otherResource) undocumentedGeneric.add(`${op.operationId} ${status}`)
         else report('undocumented status', op, res, request, res.body)
       }
       if (status >= 200 && status < 300 && status !== 204) {
@@ -442,7 +445,7 @@ export function fuzz (defaultSeed: number, defaultRuns: number, part: number): v
 
     t.comment(`${requests} requests in ${seconds.toFixed(1)} s, ${validated} 2xx bodies validated against their schemas`)
     t.comment(`statuses: ${[...statusCount].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`).join(', ')}`)
-    t.comment(`undocumented generic statuses (401/429, not failed): ${[...undocumentedGeneric].sort().join(', ') || 'none'}`)
+    t.comment(`undocumented generic statuses (401/429/405 of another resource, not failed): ${[...undocumentedGeneric].sort().join(', ') || 'none'}`)
     t.comment(`operations never answered with 2xx: ${operations.map((op) => op.operationId).filter((id) => !succeeded.has(id)).join(', ') || 'none'}`)
     t.ok(requests >= RUNS, `at least ${RUNS} requests`)
     for (const finding of findings.values()) {

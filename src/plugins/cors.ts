@@ -8,7 +8,9 @@ const READ_METHODS = new Set(['GET', 'HEAD'])
 // Writes from a browser are allowed only for the configured origins (CORS_WRITE_ORIGINS).
 const ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'If-Modified-Since', 'Idempotency-Key']
 const EXPOSED_HEADERS = ['ETag', 'Last-Modified', 'Link', 'Location', 'X-Total-Count', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After']
-const policy = (origin: string | false, methods: string[]) => ({ origin, methods, allowedHeaders: ALLOWED_HEADERS, exposedHeaders: EXPOSED_HEADERS, maxAge: 86400 })
+// strictPreflight off: an OPTIONS request without the preflight headers is answered like a
+// preflight for a read (204 and the read policy), not with @fastify/cors's 400 in plain text.
+const policy = (origin: string | false, methods: string[]) => ({ origin, methods, allowedHeaders: ALLOWED_HEADERS, exposedHeaders: EXPOSED_HEADERS, maxAge: 86400, strictPreflight: false })
 const READ_POLICY = policy('*', ['GET', 'HEAD', 'OPTIONS'])
 const WRITE_METHODS = ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE', 'OPTIONS']
 const NO_WRITES = policy(false, WRITE_METHODS)

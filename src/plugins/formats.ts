@@ -65,6 +65,32 @@ function withoutParameters (accept: string): string {
   }).join(', ')
 }
 
+const RETRY_AFTER = { type: 'integer', minimum: 1, description: 'Seconds to wait before retrying.' }
+const CACHING_HEADERS = {
+  ETag: { type: 'string', description: 'Strong entity tag of this representation (a compressed one has its own, `"….br"` or `"….gzip"`); send it as `If-None-Match` to revalidate.' },
+  'Last-Modified': { type: 'string', description: 'HTTP-date of the last change the answer reflects (whole seconds: prefer `If-None-Match`).' },
+  'Cache-Control': { type: 'string', description: '`public, max-age=60, must-revalidate`; with an API key `private, no-cache`.' }
+}
+const PAGE_HEADERS = {
+  Link: { type: 'string', description: 'RFC 8288 links of the page: `rel="next"` (when there is one) and `rel="first"`.' },
+  'X-Total-Count': { type: 'integer', minimum: 0, description: 'Number of records matching the filters (as `total`).' }
+}
+
+// Every GET's 200 names its caching headers (and a page's paging headers), and its 304.
+function documentCachingHeaders (responses: Record<string, unknown>): void {
+  const ok = responses['200'] as { content?: Record<string, unknown>, description?: string, headers?: Record<string, unknown> } | undefined
+  if (ok === undefined) return
+  const isPage = ok.content?.['application/x-ndjson'] !== undefined && ok.description?.startsWith('A page of records') === true
+  const documented = ok.content === undefined
+    ? { description: (ok as { description?: string }).description ?? 'The record.', content: { 'application/json': { schema: ok } } }
+    : ok
+  responses['200'] = { ...documented, headers: { ...documented.headers, ...CACHING_HEADERS, ...(isPage ? PAGE_HEADERS : {}) } }
+  responses['304'] ??= {
+    description: 'Not Modified: `If-None-Match` names the current ETag (or `If-Modified-Since` is not before the last change). No body.',
+    headers: { ETag: CACHING_HEADERS.ETag, 'Cache-Control': CACHING_HEADERS['Cache-Control'] }
+  }
+}
+
 function acceptable (request: FastifyRequest, formats: Format[]): Format | undefined {
   const query = request.query as Record<string, unknown> | undefined
   const asked = query?.format
@@ -101,7 +127,9 @@ export default fp(async function formats (app: FastifyInstance) {
       responses['400'] ??= problemResponse('Invalid request: problem details listing each failing field.')
       responses['401'] ??= problemResponse('A malformed, unknown or revoked API key was sent (reads need none).')
       responses['406'] ??= problemResponse('The format asked for (`format=` or `Accept`) is not available here.')
+      responses['429'] ??= { ...problemResponse('Too many requests from this client or key; see the RateLimit headers.'), headers: { 'Retry-After': RETRY_AFTER } }
       documentMediaTypes(responses, formats)
+      documentCachingHeaders(responses)
     }
   })
 

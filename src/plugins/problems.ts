@@ -4,6 +4,9 @@ import type { Db } from '../db/client.ts'
 import { HttpProblem, InvalidRecordError, problemTypeFor, storageProblem, type FieldError, type ProblemDetails } from '../lib/problem.ts'
 import { classifySqliteError, type StorageCondition, type StorageFault } from '../lib/sqlite-errors.ts'
 
+// The methods a path may have (OPTIONS answers every path: CORS).
+const METHODS = ['GET', 'HEAD', 'POST', 'PATCH', 'PUT', 'DELETE']
+
 const CONTEXT_NAMES: Record<string, string> = { querystring: 'query', params: 'path', body: 'body', headers: 'header' }
 
 interface AjvError { instancePath: string, message?: string, keyword: string, params: Record<string, unknown> }
@@ -121,10 +124,22 @@ export default fp(async function problems (app: FastifyInstance) {
   })
 
   app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!
+    // A path that exists with other methods is 405 with the methods it has (RFC 9110 §15.5.6).
+    const allowed = METHODS.filter((method) => method !== request.method && app.findRoute({ method, url: path }) !== null)
+    if (allowed.length > 0) {
+      const problem: ProblemDetails = {
+        ...problemTypeFor(405),
+        status: 405,
+        detail: `${path} does not answer ${request.method}; it answers ${allowed.join(', ')}. See /docs for the API.`,
+        instance: request.url
+      }
+      return reply.code(405).header('allow', allowed.join(', ')).type('application/problem+json; charset=utf-8').send(problem)
+    }
     const problem: ProblemDetails = {
       ...problemTypeFor(404),
       status: 404,
-      detail: `No route ${request.method} ${request.url.split('?')[0]}. See /docs for the API.`,
+      detail: `No route ${request.method} ${path}. See /docs for the API.`,
       instance: request.url
     }
     return reply.code(404).type('application/problem+json; charset=utf-8').send(problem)

@@ -206,6 +206,24 @@ t.test('unknown routes are 404 problem+json', async (t) => {
   t.same(body, { type: '/problems/not-found', title: 'Not Found', status: 404, detail: 'No route GET /v1/nothing-here. See /docs for the API.', instance: '/v1/nothing-here' })
 })
 
+t.test('a method a path does not have is 405 problem+json with Allow; OPTIONS without preflight headers is 204', async (t) => {
+  const app = await buildTestApp(t, { seed: false })
+  for (const [method, url, allow] of [
+    ['PUT', '/v1/facilities/kreativhaus', 'GET, HEAD, PATCH, DELETE'],
+    ['POST', '/v1/changes?since=0', 'GET, HEAD'],
+    ['DELETE', '/v1/facilities', 'GET, HEAD, POST']
+  ] as const) {
+    const res = await app.inject({ method, url })
+    t.equal(res.statusCode, 405, `${method} ${url}`)
+    t.equal(res.headers['content-type'], PROBLEM_JSON)
+    t.equal(res.headers.allow, allow)
+    t.match(res.json(), { type: '/problems/method-not-allowed', status: 405, instance: url })
+  }
+  const options = await app.inject({ method: 'OPTIONS', url: '/v1/facilities' })
+  t.equal(options.statusCode, 204, 'a plain OPTIONS is not an error')
+  t.equal(options.headers['access-control-allow-origin'], '*')
+})
+
 t.test('facility records are built once per data generation: never stale after a write, never kept from a rolled-back one', async (t) => {
   const app = await buildTestApp(t)
   const sqlite = app.db.$client
