@@ -150,7 +150,7 @@ const wantsFresh = (request: FastifyRequest) => {
 }
 
 const cacheable = (request: FastifyRequest) =>
-  request.method === 'GET' && request.principal === null && request.routeOptions.config.cache !== false &&
+  (request.method === 'GET' || request.method === 'HEAD') && request.principal === null && request.routeOptions.config.cache !== false &&
   (request.query as Record<string, unknown> | undefined)?.openNow === undefined
 
 export interface HttpCacheOptions {
@@ -303,7 +303,10 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
       if (conditional && isNotModified(request, representation.etag, entry.lastModified)) {
         // The CORS headers of a read are the same for every origin (plugins/cors.ts): those of the
         // stored answer.
-        reply.code(304).headers(entry.cors).headers({ etag: representation.etag, 'last-modified': entry.lastModified, 'cache-control': CACHE_CONTROL, vary: VARY }).send()
+        // (A HEAD's route hook counts the payload for Content-Length and drops it: it gets the
+        // body of the 200, so that a 304 names that length, never 0; RFC 9110 §8.6.)
+        reply.code(304).headers(entry.cors).headers({ etag: representation.etag, 'last-modified': entry.lastModified, 'cache-control': CACHE_CONTROL, vary: VARY })
+          .send(request.method === 'HEAD' ? representation.body : undefined)
         return
       }
       // Without a rate limit there is nothing to count: the stored answer, with the CORS and

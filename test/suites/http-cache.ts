@@ -510,3 +510,24 @@ t.test('cached contacts, events, organisations and full feed pages outlive write
   t.same(await check('SQL to event_participants, then a service created'), [])
   t.ok((await getJson(app, '/v1/events')).body.items[0].participants.some((p: any) => p.name === 'Umbenannt (SQL)'))
 })
+
+// RFC 9110 §9.3.2: HEAD sends the header fields a GET would. Both use the response cache, so a kept
+// answer gives both the same ETag and Last-Modified (a HEAD built afresh had the newest change's).
+t.test('HEAD answers with the headers of the GET, from the same cached answer', async (t) => {
+  const app = await buildTestApp(t)
+  const { key } = createKey(app, ['directory:write'])
+  const url = '/v1/facilities/kreativhaus'
+  const head = await app.inject({ method: 'HEAD', url })
+  t.equal(head.statusCode, 200)
+  t.equal(head.body, '')
+  const get = await app.inject(url)
+  t.equal(get.headers['x-cache'], 'hit', 'the GET is answered from what the HEAD built')
+  t.equal(head.headers['content-length'], String(get.rawPayload.length))
+  await writerFor(t, app, key)('PATCH', '/v1/facilities/sprengelhaus', { description: 'Anderswo geändert.' }, '/v1/facilities/sprengelhaus')
+  const [headAfter, getAfter] = [await app.inject({ method: 'HEAD', url }), await app.inject(url)]
+  for (const name of ['etag', 'last-modified', 'cache-control', 'content-type', 'content-length']) {
+    t.equal(headAfter.headers[name], getAfter.headers[name], `${name} of HEAD and GET`)
+  }
+  t.equal(headAfter.headers['last-modified'], get.headers['last-modified'], 'a kept answer keeps its Last-Modified')
+  t.equal(headAfter.headers['x-cache'], 'hit')
+})
