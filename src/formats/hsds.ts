@@ -260,6 +260,9 @@ export interface HsdsRecords {
   contacts: Contact[]
   // Sites of organisations (organisation id → sites), shown as locations of full organizations.
   sites?: ReadonlyMap<string, OrganisationSite[]>
+  // Facility id → when a contact that was public there was last deleted or made internal: the
+  // facility's services changed then too (they no longer show it), which modified_after must see.
+  contactsRemovedAt?: ReadonlyMap<string, string>
 }
 
 export interface HsdsServiceFilters {
@@ -469,7 +472,8 @@ export function createHsdsDirectory (records: HsdsRecords): HsdsDirectory {
       s.updatedAt,
       ...(facility === undefined ? [] : [facility.updatedAt]),
       ...(operator === undefined ? [] : [operator.updatedAt]),
-      ...(contactsOfFacility.get(s.facility.id) ?? []).map((c) => c.updatedAt)
+      ...(contactsOfFacility.get(s.facility.id) ?? []).map((c) => c.updatedAt),
+      ...(records.contactsRemovedAt?.get(s.facility.id) === undefined ? [] : [records.contactsRemovedAt.get(s.facility.id)!])
     )
   }
 

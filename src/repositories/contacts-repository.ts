@@ -244,6 +244,15 @@ export function createContactsRepository (db: Db, writer: Writer = createWriter(
     // What contacts show of facilities, to compare after writes to facilities (shared.ts).
     facilityRefsKey: (): string => facilityRefsKey(db, 'contacts'),
 
+    // Facility id → the last time a contact of it that was public stopped being served (deleted
+    // or made internal): a time only, never who.
+    publicRemovalsByFacility (): Map<string, string> {
+      const rows = sqlite.prepare(`SELECT c.facility_id AS facilityId, max(c.updated_at) AS at FROM contacts c
+        WHERE c.facility_id IS NOT NULL AND (c.deleted_at IS NOT NULL OR c.visibility <> 'public') AND ${EVER_PUBLIC_CONTACT('c.id')}
+        GROUP BY c.facility_id`).all() as Array<{ facilityId: string, at: string }>
+      return new Map(rows.map((r) => [r.facilityId, r.at]))
+    },
+
     // Every matching record, in batches, for streaming full copies (format=ndjson).
     * iterate (query: ContactListOptions, access: ContactAccess = {}, batchSize = 500): Generator<ContactListEntry[]> {
       const { where, sort } = plan(query, access)

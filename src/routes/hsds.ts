@@ -84,6 +84,7 @@ function buildDirectory (app: FastifyInstance, options: { sites?: boolean }): Hs
     categories: live(repos.vocabularies.iterateCategories(ALL)),
     // Without a key: public contacts only.
     contacts: live(repos.contacts.iterate(ALL)),
+    contactsRemovedAt: repos.contacts.publicRemovalsByFacility(),
     ...(sites === undefined ? {} : { sites })
   })
 }

@@ -365,6 +365,18 @@ t.test('modified_after compares last_modified, which includes the records a serv
   const byOperator = await page(t, app, '/hsds/service_at_locations?modified_after=2031-12-31T23:00:00%2B01:00&per_page=500', 'compiled/service_at_location_list.json')
   t.equal(byOperator.total_items, await nativeTotal(app, '/v1/services?facility=shk-mitte'))
   t.ok(byOperator.contents.every((l) => l.location_id === SHK_ID))
+
+  // A public contact of a facility that is deleted (or made internal) no longer shows in its
+  // services: they changed then, though nothing live is newer (a time only, never who).
+  const insert = app.db.$client.prepare(`insert into contacts (id, name, role, organisation_id, facility_id, visibility, sources, created_at, updated_at)
+    values (?, 'Testperson', 'Test', null, ?, 'public', '[]', ?, ?)`)
+  insert.run('00000000-0000-4000-8000-0000000000c1', seedId('facility', 'kreativhaus'), '2033-01-01T00:00:00.000Z', '2033-01-01T00:00:00.000Z')
+  const withContact = await page(t, app, '/hsds/services?modified_after=2032-12-31T23:00:00Z&per_page=500', 'compiled/service_list.json')
+  t.equal(withContact.total_items, await nativeTotal(app, '/v1/services?facility=kreativhaus'))
+  app.db.$client.prepare("update contacts set deleted_at = ?, updated_at = ? where id = '00000000-0000-4000-8000-0000000000c1'").run('2034-01-01T00:00:00.000Z', '2034-01-01T00:00:00.000Z')
+  const afterRemoval = await page(t, app, '/hsds/services?modified_after=2033-12-31T23:00:00Z&per_page=500', 'compiled/service_list.json')
+  t.equal(afterRemoval.total_items, await nativeTotal(app, '/v1/services?facility=kreativhaus'), 'the removal counts as a change of the facility\'s services')
+  t.ok(afterRemoval.contents.every((s) => s.last_modified === '2034-01-01T00:00:00.000Z'))
 })
 
 t.test('taxonomy_term_id, taxonomy_id and organization_id filter; repeating means OR, different ones AND', async (t) => {
