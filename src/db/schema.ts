@@ -196,6 +196,14 @@ export const contactsEverPublic = sqliteTable('contacts_ever_public', {
   contactId: text('contact_id').primaryKey()
 })
 
+// When a facility's public contacts last lost one (deleted, made internal, moved or removed), kept
+// by triggers (migration 0005): the facility's services showed it, so they changed then (HSDS
+// last_modified). A time only, never who; edits of internal contacts do not move it.
+export const facilityContactRemovals = sqliteTable('facility_contact_removals', {
+  facilityId: text('facility_id').primaryKey(),
+  removedAt: text('removed_at').notNull()
+})
+
 export const agreements = sqliteTable('agreements', {
   id: text('id').primaryKey(),
   slug: text('slug').notNull(),

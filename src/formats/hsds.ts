@@ -260,8 +260,9 @@ export interface HsdsRecords {
   contacts: Contact[]
   // Sites of organisations (organisation id → sites), shown as locations of full organizations.
   sites?: ReadonlyMap<string, OrganisationSite[]>
-  // Facility id → when a contact that was public there was last deleted or made internal: the
-  // facility's services changed then too (they no longer show it), which modified_after must see.
+  // Facility id → when a public contact there last stopped being served (deleted, made internal,
+  // moved): the facility's services changed then too (they no longer show it), which
+  // modified_after must see.
   contactsRemovedAt?: ReadonlyMap<string, string>
 }
 

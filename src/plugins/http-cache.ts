@@ -353,9 +353,11 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
       done(null, payload)
       return
     }
-    // Added to what others set (CORS varies write answers by Origin).
+    // An answer for one origin (a write from an allowed origin) also varies by Origin (CORS sets
+    // it); one for every origin (`*`) does not, as its 304s from the cache say.
     const vary = reply.getHeader('vary')
-    reply.header('vary', vary === undefined ? VARY : `${VARY}, ${String(vary)}`)
+    const forOneOrigin = vary !== undefined && reply.getHeader('access-control-allow-origin') !== undefined && reply.getHeader('access-control-allow-origin') !== '*'
+    reply.header('vary', forOneOrigin ? `${VARY}, ${String(vary)}` : VARY)
     if ((request.method !== 'GET' && request.method !== 'HEAD') || reply.statusCode !== 200) {
       done(null, payload)
       return

@@ -8,7 +8,7 @@ import { newId } from '../lib/uuid.ts'
 import type { Tombstone } from '../schemas/common.ts'
 import type { Contact, ContactInput, ContactListQuery } from '../schemas/contacts.ts'
 import { asOfError, canonicalSources } from './services-repository.ts'
-import { facilityRefsKey, facilityRefsOf, groupBy, keysetCondition, organisationRefsOf, timestampParameter, type EntityRef } from './shared.ts'
+import { cachedStatement, facilityRefsKey, facilityRefsOf, groupBy, keysetCondition, organisationRefsOf, timestampParameter, type EntityRef } from './shared.ts'
 import { createWriter, diff, type Writer } from './writer.ts'
 
 type ContactRow = typeof contacts.$inferSelect
@@ -244,12 +244,10 @@ export function createContactsRepository (db: Db, writer: Writer = createWriter(
     // What contacts show of facilities, to compare after writes to facilities (shared.ts).
     facilityRefsKey: (): string => facilityRefsKey(db, 'contacts'),
 
-    // Facility id → the last time a contact of it that was public stopped being served (deleted
-    // or made internal): a time only, never who.
+    // Facility id → when a public contact there last stopped being served (deleted, made internal,
+    // moved): kept by triggers (facility_contact_removals), a time only, never who.
     publicRemovalsByFacility (): Map<string, string> {
-      const rows = sqlite.prepare(`SELECT c.facility_id AS facilityId, max(c.updated_at) AS at FROM contacts c
-        WHERE c.facility_id IS NOT NULL AND (c.deleted_at IS NOT NULL OR c.visibility <> 'public') AND ${EVER_PUBLIC_CONTACT('c.id')}
-        GROUP BY c.facility_id`).all() as Array<{ facilityId: string, at: string }>
+      const rows = cachedStatement(db, 'SELECT facility_id AS facilityId, removed_at AS at FROM facility_contact_removals').all() as Array<{ facilityId: string, at: string }>
       return new Map(rows.map((r) => [r.facilityId, r.at]))
     },
 

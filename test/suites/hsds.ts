@@ -366,17 +366,26 @@ t.test('modified_after compares last_modified, which includes the records a serv
   t.equal(byOperator.total_items, await nativeTotal(app, '/v1/services?facility=shk-mitte'))
   t.ok(byOperator.contents.every((l) => l.location_id === SHK_ID))
 
-  // A public contact of a facility that is deleted (or made internal) no longer shows in its
-  // services: they changed then, though nothing live is newer (a time only, never who).
+  // A public contact of a facility that is deleted, made internal or moved no longer shows in its
+  // services: they changed then, though nothing live is newer. A time only, never who: edits of an
+  // internal contact do not move it.
+  const kreativhausIds = new Set((await getJson<{ items: Array<{ id: string }> }>(app, '/v1/services?facility=kreativhaus&limit=500')).body.items.map((s) => s.id))
+  const kreativhausServices = async (after: string) => (await all(app, `/hsds/services?modified_after=${after}`)).filter((s) => kreativhausIds.has(s.id))
+  const removedAt = () => app.db.$client.prepare('select removed_at from facility_contact_removals where facility_id = ?').pluck().get(seedId('facility', 'kreativhaus')) as string | undefined
   const insert = app.db.$client.prepare(`insert into contacts (id, name, role, organisation_id, facility_id, visibility, sources, created_at, updated_at)
     values (?, 'Testperson', 'Test', null, ?, 'public', '[]', ?, ?)`)
-  insert.run('00000000-0000-4000-8000-0000000000c1', seedId('facility', 'kreativhaus'), '2033-01-01T00:00:00.000Z', '2033-01-01T00:00:00.000Z')
-  const withContact = await page(t, app, '/hsds/services?modified_after=2032-12-31T23:00:00Z&per_page=500', 'compiled/service_list.json')
-  t.equal(withContact.total_items, await nativeTotal(app, '/v1/services?facility=kreativhaus'))
-  app.db.$client.prepare("update contacts set deleted_at = ?, updated_at = ? where id = '00000000-0000-4000-8000-0000000000c1'").run('2034-01-01T00:00:00.000Z', '2034-01-01T00:00:00.000Z')
-  const afterRemoval = await page(t, app, '/hsds/services?modified_after=2033-12-31T23:00:00Z&per_page=500', 'compiled/service_list.json')
-  t.equal(afterRemoval.total_items, await nativeTotal(app, '/v1/services?facility=kreativhaus'), 'the removal counts as a change of the facility\'s services')
-  t.ok(afterRemoval.contents.every((s) => s.last_modified === '2034-01-01T00:00:00.000Z'))
+  const contactId = '00000000-0000-4000-8000-0000000000c1'
+  insert.run(contactId, seedId('facility', 'kreativhaus'), '2020-01-01T00:00:00.000Z', '2020-01-01T00:00:00.000Z')
+  t.equal(removedAt(), undefined)
+  const before = new Date().toISOString()
+  app.db.$client.prepare('update contacts set facility_id = ?, updated_at = ? where id = ?').run(seedId('facility', 'villa-luetzow'), '2020-01-02T00:00:00.000Z', contactId)
+  const moved = removedAt()
+  t.ok(moved !== undefined && moved >= before, 'moving it away counts as a removal at the Kreativhaus')
+  t.equal((await kreativhausServices(before)).length, kreativhausIds.size, 'every Kreativhaus service is modified after it')
+  t.ok((await kreativhausServices(before)).every((s) => s.last_modified === moved))
+  const gaertner = seedId('contact', 'angela-gaertner')
+  app.db.$client.prepare("update contacts set phone = '030 1', updated_at = ? where id = ?").run(new Date().toISOString(), gaertner)
+  t.equal(removedAt(), moved, 'an edit of an internal contact moves nothing a public reader sees')
 })
 
 t.test('taxonomy_term_id, taxonomy_id and organization_id filter; repeating means OR, different ones AND', async (t) => {

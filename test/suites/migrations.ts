@@ -44,6 +44,8 @@ t.test('a database of the first migration upgrades to the latest with all data k
     values (?, ?, 'Test', '00000000-0000-4000-8000-000000000001', null, ?, '[]', ?, ?)`)
   contact.run('00000000-0000-4000-8000-000000000005', 'Öffentliche Testperson', 'public', at, at)
   contact.run('00000000-0000-4000-8000-000000000006', 'Interne Testperson', 'internal', at, at)
+  // Changed since it was created, without a history (the seed or SQL): it may have been public.
+  contact.run('00000000-0000-4000-8000-000000000007', 'Geänderte Testperson', 'internal', at, '2026-01-02T00:00:00.000Z')
   old.$client.close()
 
   const db = openDatabase(file)
@@ -53,9 +55,11 @@ t.test('a database of the first migration upgrades to the latest with all data k
   t.equal(count('services'), 1)
   t.equal(count('organisations'), 1)
   t.same(db.$client.prepare('select entity_type, action, changed_at from changes order by seq').all().map((c: any) => [c.entity_type, c.action]),
-    [['category', 'create'], ['contact', 'create'], ['contact', 'create'], ['facility', 'create'], ['organisation', 'create'], ['service', 'create']], 'existing records are in the change feed')
+    [['category', 'create'], ['contact', 'create'], ['contact', 'create'], ['facility', 'create'], ['organisation', 'create'], ['service', 'create'], ['contact', 'create']],
+    'existing records are in the change feed (in the order they were last written)')
   t.equal(db.$client.prepare('select opening_hours from facilities').pluck().get(), null, 'new columns start empty')
-  t.same(db.$client.prepare('select contact_id from contacts_ever_public').pluck().all(), ['00000000-0000-4000-8000-000000000005'], 'public contacts are known to have been public')
+  t.same(db.$client.prepare('select contact_id from contacts_ever_public order by contact_id').pluck().all(),
+    ['00000000-0000-4000-8000-000000000005', '00000000-0000-4000-8000-000000000007'], 'public contacts, and changed ones that may have been, are known to have been public')
   t.equal(db.$client.pragma('integrity_check', { simple: true }), 'ok')
   db.$client.close()
 

@@ -135,6 +135,10 @@ t.test('CORS: reads from anywhere, writes only from configured origins', async (
   // The answer differs by Origin, and says so next to what the API varies by.
   t.match(String(allowedWrite.headers.vary), /Origin/)
   t.match(String(allowedWrite.headers.vary), /Accept-Encoding/)
+  // A read is the same for every origin (*): shared caches need not keep one per origin.
+  const anyRead = await app.inject({ url: '/v1/facilities/kreativhaus', headers: { origin: 'https://anyone.example' } })
+  t.equal(anyRead.headers['access-control-allow-origin'], '*')
+  t.notMatch(String(anyRead.headers.vary), /Origin/)
 })
 
 t.test('health probes are never kept by a cache', async (t) => {
