@@ -123,10 +123,14 @@ export default fp(async function problems (app: FastifyInstance) {
     done()
   })
 
+  const maxParamLength = (app.initialConfig as { routerOptions?: { maxParamLength?: number } }).routerOptions?.maxParamLength ?? 100
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0]!
     // A path that exists with other methods is 405 with the methods it has (RFC 9110 §15.5.6).
-    const allowed = METHODS.filter((method) => method !== request.method && app.findRoute({ method, url: path }) !== null)
+    // (Not for a path segment longer than the router's limit for parameters: the router answers
+    // any such path with a stand-in route, which names no real method.)
+    const routable = path.split('/').every((segment) => segment.length <= maxParamLength)
+    const allowed = routable ? METHODS.filter((method) => method !== request.method && app.findRoute({ method, url: path }) !== null) : []
     if (allowed.length > 0) {
       const problem: ProblemDetails = {
         ...problemTypeFor(405),

@@ -219,6 +219,10 @@ t.test('a method a path does not have is 405 problem+json with Allow; OPTIONS wi
     t.equal(res.headers.allow, allow)
     t.match(res.json(), { type: '/problems/method-not-allowed', status: 405, instance: url })
   }
+  // A path parameter longer than the router takes names no route: 404, never a made-up Allow.
+  const long = await app.inject({ method: 'PUT', url: `/v1/facilities/${'a'.repeat(250)}` })
+  t.equal(long.statusCode, 404)
+  t.equal(long.headers.allow, undefined)
   const options = await app.inject({ method: 'OPTIONS', url: '/v1/facilities' })
   t.equal(options.statusCode, 204, 'a plain OPTIONS is not an error')
   t.equal(options.headers['access-control-allow-origin'], '*')
