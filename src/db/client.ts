@@ -89,10 +89,7 @@ function countWrites (sqlite: Database.Database): void {
     if (statement.reader && !/\breturning\b/i.test(source)) return statement
     const table = WRITTEN_TABLE.exec(source)?.[1]?.toLowerCase()
     const bookkeeping = table !== undefined && BOOKKEEPING_TABLES.has(table)
-    const count = () => {
-      counter.n++
-      if (counter.tracking === 0 && !bookkeeping) counter.untracked++
-    }
+    const count = () => countWrite(counter, bookkeeping)
     const { run, get, all } = statement
     statement.run = function (this: typeof statement, ...params: unknown[]) {
       const result = run.apply(this, params)
@@ -110,13 +107,13 @@ function countWrites (sqlite: Database.Database): void {
   }) as typeof sqlite.prepare
   const exec = sqlite.exec.bind(sqlite)
   sqlite.exec = ((source: string) => {
-    try {
-      return exec(source)
-    } finally {
-      counter.n++
-      if (counter.tracking === 0) counter.untracked++
-    }
+    try { return exec(source) } finally { countWrite(counter, false) }
   }) as typeof sqlite.exec
+}
+
+function countWrite (counter: WriteCounter, bookkeeping: boolean): void {
+  counter.n++
+  if (counter.tracking === 0 && !bookkeeping) counter.untracked++
 }
 
 // Runs one of the repositories' writes: each changes records through their tables, whose change
@@ -132,12 +129,15 @@ export function trackedWrite<T> (sqlite: Database.Database, fn: () => T): T {
   }
 }
 
-// Grows with every write on this connection that is not one of the repositories' writes (and
-// not bookkeeping): the change feed cannot say what it changed (SQL to a link table has no
-// change row; SQL may move and delete a service at once), so the response cache keeps nothing
-// from before it (ChangeLog in plugins/http-cache.ts).
+// Grows with every write the change feed cannot account for, so that the response cache keeps
+// nothing from before it (ChangeLog in plugins/http-cache.ts): a write on this connection that is
+// not one of the repositories' writes (and not bookkeeping: SQL to a link table has no change row,
+// SQL may move and delete a service at once), or a commit of another process (a seed run may
+// rewrite any record), noticed as in dataGeneration.
 export function untrackedWrites (sqlite: Database.Database): number {
-  return writeCounts.get(sqlite)?.untracked ?? 0
+  const of = generationOf(sqlite)
+  of.generation()
+  return (writeCounts.get(sqlite)?.untracked ?? 0) + of.external()
 }
 
 const EXTERNAL_CHECK_MS = 250
@@ -149,15 +149,6 @@ const generations = new WeakMap<Database.Database, { generation: () => number, e
 // is read at most every 250 ms. The response cache, list totals and the HSDS directory key on it.
 export function dataGeneration (sqlite: Database.Database): number {
   return generationOf(sqlite).generation()
-}
-
-// The part of dataGeneration that counts writes of other processes: they can change anything
-// (a seed run rewrites records), so whatever is kept across this connection's own writes
-// (http-cache.ts) is dropped when it moves.
-export function externalGeneration (sqlite: Database.Database): number {
-  const of = generationOf(sqlite)
-  of.generation()
-  return of.external()
 }
 
 function generationOf (sqlite: Database.Database): { generation: () => number, external: () => number } {

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream'
 import type { Database } from 'better-sqlite3'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { dataGeneration, externalGeneration, untrackedWrites } from '../db/client.ts'
+import { dataGeneration, untrackedWrites } from '../db/client.ts'
 import { codedEtag, compress, compressAsync, compressStream, MIN_COMPRESSED_BYTES, negotiateCoding, type Coding } from '../lib/content-coding.ts'
 
 declare module 'fastify' {
@@ -27,12 +27,12 @@ declare module 'fastify' {
     // ChangeLog.
     cacheDependsOn: (...records: string[]) => FastifyReply
     cacheRecords: string[] | null
-    // What else of records of these kinds the answer shows, as a key and how to compute it again:
-    // for a page, which rows its query selects (the records on it are its cacheDependsOn); for a
-    // list of contacts, the slugs and names of the facilities they can show. After writes to
-    // records of these kinds, the kept answer is still current if the key is the same; checking
-    // costs a query, not building the answer.
-    cacheRecheck: (kinds: string[], key: string, current: () => string) => FastifyReply
+    // What else of records of these kinds the answer shows, as how to compute a key of it (and the
+    // key now, when the answer already has it): for a page, which rows its query selects (the
+    // records on it are its cacheDependsOn); for a list of contacts, the slugs and names of the
+    // facilities they can show. After writes to records of these kinds, the kept answer is still
+    // current if the key is the same; checking costs a query, not building the answer.
+    cacheRecheck: (kinds: string[], current: () => string, key?: string) => FastifyReply
     cacheMembership: Membership | null
   }
   interface FastifyInstance {
@@ -185,7 +185,7 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
     return this
   })
   app.decorateReply('cacheMembership', null)
-  app.decorateReply('cacheRecheck', function (this: FastifyReply, kinds: string[], key: string, current: () => string) {
+  app.decorateReply('cacheRecheck', function (this: FastifyReply, kinds: string[], current: () => string, key: string = current()) {
     this.cacheMembership = { kinds, key, current }
     return this
   })
@@ -486,7 +486,6 @@ export function changeLog (sqlite: Database): ChangeLog {
   const latest = new Map<string, number>()
   const latestOfKind = new Map<string, number>()
   let generation = -1
-  let external = externalGeneration(sqlite)
   let untracked = untrackedWrites(sqlite)
   // Every change since the epoch began, up to `seq`, is in `latest`.
   let epoch = 0
@@ -516,12 +515,10 @@ export function changeLog (sqlite: Database): ChangeLog {
   const log: ChangeLog = {
     at (now: number): number {
       if (now === generation) return seq
-      const writers = externalGeneration(sqlite)
       const outside = untrackedWrites(sqlite)
-      if (writers !== external || outside !== untracked) {
+      if (outside !== untracked) {
         // Another process wrote, or this one outside the repositories' writes (SQL): the change
         // rows, if any, need not say everything that changed.
-        external = writers
         untracked = outside
         restart()
       } else {

@@ -149,9 +149,9 @@ export function keyOfPage (total: number, rows: Array<{ id: string, deletedAt: s
 // What answers of other records show of the facilities those records point to (id, slug, name;
 // live or deleted), for every facility that rows of `referencing` name: contacts and event
 // participants show a facility's name and slug, and the contacts' facility filter matches its
-// slug. The response
-// cache asks for it again after writes to facilities (reply.cacheRecheck): an equal key means
-// those answers show the same facilities, so a write to any other facility keeps them.
+// slug. The response cache asks for it again after writes to facilities (reply.cacheRecheck): an
+// equal key means those answers show the same facilities, so a write to any other facility keeps
+// them.
 const FACILITY_REFERENCES = { contacts: 'contacts', event_participants: 'event_participants' } as const
 
 export function facilityRefsKey (db: Db, referencing: keyof typeof FACILITY_REFERENCES): string {

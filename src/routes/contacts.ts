@@ -67,8 +67,7 @@ const contactsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     // A contact shows its organisation and its facility (slug and name): the answer is kept across
     // other writes, and across writes to facilities while the facilities contacts can show stay the
     // same (reply.cacheRecheck).
-    const shown = app.repos.contacts.facilityRefsKey()
-    reply.cacheDependsOn('contact:*', 'organisation:*').cacheRecheck(['facility'], shown, () => app.repos.contacts.facilityRefsKey())
+    reply.cacheDependsOn('contact:*', 'organisation:*').cacheRecheck(['facility'], () => app.repos.contacts.facilityRefsKey())
     if (request.format === 'ndjson') return sendNdjson(reply, app.repos.contacts.iterate(query, access))
     if (request.format === 'csv' || request.format === 'csv-excel') {
       return sendExport(reply, request.format, 'contacts', contactsCsv(collect(app.repos.contacts.iterate(query, access)), { excel: request.format === 'csv-excel' }))

@@ -36,9 +36,8 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     // An event shows its agreement, its location (a site of an organisation) and its participants
     // (organisations and facilities by name): the answer is kept across other writes, and across
     // writes to facilities while the facilities it can show stay the same (reply.cacheRecheck).
-    const shown = app.repos.agreements.eventFacilityRefsKey()
     reply.cacheDependsOn('event:*', 'agreement:*', 'organisation:*', 'organisation_site:*')
-      .cacheRecheck(['facility'], shown, () => app.repos.agreements.eventFacilityRefsKey())
+      .cacheRecheck(['facility'], () => app.repos.agreements.eventFacilityRefsKey())
     if (request.format === 'ndjson') return sendNdjson(reply, app.repos.agreements.iterateEvents(query))
     if (request.format === 'csv' || request.format === 'csv-excel') {
       return sendExport(reply, request.format, 'events', eventsCsv(collect(app.repos.agreements.iterateEvents(query)), { excel: request.format === 'csv-excel' }))

@@ -3,7 +3,7 @@ import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import {
   BEARER_AUTH, HistorySchema, IdOrSlugParams, WriteHeaders, conditionalProblemResponses, listResponse,
-  problemResponses, ref, writeProblemResponses, PAGING_DESCRIPTION
+  problemResponses, ref, writeProblemResponses, PAGING_DESCRIPTION, SyncQuery
 } from '../schemas/common.ts'
 import {
   FACILITY_FIELDS, FacilityInputSchema, FacilityListQuery, FacilityListSchema, FacilityPatchSchema, FacilitySchema,
@@ -29,8 +29,11 @@ import type { FacilityListEntry } from '../repositories/facilities-repository.ts
 // The records of one facility: usually all on one page; the cursor of links.next for more.
 const SubListQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 500, description: 'Page size (1–500).' }),
-  cursor: Type.Optional(Type.String({ maxLength: 1000, description: 'Opaque cursor from `links.next` (or the `Link` header) of the previous page.' }))
+  cursor: SyncQuery.cursor
 }, { additionalProperties: false })
+
+const subListOf = (facilityId: string, { limit, cursor }: { limit: number, cursor?: string }) =>
+  ({ facility: [facilityId], limit, offset: 0, ...(cursor === undefined ? {} : { cursor }) })
 
 const SELECTABLE_FIELDS = new Set<string>([...FACILITY_FIELDS, 'distance', 'match', 'services', 'contacts'])
 
@@ -128,7 +131,7 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     // but for contacts, which have changes of their own.
     const embedsContacts = include?.split(',').includes('contacts') === true
     reply.cacheDependsOn(...page.items.map((entry) => `facility:${entry.id}`), ...(embedsContacts ? ['contact:*'] : []))
-      .cacheRecheck(['facility'], page.key, () => app.repos.facilities.pageKey(query))
+      .cacheRecheck(['facility'], () => app.repos.facilities.pageKey(query), page.key)
     embed(page.items, include, contactAccess(request))
     return sendPage(request, reply, { ...page, items: page.items.map((entry) => project(entry, fields)) })
   })
@@ -298,7 +301,7 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const facilityId = app.repos.facilities.resolveId(request.params.idOrSlug)
     if (facilityId === undefined) throw notFound('facility', request.params.idOrSlug)
-    const query = { facility: [facilityId], limit: request.query.limit, offset: 0, ...(request.query.cursor === undefined ? {} : { cursor: request.query.cursor }) }
+    const query = subListOf(facilityId, request.query)
     return sendPage(request, reply, keepServicePage(reply, app.repos.services, query, app.repos.services.list(query), facilityId))
   })
 
@@ -315,8 +318,7 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const facilityId = app.repos.facilities.resolveId(request.params.idOrSlug)
     if (facilityId === undefined) throw notFound('facility', request.params.idOrSlug)
-    const query = { facility: [facilityId], limit: request.query.limit, offset: 0, ...(request.query.cursor === undefined ? {} : { cursor: request.query.cursor }) }
-    return sendPage(request, reply, app.repos.contacts.list(query, contactAccess(request)))
+    return sendPage(request, reply, app.repos.contacts.list(subListOf(facilityId, request.query), contactAccess(request)))
   })
 }
 

@@ -101,6 +101,6 @@ export function keepServicePage (reply: FastifyReply, repository: ServicesReposi
     records.push(`service:${entry.id}`, `facility:${entry.facility.id}`)
   }
   reply.cacheDependsOn(...records, 'category:*', 'target_group:*')
-    .cacheRecheck(['service', 'facility'], page.key, () => repository.pageKey(query))
+    .cacheRecheck(['service', 'facility'], () => repository.pageKey(query), page.key)
   return page
 }

@@ -47,8 +47,7 @@ const organisationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { format, ...query } = request.query
     // Of facilities, an organisation shows only how many it operates: the answer is kept across
     // writes to facilities while those counts stay the same (reply.cacheRecheck).
-    const counts = app.repos.organisations.facilityCountsKey()
-    reply.cacheDependsOn('organisation:*').cacheRecheck(['facility'], counts, () => app.repos.organisations.facilityCountsKey())
+    reply.cacheDependsOn('organisation:*').cacheRecheck(['facility'], () => app.repos.organisations.facilityCountsKey())
     if (request.format === 'ndjson') return sendNdjson(reply, app.repos.organisations.iterate(query))
     if (request.format === 'csv' || request.format === 'csv-excel') {
       return sendExport(reply, request.format, 'organisations', organisationsCsv(collect(app.repos.organisations.iterate(query)), { excel: request.format === 'csv-excel' }))
