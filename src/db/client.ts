@@ -146,7 +146,8 @@ const generations = new WeakMap<Database.Database, { generation: () => number, e
 // A number that grows whenever the data may have changed, known without a query: the count of
 // changing statements on this connection (every API write, at once) plus the times SQLite's
 // data_version moved, which happens when another process (`npm run db:seed`) commits; that one
-// is read at most every 250 ms. The response cache, list totals and the HSDS directory key on it.
+// is read at most every 250 ms. The response cache and list totals key on it; the HSDS directory
+// on app.dataVersion().key (plugins/http-cache.ts), which untrackedWrites moves.
 export function dataGeneration (sqlite: Database.Database): number {
   return generationOf(sqlite).generation()
 }

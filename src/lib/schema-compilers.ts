@@ -48,9 +48,20 @@ const validators = new Map<string, Validator>()
 // Fastify asks for a compiler in every encapsulation context; creating it (an Ajv instance with
 // all shared schemas) also waits until a request needs a validator. Like serializers, compiled
 // validators are kept per process, keyed by the route and the part of the request.
+// Query strings, path parameters and headers are text, so their validators coerce ("5" is a
+// number where the schema says so, one value is an array of one). A JSON body has types of its
+// own: there, 5 where a string belongs is an error, not "5".
+function withoutCoercion (options: unknown): unknown {
+  const given = (options ?? {}) as { customOptions?: Record<string, unknown> }
+  return { ...given, customOptions: { ...given.customOptions, coerceTypes: false } }
+}
+
 function buildValidator (externalSchemas: unknown, options: unknown) {
-  let compile: ((route: unknown) => Validator) | undefined
-  const compiler = () => (compile ??= buildAjvValidator(externalSchemas as never, options as never) as (route: unknown) => Validator)
+  let compileText: ((route: unknown) => Validator) | undefined
+  let compileBody: ((route: unknown) => Validator) | undefined
+  const compiler = (httpPart: string | undefined) => httpPart === 'body'
+    ? (compileBody ??= buildAjvValidator(externalSchemas as never, withoutCoercion(options) as never) as (route: unknown) => Validator)
+    : (compileText ??= buildAjvValidator(externalSchemas as never, options as never) as (route: unknown) => Validator)
   const prefix = `${externalsKey(externalSchemas)}\u0001${JSON.stringify(options ?? null)}`
   return (route: unknown): Validator => {
     const { schema, httpPart } = route as { schema?: unknown, httpPart?: string }
@@ -61,7 +72,7 @@ function buildValidator (externalSchemas: unknown, options: unknown) {
         // every route: one compiled validator for it.
         const key = `${prefix}\u0001${httpPart ?? ''}\u0001${JSON.stringify(schema)}`
         compiled = validators.get(key)
-        if (compiled === undefined) validators.set(key, compiled = compiler()(route))
+        if (compiled === undefined) validators.set(key, compiled = compiler(httpPart)(route))
       }
       return compiled
     }

@@ -46,9 +46,13 @@ declare module 'fastify' {
 }
 
 export interface DataVersion {
-  // Sequence number of the last change; every write advances it (change triggers).
+  // Sequence number of the last change; every write through the repositories advances it (change
+  // triggers).
   seq: number
   changedAt: Date
+  // Moves with seq and with every write the change feed does not show (SQL to a link table, a
+  // commit of another process): what is derived from the data is current while this is the same.
+  key: string
 }
 
 interface Entry {
@@ -168,7 +172,8 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
   const startedAt = new Date()
   const dataVersion = (): DataVersion => {
     const row = lastChange.get() as { seq: number, changedAt: string } | undefined
-    return row === undefined ? { seq: 0, changedAt: startedAt } : { seq: row.seq, changedAt: new Date(row.changedAt) }
+    const seq = row?.seq ?? 0
+    return { seq, changedAt: row === undefined ? startedAt : new Date(row.changedAt), key: `${seq}.${untrackedWrites(sqlite)}` }
   }
   app.decorate('dataVersion', dataVersion)
   app.decorateRequest('cacheEntry', undefined)

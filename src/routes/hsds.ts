@@ -52,12 +52,12 @@ function detailOf (query: { full?: boolean, minimal?: boolean }): HsdsDetail {
   return 'list'
 }
 
-// The directory is rebuilt only when the data changed (the change feed's last sequence number
-// moves with every write, from this process or another).
-const directories = new WeakMap<FastifyInstance, Map<boolean, { seq: number, directory: HsdsDirectory }>>()
+// The directory is rebuilt only when the data changed: app.dataVersion().key moves with every
+// write, through the API or not (SQL to a link table, a commit of another process).
+const directories = new WeakMap<FastifyInstance, Map<boolean, { seq: string, directory: HsdsDirectory }>>()
 
 function loadDirectory (app: FastifyInstance, options: { sites?: boolean } = {}): HsdsDirectory {
-  const seq = app.dataVersion().seq
+  const seq = app.dataVersion().key
   const sites = options.sites === true
   let cached = directories.get(app)
   if (cached === undefined) directories.set(app, cached = new Map())

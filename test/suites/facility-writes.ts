@@ -202,6 +202,32 @@ t.test('malformed, oversized and non-JSON bodies are problem+json and write noth
   t.equal((await getJson(app, '/v1/facilities')).body.total, 14)
 })
 
+t.test('a body value of the wrong JSON type is a 400, never converted (query strings are)', async (t) => {
+  const app = await buildTestApp(t)
+  const { key } = createKey(app, ['directory:write'])
+  const before = (await getJson<Record<string, unknown>>(app, '/v1/facilities/kreativhaus')).body
+  const patch = (payload: unknown) => app.inject({ method: 'PATCH', url: '/v1/facilities/kreativhaus', headers: { ...bearer(key), 'content-type': 'application/merge-patch+json', 'if-match': '*' }, payload: payload as object })
+  for (const [payload, field] of [
+    [{ name: 5 }, 'body.name'],
+    [{ name: true }, 'body.name'],
+    [{ types: 'familienzentrum' }, 'body.types'],
+    [{ geo: { lat: '52.5', lon: 13.4 } }, 'body.geo.lat']
+  ] as const) {
+    const r = await patch(payload)
+    t.equal(r.statusCode, 400, JSON.stringify(payload))
+    t.equal(r.headers['content-type'], PROBLEM_JSON)
+    t.ok(r.json().errors.some((e: { field: string }) => e.field === field), `${field} is named`)
+  }
+  const created = await app.inject({ method: 'POST', url: '/v1/facilities', headers: { ...bearer(key), 'content-type': 'application/json' }, payload: { ...newFacility(), name: 12345 } })
+  t.equal(created.statusCode, 400)
+  t.same((await getJson(app, '/v1/facilities/kreativhaus')).body, before, 'nothing was written')
+  t.equal((await getJson(app, '/v1/facilities')).body.total, 14)
+  // Query strings are text: a number or a single value is read as the schema says.
+  const page = await getJson<{ limit: number, items: unknown[] }>(app, '/v1/facilities?limit=3&type=familienzentrum')
+  t.equal(page.res.statusCode, 200)
+  t.equal(page.body.limit, 3)
+})
+
 t.test('renaming a target group or an operator shows up in the facilities sync (updatedSince)', async (t) => {
   const app = await buildTestApp(t)
   const { key } = createKey(app, ['directory:write'])

@@ -388,6 +388,23 @@ t.test('modified_after compares last_modified, which includes the records a serv
   t.equal(removedAt(), moved, 'an edit of an internal contact moves nothing a public reader sees')
 })
 
+t.test('the directory follows writes the change feed does not show (SQL to a link table)', async (t) => {
+  const app = await buildTestApp(t)
+  const link = app.db.$client.prepare('select service_id AS serviceId, target_group_id AS targetGroupId from service_target_groups order by service_id limit 1').get() as { serviceId: string, targetGroupId: string }
+  const termsOf = async () => {
+    const r = await getJson<Record<string, any>>(app, `/hsds/services/${link.serviceId}`)
+    t.equal(r.res.statusCode, 200)
+    return (r.body.attributes as Array<{ taxonomy_term_id: string }>).map((a) => a.taxonomy_term_id)
+  }
+  t.ok((await termsOf()).includes(link.targetGroupId), 'the target group is a term of the service')
+  const seq = app.dataVersion().seq
+  // No change trigger on link tables: the feed does not move, the directory must still notice.
+  app.db.$client.prepare('delete from service_target_groups where service_id = ?').run(link.serviceId)
+  t.equal(app.dataVersion().seq, seq, 'the change feed did not move')
+  t.same((await getJson<{ targetGroups: unknown[] }>(app, `/v1/services/${link.serviceId}`)).body.targetGroups, [])
+  t.notOk((await termsOf()).includes(link.targetGroupId), 'HSDS shows the service without it')
+})
+
 t.test('taxonomy_term_id, taxonomy_id and organization_id filter; repeating means OR, different ones AND', async (t) => {
   const app = await readOnlyApp(t)
   const senioren = seedId('target-group', 'senioren')
