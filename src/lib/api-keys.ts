@@ -52,5 +52,12 @@ export interface Principal {
 export const canWriteDirectory = (p: Principal) => p.scopes.includes('directory:write')
 export const canWriteFacility = (p: Principal, facilityId: string) =>
   canWriteDirectory(p) || p.scopes.includes(`facility:${facilityId}:write`)
+// A directory-wide key, or one facility's: who may try to write services, contacts or facilities
+// (which facility's records it may write, the routes check against the record).
+export const canWriteSomeFacility = (p: Principal) => canWriteDirectory(p) || p.scopes.some((scope) => /^facility:.+:write$/.test(scope))
 export const canReadInternalContacts = (p: Principal | null) => p !== null && p.scopes.includes('contacts:read-internal')
 export const isAdmin = (p: Principal) => p.scopes.includes('admin')
+// The agreement, its parties and its events are the district's record of the cooperation: admin
+// and directory:write keys change them, a single facility's key never does. Organisations and
+// the vocabularies are shared by every facility: directory:write only.
+export const canWriteAgreement = (p: Principal) => isAdmin(p) || canWriteDirectory(p)

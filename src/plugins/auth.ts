@@ -1,13 +1,32 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Principal } from '../lib/api-keys.ts'
+import { canWriteAgreement, canWriteDirectory, canWriteSomeFacility, type Principal } from '../lib/api-keys.ts'
 import { HttpProblem } from '../lib/problem.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null
   }
+  interface FastifyContextConfig {
+    // A write: which keys may try it at all. Checked before the body is validated, so a request
+    // without a key is 401 and a key without a fitting scope 403, whatever the body holds. Rules
+    // that need the record (which facility) are the handler's.
+    access?: Access
+  }
 }
+
+export interface Access {
+  allowed: (principal: Principal) => boolean
+  // What the key may not do, for the 403: "create facilities (needs directory:write)".
+  what: string
+}
+
+// Writes of the whole directory (facilities, organisations, vocabularies).
+export const directoryWrite = (what: string): Access => ({ allowed: canWriteDirectory, what: `${what} (needs directory:write)` })
+// Writes a facility's own key may do for its facility (which one, the route checks).
+export const facilityWrite = (what: string): Access => ({ allowed: canWriteSomeFacility, what: `${what} (needs directory:write or facility:<id>:write)` })
+// The agreement, its parties and events.
+export const agreementWrite = (what: string): Access => ({ allowed: canWriteAgreement, what: `${what} (needs admin or directory:write)` })
 
 // The challenge of a 401 (RFC 9110 §11.6.1, RFC 6750 §3): API keys are bearer tokens.
 const CHALLENGE = 'Bearer realm="Mitte Partner Directory"'
@@ -36,6 +55,28 @@ export default fp(async function auth (app: FastifyInstance) {
     }
     request.principal = result.principal
     done()
+  })
+  app.addHook('preValidation', (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
+    const access = request.routeOptions.config.access
+    if (access === undefined) {
+      done()
+      return
+    }
+    try {
+      requireScope(request, access.allowed, access.what)
+    } catch (error) {
+      done(error as Error)
+      return
+    }
+    done()
+  })
+  // Every write names who may try it (config.access): a route without it would validate the body
+  // of anonymous requests and leave the key to its handler.
+  app.addHook('onRoute', (route) => {
+    const methods = [route.method].flat()
+    if (methods.some((m) => !['GET', 'HEAD', 'OPTIONS'].includes(m)) && route.config?.access === undefined) {
+      throw new Error(`${methods.join(',')} ${route.url}: a write route needs config.access`)
+    }
   })
 }, { name: 'auth', dependencies: ['repositories'] })
 

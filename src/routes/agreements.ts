@@ -1,4 +1,3 @@
-import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import {
   BEARER_AUTH, HistorySchema, idOrSlugParams, IdParams, WriteHeaders, conditionalProblemResponses, listResponse,
@@ -10,8 +9,7 @@ import {
   type AgreementInput, type AgreementPartyInput
 } from '../schemas/agreements.ts'
 import { applyMergePatch, withNulls } from '../lib/merge-patch.ts'
-import { canWriteDirectory, isAdmin, type Principal } from '../lib/api-keys.ts'
-import { requireScope } from '../plugins/auth.ts'
+import { agreementWrite, requirePrincipal } from '../plugins/auth.ts'
 import { agreementWritableOf, partyWritableOf } from '../repositories/agreements-repository.ts'
 import { notFound } from '../lib/problem.ts'
 import { collect, sendExport, sendNdjson, sendPage, withoutTombstones } from './list-support.ts'
@@ -21,14 +19,6 @@ import { checkIfMatch, entityTag, idempotentCreate, sendItem, validateRecord } f
 const AgreementParams = idOrSlugParams('kooperationsvereinbarung-2018')
 
 const agreementExample = 'kooperationsvereinbarung-2018'
-
-// The agreement, its parties and its events are the district's record of the cooperation:
-// admin and directory:write keys change them, a single facility's key never does.
-export const canWriteAgreement = (p: Principal) => isAdmin(p) || canWriteDirectory(p)
-
-export function authoriseAgreementWrite (request: FastifyRequest, what: string): Principal {
-  return requireScope(request, canWriteAgreement, `${what} (needs admin or directory:write)`)
-}
 
 // The merged record of a JSON Merge Patch, with removed members back as null, validated whole.
 export function mergedInput<T> (schema: Parameters<typeof validateRecord>[0], before: unknown, patch: unknown): T {
@@ -77,6 +67,7 @@ const agreementsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.patch('/v1/agreements/:idOrSlug', {
+    config: { access: agreementWrite('change agreements') },
     schema: {
       tags: ['agreements'],
       operationId: 'updateAgreement',
@@ -100,7 +91,7 @@ const agreementsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const principal = authoriseAgreementWrite(request, 'change agreements')
+    const principal = requirePrincipal(request)
     const updated = app.repos.agreements.update(request.params.idOrSlug, principal.keyId, (current) => {
       checkIfMatch(request, current)
       return mergedInput<AgreementInput>(AgreementInputSchema, agreementWritableOf(current), request.body)
@@ -125,6 +116,7 @@ const agreementsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post('/v1/agreements/:idOrSlug/parties', {
+    config: { access: agreementWrite('add parties to agreements') },
     schema: {
       tags: ['agreements'],
       operationId: 'createAgreementParty',
@@ -147,7 +139,7 @@ const agreementsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const principal = authoriseAgreementWrite(request, 'add parties to agreements')
+    const principal = requirePrincipal(request)
     return idempotentCreate(app.repos.idempotency, request, reply, principal, () => {
       const created = app.repos.agreements.createParty(request.params.idOrSlug, request.body, principal.keyId)
       if (created === undefined) throw notFound('agreement', request.params.idOrSlug)
@@ -171,6 +163,7 @@ const agreementsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.patch('/v1/agreement-parties/:id', {
+    config: { access: agreementWrite('change parties of agreements') },
     schema: {
       tags: ['agreements'],
       operationId: 'updateAgreementParty',
@@ -190,7 +183,7 @@ const agreementsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const principal = authoriseAgreementWrite(request, 'change parties of agreements')
+    const principal = requirePrincipal(request)
     const updated = app.repos.agreements.updateParty(request.params.id, principal.keyId, (current) => {
       checkIfMatch(request, current)
       return mergedInput<AgreementPartyInput>(AgreementPartyInputSchema, partyWritableOf(current), request.body)
@@ -200,6 +193,7 @@ const agreementsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.delete('/v1/agreement-parties/:id', {
+    config: { access: agreementWrite('remove parties from agreements') },
     schema: {
       tags: ['agreements'],
       operationId: 'deleteAgreementParty',
@@ -218,7 +212,7 @@ const agreementsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const principal = authoriseAgreementWrite(request, 'remove parties from agreements')
+    const principal = requirePrincipal(request)
     const deleted = app.repos.agreements.softDeleteParty(request.params.id, principal.keyId, (current) => checkIfMatch(request, current))
     if (deleted === undefined) throw notFound('agreement party', request.params.id)
     return reply.code(204).send(null)

@@ -10,7 +10,7 @@ import {
 import { applyMergePatch, withNulls } from '../lib/merge-patch.ts'
 import { canReadInternalContacts, canWriteDirectory, canWriteFacility, type Principal } from '../lib/api-keys.ts'
 import { notFound } from '../lib/problem.ts'
-import { requirePrincipal, requireScope } from '../plugins/auth.ts'
+import { facilityWrite, requirePrincipal, requireScope } from '../plugins/auth.ts'
 import { writableOf, type AuthoriseContact, type ContactAccess } from '../repositories/contacts-repository.ts'
 import type { EntityRef } from '../repositories/shared.ts'
 import { collect, sendExport, sendNdjson, sendPage } from './list-support.ts'
@@ -25,7 +25,6 @@ export const contactAccess = (request: FastifyRequest): ContactAccess => ({ incl
 const OPTIONAL_BEARER_AUTH = [{}, ...BEARER_AUTH]
 const invalidKeyResponse = problemResponse('An unknown, malformed or revoked API key was sent (reads need no key).')
 
-const canWriteSomeFacility = (p: Principal) => canWriteDirectory(p) || p.scopes.some((scope) => /^facility:.+:write$/.test(scope))
 const canWriteContactOf = (p: Principal, facility: EntityRef | null) => (facility === null ? canWriteDirectory(p) : canWriteFacility(p, facility.id))
 
 // A facility's own key may write the contacts of that facility; directory:write may write any,
@@ -95,6 +94,7 @@ const contactsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post('/v1/contacts', {
+    config: { access: facilityWrite('create contacts') },
     schema: {
       tags: ['contacts'],
       operationId: 'createContact',
@@ -112,7 +112,7 @@ const contactsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     // A key that may write no facility at all is refused before the body is looked at.
-    const principal = requireScope(request, canWriteSomeFacility, 'create contacts (needs directory:write or facility:<id>:write)')
+    const principal = requirePrincipal(request)
     return idempotentCreate(app.repos.idempotency, request, reply, principal, () => {
       const created = app.repos.contacts.create(request.body, principal.keyId, authorise(request))
       return { status: 201, headers: { location: `/v1/contacts/${created.id}`, etag: entityTag(created) }, body: created }
@@ -120,6 +120,7 @@ const contactsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.patch('/v1/contacts/:id', {
+    config: { access: facilityWrite('change contacts') },
     schema: {
       tags: ['contacts'],
       operationId: 'updateContact',
@@ -154,6 +155,7 @@ const contactsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.delete('/v1/contacts/:id', {
+    config: { access: facilityWrite('delete contacts') },
     schema: {
       tags: ['contacts'],
       operationId: 'deleteContact',

@@ -6,11 +6,12 @@ import {
 import { EventInputSchema, EventListQuery, EventListSchema, EventPatchSchema, EventSchema, type EventInput } from '../schemas/agreements.ts'
 import { eventWritableOf } from '../repositories/agreements-repository.ts'
 import { notFound } from '../lib/problem.ts'
+import { agreementWrite, requirePrincipal } from '../plugins/auth.ts'
 import { collect, sendExport, sendNdjson, sendPage, withoutTombstones } from './list-support.ts'
 import { eventsCsv } from '../formats/csv.ts'
 import { eventsCalendar } from '../formats/ical.ts'
 import { checkIfMatch, entityTag, idempotentCreate, sendItem } from './write-support.ts'
-import { authoriseAgreementWrite, mergedInput } from './agreements.ts'
+import { mergedInput } from './agreements.ts'
 
 const EventParams = idOrSlugParams('voneinander-wissen-in-mitte-2020')
 
@@ -64,6 +65,7 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post('/v1/events', {
+    config: { access: agreementWrite('create events') },
     schema: {
       tags: ['events'],
       operationId: 'createEvent',
@@ -84,7 +86,7 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const principal = authoriseAgreementWrite(request, 'create events')
+    const principal = requirePrincipal(request)
     return idempotentCreate(app.repos.idempotency, request, reply, principal, () => {
       const created = app.repos.agreements.createEvent(request.body, principal.keyId)
       return { status: 201, headers: { location: `/v1/events/${created.id}`, etag: entityTag(created) }, body: created }
@@ -92,6 +94,7 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.patch('/v1/events/:idOrSlug', {
+    config: { access: agreementWrite('change events') },
     schema: {
       tags: ['events'],
       operationId: 'updateEvent',
@@ -111,7 +114,7 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const principal = authoriseAgreementWrite(request, 'change events')
+    const principal = requirePrincipal(request)
     const updated = app.repos.agreements.updateEvent(request.params.idOrSlug, principal.keyId, (current) => {
       checkIfMatch(request, current)
       return mergedInput<EventInput>(EventInputSchema, eventWritableOf(current), request.body)
@@ -121,6 +124,7 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.delete('/v1/events/:idOrSlug', {
+    config: { access: agreementWrite('delete events') },
     schema: {
       tags: ['events'],
       operationId: 'deleteEvent',
@@ -139,7 +143,7 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const principal = authoriseAgreementWrite(request, 'delete events')
+    const principal = requirePrincipal(request)
     const deleted = app.repos.agreements.softDeleteEvent(request.params.idOrSlug, principal.keyId, (current) => checkIfMatch(request, current))
     if (deleted === undefined) throw notFound('event', request.params.idOrSlug)
     return reply.code(204).send(null)

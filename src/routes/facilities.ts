@@ -10,8 +10,8 @@ import {
   VerificationInputSchema, type Facility, type FacilityInput
 } from '../schemas/facilities.ts'
 import { applyMergePatch, withNulls } from '../lib/merge-patch.ts'
-import { canWriteDirectory, canWriteFacility } from '../lib/api-keys.ts'
-import { requirePrincipal, requireScope } from '../plugins/auth.ts'
+import { canWriteFacility } from '../lib/api-keys.ts'
+import { directoryWrite, facilityWrite, requirePrincipal, requireScope } from '../plugins/auth.ts'
 import { checkIfMatch, entityTag, idempotentCreate, sendItem, validateRecord } from './write-support.ts'
 import { writableOf } from '../repositories/facilities-repository.ts'
 import type { ContactAccess } from '../repositories/contacts-repository.ts'
@@ -164,6 +164,7 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post('/v1/facilities', {
+    config: { access: directoryWrite('create facilities') },
     schema: {
       tags: ['facilities'],
       operationId: 'createFacility',
@@ -180,7 +181,7 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const principal = requireScope(request, canWriteDirectory, 'create facilities (needs directory:write)')
+    const principal = requirePrincipal(request)
     return idempotentCreate(app.repos.idempotency, request, reply, principal, () => {
       const created = app.repos.facilities.create(request.body, principal.keyId)
       return { status: 201, headers: { location: `/v1/facilities/${created.id}`, etag: entityTag(created) }, body: created }
@@ -188,6 +189,7 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.patch('/v1/facilities/:idOrSlug', {
+    config: { access: facilityWrite('change facilities') },
     schema: {
       tags: ['facilities'],
       operationId: 'updateFacility',
@@ -221,6 +223,7 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.delete('/v1/facilities/:idOrSlug', {
+    config: { access: facilityWrite('delete facilities') },
     schema: {
       tags: ['facilities'],
       operationId: 'deleteFacility',
@@ -249,6 +252,7 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post('/v1/facilities/:idOrSlug/verification', {
+    config: { access: facilityWrite('verify facilities') },
     schema: {
       tags: ['facilities'],
       operationId: 'verifyFacility',

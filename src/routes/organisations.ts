@@ -1,4 +1,3 @@
-import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { contactAccess } from './contacts.ts'
 import {
@@ -10,8 +9,7 @@ import {
   type OrganisationInput
 } from '../schemas/organisations.ts'
 import { applyMergePatch, withNulls } from '../lib/merge-patch.ts'
-import { canWriteDirectory } from '../lib/api-keys.ts'
-import { requireScope } from '../plugins/auth.ts'
+import { directoryWrite, requirePrincipal } from '../plugins/auth.ts'
 import { writableOf } from '../repositories/organisations-repository.ts'
 import { notFound } from '../lib/problem.ts'
 import { checkIfMatch, entityTag, idempotentCreate, sendItem, validateRecord } from './write-support.ts'
@@ -20,11 +18,6 @@ import { organisationsCsv } from '../formats/csv.ts'
 import { vcards } from '../formats/vcard.ts'
 
 const OrganisationParams = idOrSlugParams('bezirksamt-mitte')
-
-// Organisations are shared by many facilities, so only directory:write changes them; a
-// facility's own key does not.
-const authorise = (request: FastifyRequest, what: string) =>
-  requireScope(request, canWriteDirectory, `${what} (needs directory:write)`)
 
 const READ_ONLY_PARTS = 'Its units and sites are read-only through the API and are not part of the body.'
 
@@ -72,6 +65,7 @@ const organisationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post('/v1/organisations', {
+    config: { access: directoryWrite('create organisations') },
     schema: {
       tags: ['organisations'],
       operationId: 'createOrganisation',
@@ -88,7 +82,7 @@ const organisationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const principal = authorise(request, 'create organisations')
+    const principal = requirePrincipal(request)
     return idempotentCreate(app.repos.idempotency, request, reply, principal, () => {
       const created = app.repos.organisations.create(request.body, principal.keyId)
       return { status: 201, headers: { location: `/v1/organisations/${created.id}`, etag: entityTag(created) }, body: created }
@@ -96,6 +90,7 @@ const organisationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.patch('/v1/organisations/:idOrSlug', {
+    config: { access: directoryWrite('change organisations') },
     schema: {
       tags: ['organisations'],
       operationId: 'updateOrganisation',
@@ -115,7 +110,7 @@ const organisationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const principal = authorise(request, 'change organisations')
+    const principal = requirePrincipal(request)
     const updated = app.repos.organisations.update(request.params.idOrSlug, principal.keyId, (current) => {
       checkIfMatch(request, current)
       const before = writableOf(current) as unknown as Record<string, unknown>
@@ -128,6 +123,7 @@ const organisationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.delete('/v1/organisations/:idOrSlug', {
+    config: { access: directoryWrite('delete organisations') },
     schema: {
       tags: ['organisations'],
       operationId: 'deleteOrganisation',
@@ -147,7 +143,7 @@ const organisationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const principal = authorise(request, 'delete organisations')
+    const principal = requirePrincipal(request)
     const deleted = app.repos.organisations.softDelete(request.params.idOrSlug, principal.keyId, (current) => {
       checkIfMatch(request, current)
     }, contactAccess(request))

@@ -8,15 +8,13 @@ import {
   ServiceInputSchema, ServiceListQuery, ServiceListSchema, ServicePatchSchema, ServiceSchema, type ServiceInput
 } from '../schemas/services.ts'
 import { applyMergePatch, withNulls } from '../lib/merge-patch.ts'
-import { canWriteDirectory, canWriteFacility, type Principal } from '../lib/api-keys.ts'
+import { canWriteFacility } from '../lib/api-keys.ts'
 import { notFound } from '../lib/problem.ts'
-import { requirePrincipal, requireScope } from '../plugins/auth.ts'
+import { facilityWrite, requirePrincipal, requireScope } from '../plugins/auth.ts'
 import { writableOf, type AuthoriseFacility } from '../repositories/services-repository.ts'
 import { collect, keepServicePage, sendExport, sendNdjson, sendPage } from './list-support.ts'
 import { servicesCsv } from '../formats/csv.ts'
 import { checkIfMatch, entityTag, idempotentCreate, sendItem, validateRecord } from './write-support.ts'
-
-const canWriteSomeFacility = (p: Principal) => canWriteDirectory(p) || p.scopes.some((scope) => /^facility:.+:write$/.test(scope))
 
 // A facility's own key may write that facility's services; directory:write may write any.
 const authorise = (request: FastifyRequest): AuthoriseFacility => (facility) => {
@@ -67,6 +65,7 @@ const servicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post('/v1/services', {
+    config: { access: facilityWrite('create services') },
     schema: {
       tags: ['services'],
       operationId: 'createService',
@@ -84,7 +83,7 @@ const servicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     // A key that may write no facility at all is refused before the body is looked at.
-    const principal = requireScope(request, canWriteSomeFacility, 'create services (needs directory:write or facility:<id>:write)')
+    const principal = requirePrincipal(request)
     return idempotentCreate(app.repos.idempotency, request, reply, principal, () => {
       const created = app.repos.services.create(request.body, principal.keyId, authorise(request))
       return { status: 201, headers: { location: `/v1/services/${created.id}`, etag: entityTag(created) }, body: created }
@@ -92,6 +91,7 @@ const servicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.patch('/v1/services/:id', {
+    config: { access: facilityWrite('change services') },
     schema: {
       tags: ['services'],
       operationId: 'updateService',
@@ -125,6 +125,7 @@ const servicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.delete('/v1/services/:id', {
+    config: { access: facilityWrite('delete services') },
     schema: {
       tags: ['services'],
       operationId: 'deleteService',

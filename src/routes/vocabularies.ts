@@ -1,4 +1,3 @@
-import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { TSchema } from 'typebox'
 import {
@@ -10,8 +9,7 @@ import {
   TargetGroupInputSchema, TargetGroupListSchema, TargetGroupPatchSchema, VocabularyListQuery
 } from '../schemas/vocabularies.ts'
 import { applyMergePatch, withNulls } from '../lib/merge-patch.ts'
-import { canWriteDirectory } from '../lib/api-keys.ts'
-import { requireScope } from '../plugins/auth.ts'
+import { directoryWrite, requirePrincipal } from '../plugins/auth.ts'
 import { writableOf, type VocabularyInput } from '../repositories/vocabularies-repository.ts'
 import { notFound } from '../lib/problem.ts'
 import { checkIfMatch, entityTag, idempotentCreate, sendItem, validateRecord } from './write-support.ts'
@@ -19,11 +17,6 @@ import { sendNdjson, sendPage } from './list-support.ts'
 
 const CategoryParams = idOrSlugParams('begegnung')
 const TargetGroupParams = idOrSlugParams('eltern')
-
-// The vocabularies are shared by every facility and service, so only directory:write changes
-// them; a facility's own key does not.
-const authorise = (request: FastifyRequest, what: string) =>
-  requireScope(request, canWriteDirectory, `${what} (needs directory:write)`)
 
 // The merged entry, validated as a whole (422), from the current one and a merge patch.
 function merge (schema: TSchema, current: VocabularyInput & { id: string }, patch: unknown): VocabularyInput {
@@ -70,6 +63,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post('/v1/target-groups', {
+    config: { access: directoryWrite('create target groups') },
     schema: {
       tags: ['vocabularies'],
       operationId: 'createTargetGroup',
@@ -86,7 +80,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const principal = authorise(request, 'create target groups')
+    const principal = requirePrincipal(request)
     return idempotentCreate(app.repos.idempotency, request, reply, principal, () => {
       const created = app.repos.vocabularies.createTargetGroup(request.body, principal.keyId)
       return { status: 201, headers: { location: `/v1/target-groups/${created.id}`, etag: entityTag(created) }, body: created }
@@ -94,6 +88,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.patch('/v1/target-groups/:idOrSlug', {
+    config: { access: directoryWrite('change target groups') },
     schema: {
       tags: ['vocabularies'],
       operationId: 'updateTargetGroup',
@@ -113,7 +108,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const principal = authorise(request, 'change target groups')
+    const principal = requirePrincipal(request)
     const updated = app.repos.vocabularies.updateTargetGroup(request.params.idOrSlug, principal.keyId, (current) => {
       checkIfMatch(request, current)
       return merge(TargetGroupInputSchema, current, request.body)
@@ -123,6 +118,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.delete('/v1/target-groups/:idOrSlug', {
+    config: { access: directoryWrite('delete target groups') },
     schema: {
       tags: ['vocabularies'],
       operationId: 'deleteTargetGroup',
@@ -142,7 +138,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const principal = authorise(request, 'delete target groups')
+    const principal = requirePrincipal(request)
     const deleted = app.repos.vocabularies.softDeleteTargetGroup(request.params.idOrSlug, principal.keyId, (current) => {
       checkIfMatch(request, current)
     })
@@ -201,6 +197,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post('/v1/categories', {
+    config: { access: directoryWrite('create categories') },
     schema: {
       tags: ['vocabularies'],
       operationId: 'createCategory',
@@ -217,7 +214,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const principal = authorise(request, 'create categories')
+    const principal = requirePrincipal(request)
     return idempotentCreate(app.repos.idempotency, request, reply, principal, () => {
       const created = app.repos.vocabularies.createCategory(request.body, principal.keyId)
       return { status: 201, headers: { location: `/v1/categories/${created.id}`, etag: entityTag(created) }, body: created }
@@ -225,6 +222,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.patch('/v1/categories/:idOrSlug', {
+    config: { access: directoryWrite('change categories') },
     schema: {
       tags: ['vocabularies'],
       operationId: 'updateCategory',
@@ -244,7 +242,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const principal = authorise(request, 'change categories')
+    const principal = requirePrincipal(request)
     const updated = app.repos.vocabularies.updateCategory(request.params.idOrSlug, principal.keyId, (current) => {
       checkIfMatch(request, current)
       return merge(CategoryInputSchema, current, request.body)
@@ -254,6 +252,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.delete('/v1/categories/:idOrSlug', {
+    config: { access: directoryWrite('delete categories') },
     schema: {
       tags: ['vocabularies'],
       operationId: 'deleteCategory',
@@ -273,7 +272,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const principal = authorise(request, 'delete categories')
+    const principal = requirePrincipal(request)
     const deleted = app.repos.vocabularies.softDeleteCategory(request.params.idOrSlug, principal.keyId, (current) => {
       checkIfMatch(request, current)
     })
