@@ -21,6 +21,7 @@ import agreementsRoutes from './routes/agreements.ts'
 import eventsRoutes from './routes/events.ts'
 import changesRoutes from './routes/changes.ts'
 import dataQualityRoutes from './routes/data-quality.ts'
+import problemRoutes from './routes/problems.ts'
 import hsdsRoutes from './routes/hsds.ts'
 import auth from './plugins/auth.ts'
 
@@ -94,6 +95,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(changesRoutes)
   await app.register(dataQualityRoutes)
   await app.register(hsdsRoutes)
+  await app.register(problemRoutes)
 
   return app
 }

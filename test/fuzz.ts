@@ -7,6 +7,7 @@ import * as formats from 'ajv-formats'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import { OPENAPI_FILE } from '../openapi/document.ts'
 import { bearer, buildTestApp, createKey } from './helper.ts'
+import { PROBLEM_TYPES } from '../src/lib/problem.ts'
 
 // Property-based fuzzing of every operation in the OpenAPI document, run by test/fuzz.test.ts in
 // two parts with different seeds, each on a fresh app. The seeds are fixed so a run is
@@ -328,6 +329,7 @@ export function fuzz (defaultSeed: number, defaultRuns: number, part: number): v
       await collect(`/hsds/${prefix}/`, `/hsds/${prefix}?per_page=500`)
     }
     byPath.set('/v1/agreement-parties/', app.db.$client.prepare('select id from agreement_parties').pluck().all() as string[])
+    byPath.set('/problems/', Object.keys(PROBLEM_TYPES))
     const ids = [...byPath.values()].flat()
     const pools: Pools = { ids, slugs: ids.filter((v) => !/^[0-9a-f-]{36}$/.test(v)), byPath }
     for (const op of operations) {
@@ -376,6 +378,12 @@ export function fuzz (defaultSeed: number, defaultRuns: number, part: number): v
         if (!contentType.startsWith('application/problem+json')) report('error not problem+json', op, res, request, `${contentType}: ${res.body}`)
         else if (typeof problem?.type !== 'string' || typeof problem?.title !== 'string' || problem?.status !== status || typeof problem?.detail !== 'string') {
           report('incomplete problem', op, res, request, res.body)
+        } else {
+          // Every type is documented at its URI (GET /problems/{slug}), with this status and title.
+          const known = (PROBLEM_TYPES as Record<string, { status: number, title: string }>)[String(problem.type).replace(/^\/problems\//, '')]
+          if (!String(problem.type).startsWith('/problems/') || known === undefined || known.status !== status || known.title !== problem.title) {
+            report('undocumented problem type', op, res, request, res.body)
+          }
         }
       }
       if (op.responses[String(status)] === undefined && status !== 304) {

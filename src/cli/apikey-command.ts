@@ -8,7 +8,10 @@ export const USAGE = `Usage:
   npm run apikey -- list
   npm run apikey -- revoke <id or prefix>
 
-Scopes: directory:write, facility:<facility uuid>:write, contacts:read-internal, admin`
+Scopes: directory:write, facility:<facility uuid>:write, contacts:read-internal, admin
+
+The name is public (the actor of the key's writes in the histories, and verifiedBy when a
+verification names no one): name the organisation or office that holds the key, not a person.`
 
 export interface Output {
   out: (line: string) => void

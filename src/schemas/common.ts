@@ -51,7 +51,7 @@ export const FieldErrorSchema = Type.Object({
 })
 
 export const ProblemSchema = Type.Object({
-  type: Type.String({ description: 'URI reference identifying the problem type.' }),
+  type: Type.String({ description: 'URI reference identifying the problem type, relative to the service root: GET it (or /problems for all of them) for what it means.' }),
   title: Type.String({ description: 'Short summary of the problem type.' }),
   status: Type.Integer({ description: 'HTTP status code.' }),
   detail: Type.String({ description: 'Explanation specific to this occurrence.' }),
