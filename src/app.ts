@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.ts'
@@ -32,7 +33,18 @@ export interface AppOptions {
   // An in-memory copy of this serialized database instead of DATABASE_PATH (tests).
   databaseImage?: Buffer
   logger?: FastifyServerOptions['logger']
+  // How long a client may take to send a whole request, and how long a connection may stay
+  // silent (tests shorten them).
+  timeouts?: { requestMs: number, idleMs: number }
 }
+
+// A slow client (one byte every few seconds) must not hold a connection for ever.
+const TIMEOUTS = { requestMs: 30_000, idleMs: 60_000 }
+
+// An API key is a bearer token for the Authorization header; one pasted into a URL by mistake
+// must not end up in the logs.
+const API_KEY_IN_TEXT = /mpd_[A-Za-z0-9]{10}_[A-Za-z0-9_-]+/g
+export const withoutKeys = (url: string): string => url.replace(API_KEY_IN_TEXT, 'mpd_[redacted]')
 
 export function loggerOptions (level: string): FastifyServerOptions['logger'] {
   return {
@@ -40,18 +52,42 @@ export function loggerOptions (level: string): FastifyServerOptions['logger'] {
     redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' },
     serializers: {
       // No client addresses or headers in logs: they are personal data and may hold secrets.
-      req: (req) => ({ method: req.method, url: req.url, id: req.id }),
+      req: (req) => ({ method: req.method, url: withoutKeys(req.url), id: req.id }),
       res: (res) => ({ statusCode: res.statusCode })
     }
   }
 }
 
 export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
+  const timeouts = options.timeouts ?? TIMEOUTS
   const app = Fastify({
     logger: options.logger ?? loggerOptions(options.config.LOG_LEVEL),
     ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
     schemaController: { compilersFactory },
     bodyLimit: 1024 * 1024,
+    requestTimeout: timeouts.requestMs,
+    connectionTimeout: timeouts.idleMs,
+    // Node checks the request timeout of open connections at this interval (30 s by default, so a
+    // slow request could live for up to twice the timeout).
+    http: { headersTimeout: timeouts.requestMs, connectionsCheckingInterval: Math.max(50, Math.floor(timeouts.requestMs / 6)) },
+    // Errors of the HTTP parser and the request timeout, before any route runs: a problem+json
+    // answer (408, 400, 431) where the socket can still take one, and the connection closed.
+    clientErrorHandler: (error, socket) => {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'ECONNRESET' || socket.destroyed) return
+      const status = code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : code === 'HPE_HEADER_OVERFLOW' ? 431 : 400
+      // As Node does: nothing is written once an answer has begun.
+      const answering = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true
+      if (socket.writable && !answering) {
+        const body = JSON.stringify({
+          ...problemTypeFor(status),
+          status,
+          detail: status === 408 ? 'The request was not received in time.' : status === 431 ? 'The request headers are too large.' : 'The request is not valid HTTP.'
+        })
+        socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/problem+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+      }
+      socket.destroy(error)
+    },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     // Errors the router raises before any route runs (a malformed %-escape, an over-long path
     // parameter) get the same problem+json as everything else, as a 400.

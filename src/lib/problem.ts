@@ -33,6 +33,7 @@ export const PROBLEM_TYPES = {
   'not-acceptable': { status: 406, title: 'Not Acceptable', description: 'The format asked for (`format=` or `Accept`) is not available for this resource; `detail` lists those that are.' },
   conflict: { status: 409, title: 'Conflict', description: 'The request conflicts with the current state of the data.' },
   'still-in-use': { status: 409, title: 'Conflict', description: 'The record cannot be deleted while others use it (an operator of facilities, a category or target group of services). Move or delete those first.' },
+  'request-timeout': { status: 408, title: 'Request Timeout', description: 'The whole request did not arrive within 30 seconds; the connection is closed. Send it again.' },
   'precondition-failed': { status: 412, title: 'Precondition Failed', description: '`If-None-Match` names the record as it is now (or `*`: it exists), so the write was not done.' },
   'stale-etag': { status: 412, title: 'Precondition Failed', description: 'The `If-Match` ETag is not the current one: the record changed since it was read. GET it again and reapply the change. Nothing was written.' },
   'payload-too-large': { status: 413, title: 'Payload Too Large', description: 'The body is larger than 1 MiB. Nothing was written.' },
@@ -43,6 +44,7 @@ export const PROBLEM_TYPES = {
   'if-match-required': { status: 428, title: 'Precondition Required', description: 'PATCH and DELETE need `If-Match` with the ETag of the record as it was read. Nothing was written.' },
   'precondition-required': { status: 428, title: 'Precondition Required', description: 'The request must be conditional.' },
   'too-many-requests': { status: 429, title: 'Too Many Requests', description: 'Too many requests from this client or key in the current window; `Retry-After` and the RateLimit headers say when to try again.' },
+  'request-header-fields-too-large': { status: 431, title: 'Request Header Fields Too Large', description: 'The request headers are larger than the server takes (16 KiB); the connection is closed.' },
   'internal-server-error': { status: 500, title: 'Internal Server Error', description: 'An unexpected error; no internals are disclosed. It is logged with the request id.' },
   'service-unavailable': { status: 503, title: 'Service Unavailable', description: 'The service cannot answer now; retry after `Retry-After` seconds.' },
   'storage-full': { status: 503, title: 'Service Unavailable', description: 'The database storage is full. Nothing was written; reads keep working. Retry after `Retry-After` seconds.' },
@@ -62,6 +64,7 @@ const BY_STATUS: Record<number, ProblemSlug> = {
   404: 'not-found',
   405: 'method-not-allowed',
   406: 'not-acceptable',
+  408: 'request-timeout',
   409: 'conflict',
   412: 'precondition-failed',
   413: 'payload-too-large',
@@ -69,6 +72,7 @@ const BY_STATUS: Record<number, ProblemSlug> = {
   422: 'unprocessable-content',
   428: 'precondition-required',
   429: 'too-many-requests',
+  431: 'request-header-fields-too-large',
   500: 'internal-server-error',
   503: 'service-unavailable'
 }

@@ -45,23 +45,61 @@ const buildAjvValidator = AjvCompiler()
 // value) and `errors` from the function, so both are forwarded to the compiled one.
 const validators = new Map<string, Validator>()
 
-// Fastify asks for a compiler in every encapsulation context; creating it (an Ajv instance with
-// all shared schemas) also waits until a request needs a validator. Like serializers, compiled
-// validators are kept per process, keyed by the route and the part of the request.
 // Query strings, path parameters and headers are text, so their validators coerce ("5" is a
 // number where the schema says so, one value is an array of one). A JSON body has types of its
 // own: there, 5 where a string belongs is an error, not "5".
-function withoutCoercion (options: unknown): unknown {
+function bodyOptions (options: unknown, allErrors: boolean): unknown {
   const given = (options ?? {}) as { customOptions?: Record<string, unknown> }
-  return { ...given, customOptions: { ...given.customOptions, coerceTypes: false } }
+  return { ...given, customOptions: { ...given.customOptions, coerceTypes: false, allErrors } }
 }
 
+// A body fails first with one error (cheap whatever its size); then, if it is of an ordinary size,
+// it is validated again for every failing field. A megabyte of wrong array items would otherwise
+// cost seconds of the event loop to list a million errors nobody reads.
+const ALL_ERRORS_BYTES = 64 * 1024
+
+function ordinarySize (data: unknown): boolean {
+  try {
+    return JSON.stringify(data).length <= ALL_ERRORS_BYTES
+  } catch {
+    // Nested too deeply to serialise (the parser took it; the stack would not): not ordinary.
+    return false
+  }
+}
+
+function bodyValidator (first: Validator, all: Validator): Validator {
+  let errors: unknown = null
+  const validate = ((data: unknown, context?: unknown) => {
+    if (first(data, context) === true) {
+      errors = null
+      return true
+    }
+    errors = ordinarySize(data) && all(data, context) === false ? all.errors : first.errors
+    return false
+  }) as Validator
+  Object.defineProperty(validate, 'errors', { get: () => errors })
+  Object.defineProperty(validate, 'schemaEnv', { get: () => first.schemaEnv })
+  return validate
+}
+
+// Fastify asks for a compiler in every encapsulation context; creating it (an Ajv instance with
+// all shared schemas) also waits until a request needs a validator. Like serializers, compiled
+// validators are kept per process, keyed by the route and the part of the request.
 function buildValidator (externalSchemas: unknown, options: unknown) {
-  let compileText: ((route: unknown) => Validator) | undefined
-  let compileBody: ((route: unknown) => Validator) | undefined
-  const compiler = (httpPart: string | undefined) => httpPart === 'body'
-    ? (compileBody ??= buildAjvValidator(externalSchemas as never, withoutCoercion(options) as never) as (route: unknown) => Validator)
-    : (compileText ??= buildAjvValidator(externalSchemas as never, options as never) as (route: unknown) => Validator)
+  type Compile = (route: unknown) => Validator
+  const compilers = new Map<string, Compile>()
+  const compilerFor = (kind: 'text' | 'body-first' | 'body-all'): Compile => {
+    let compile = compilers.get(kind)
+    if (compile === undefined) {
+      const ajvOptions = kind === 'text' ? options : bodyOptions(options, kind === 'body-all')
+      compile = buildAjvValidator(externalSchemas as never, ajvOptions as never) as Compile
+      compilers.set(kind, compile)
+    }
+    return compile
+  }
+  const compileFor = (route: unknown, httpPart: string | undefined): Validator => httpPart === 'body'
+    ? bodyValidator(compilerFor('body-first')(route), compilerFor('body-all')(route))
+    : compilerFor('text')(route)
   const prefix = `${externalsKey(externalSchemas)}\u0001${JSON.stringify(options ?? null)}`
   return (route: unknown): Validator => {
     const { schema, httpPart } = route as { schema?: unknown, httpPart?: string }
@@ -72,7 +110,7 @@ function buildValidator (externalSchemas: unknown, options: unknown) {
         // every route: one compiled validator for it.
         const key = `${prefix}\u0001${httpPart ?? ''}\u0001${JSON.stringify(schema)}`
         compiled = validators.get(key)
-        if (compiled === undefined) validators.set(key, compiled = compiler(httpPart)(route))
+        if (compiled === undefined) validators.set(key, compiled = compileFor(route, httpPart))
       }
       return compiled
     }

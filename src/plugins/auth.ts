@@ -6,6 +6,13 @@ import { HttpProblem } from '../lib/problem.ts'
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null
+    // The 401 for a malformed, unknown or revoked key, sent by rejectInvalidKey.
+    authFailure: HttpProblem | undefined
+  }
+  interface FastifyInstance {
+    // The onRequest hook that sends the 401 of a bad key: protection.ts adds it after the rate
+    // limit (which counts such requests by address) and the security headers.
+    rejectInvalidKey: (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void
   }
   interface FastifyContextConfig {
     // A write: which keys may try it at all. Checked before the body is validated, so a request
@@ -40,6 +47,10 @@ const MESSAGES = {
 // Reads need no key; a key that is sent must be valid, whatever the request.
 export default fp(async function auth (app: FastifyInstance) {
   app.decorateRequest('principal', null)
+  app.decorateRequest('authFailure', undefined)
+  app.decorate('rejectInvalidKey', (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
+    done(request.authFailure)
+  })
   // A callback hook, not async: it runs on every request, and most have no header.
   app.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
     const header = request.headers.authorization
@@ -50,7 +61,9 @@ export default fp(async function auth (app: FastifyInstance) {
     const match = /^Bearer +(\S+)\s*$/i.exec(header)
     const result = match === null ? { ok: false as const, reason: 'malformed' as const } : app.repos.apiKeys.authenticate(match[1]!)
     if (!result.ok) {
-      done(new HttpProblem(401, MESSAGES[result.reason], { type: '/problems/invalid-api-key', headers: { 'www-authenticate': `${CHALLENGE}, error="invalid_token"` } }))
+      // Not yet: the rate limit counts it, helmet sets its headers, then rejectInvalidKey sends it.
+      request.authFailure = new HttpProblem(401, MESSAGES[result.reason], { type: '/problems/invalid-api-key', headers: { 'www-authenticate': `${CHALLENGE}, error="invalid_token"` } })
+      done()
       return
     }
     request.principal = result.principal

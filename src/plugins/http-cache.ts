@@ -153,8 +153,10 @@ const wantsFresh = (request: FastifyRequest) => {
   return directives !== undefined && /(?:^|,)\s*(?:no-cache|no-store|max-age\s*=\s*0)\s*(?:,|$)/i.test(directives)
 }
 
+// Anonymous requests only: no key, and no Authorization header (a bad key gets its 401).
 const cacheable = (request: FastifyRequest) =>
-  (request.method === 'GET' || request.method === 'HEAD') && request.principal === null && request.routeOptions.config.cache !== false &&
+  (request.method === 'GET' || request.method === 'HEAD') && request.principal === null && request.headers.authorization === undefined &&
+  request.routeOptions.config.cache !== false &&
   (request.query as Record<string, unknown> | undefined)?.openNow === undefined
 
 export interface HttpCacheOptions {
@@ -367,6 +369,9 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
       done(null, payload)
       return
     }
+    // A route may say otherwise (the health probes: no-store). An answer for a key holder (internal
+    // contacts) is private, streamed or not.
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', request.principal === null ? CACHE_CONTROL : PRIVATE_CACHE_CONTROL)
     if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) {
       // A streamed answer (large NDJSON exports) is compressed as it streams.
       const coding = isStream(payload) ? negotiateCoding(request.headers['accept-encoding']) : null
@@ -385,8 +390,6 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
     const lastModified = reply.cacheExpiresAt === undefined ? dataVersion().changedAt.toUTCString() : new Date().toUTCString()
     reply.header('etag', etag)
     reply.header('last-modified', lastModified)
-    // A route may say otherwise (the health probes: no-store).
-    if (!reply.hasHeader('cache-control')) reply.header('cache-control', request.principal === null ? CACHE_CONTROL : PRIVATE_CACHE_CONTROL)
     const body = typeof payload === 'string' ? Buffer.from(payload) : payload
     // Only an answer built from the current data is kept (a write may have committed meanwhile).
     const kept = request.cacheSeq !== undefined && request.cacheSeq === generation() && body.length <= MAX_PAYLOAD &&

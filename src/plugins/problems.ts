@@ -11,7 +11,11 @@ const CONTEXT_NAMES: Record<string, string> = { querystring: 'query', params: 'p
 
 interface AjvError { instancePath: string, message?: string, keyword: string, params: Record<string, unknown> }
 
-function fieldErrors (context: string | undefined, errors: AjvError[]): FieldError[] {
+// A body of a million wrong array items fails a million times: an answer lists the first
+// MAX_FIELD_ERRORS failing fields (and says how many more there are), in time linear in the errors.
+export const MAX_FIELD_ERRORS = 20
+
+function fieldErrors (context: string | undefined, errors: AjvError[]): { errors: FieldError[], more: number } {
   const prefix = CONTEXT_NAMES[context ?? ''] ?? context ?? 'request'
   const seen = new Set<string>()
   const out: FieldError[] = []
@@ -29,10 +33,18 @@ function fieldErrors (context: string | undefined, errors: AjvError[]): FieldErr
     out.push({ field, message })
   }
   // A nullable member (anyOf [T, null]) also reports "must be null" and "must match a schema in
-  // anyOf", and its parents report the same failure again; keep the errors a client can act on.
+  // anyOf", and its parents report the same failure again; keep the errors a client can act on:
+  // a generic error goes when a specific one names its field or a field inside it.
   const generic = (e: FieldError) => e.message === 'must be null' || e.message === 'must match a schema in anyOf' ||
     e.message.startsWith('must be equal to constant')
-  return out.filter((e) => !generic(e) || !out.some((o) => o !== e && !generic(o) && (o.field === e.field || o.field.startsWith(`${e.field}.`))))
+  const explained = new Set<string>()
+  for (const e of out) {
+    if (generic(e)) continue
+    const parts = e.field.split('.')
+    for (let n = 1; n <= parts.length; n++) explained.add(parts.slice(0, n).join('.'))
+  }
+  const kept = out.filter((e) => !generic(e) || !explained.has(e.field))
+  return { errors: kept.slice(0, MAX_FIELD_ERRORS), more: Math.max(0, kept.length - MAX_FIELD_ERRORS) }
 }
 
 export function toProblem (error: FastifyError | HttpProblem | Error, instance: string): ProblemDetails {
@@ -44,12 +56,12 @@ export function toProblem (error: FastifyError | HttpProblem | Error, instance: 
   }
   const fastifyError = error as FastifyError
   if (fastifyError.validation) {
-    const errors = fieldErrors(fastifyError.validationContext, fastifyError.validation as unknown as AjvError[])
+    const { errors, more } = fieldErrors(fastifyError.validationContext, fastifyError.validation as unknown as AjvError[])
     return {
       type: '/problems/validation-error',
       title: 'Bad Request',
       status: 400,
-      detail: `The request is invalid: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}.`,
+      detail: `The request is invalid: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}${more > 0 ? `; and ${more} more` : ''}.`,
       instance,
       errors
     }
@@ -114,6 +126,8 @@ export default fp(async function problems (app: FastifyInstance) {
     else if (problem.status >= 500) request.log.error({ err: error }, 'request failed')
     else request.log.info({ status: problem.status, problem: problem.type }, 'request rejected')
     if (cause instanceof HttpProblem && cause.headers !== undefined) reply.headers(cause.headers)
+    // Also for errors sent before helmet's hook runs (a 429 of the rate limit).
+    reply.header('x-content-type-options', 'nosniff')
     return reply.code(problem.status).type('application/problem+json; charset=utf-8').send(problem)
   })
 

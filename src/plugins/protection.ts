@@ -15,7 +15,7 @@ export interface ProtectionOptions {
 // 2. the response cache answers repeated anonymous GETs with the stored response, whose stored
 //    headers already include the security and CORS headers of the first answer (without a rate
 //    limit, the first hook has done so already);
-// 3. only then helmet runs, for the rest (CORS, registered before, has run for every request).
+// 3. only then helmet runs, for the rest (CORS, registered before, has run for every request);
 export default fp(async function protection (app: FastifyInstance, options: ProtectionOptions) {
   if (options.rateLimitMax > 0) {
     await app.register(rateLimit, {
@@ -51,4 +51,7 @@ export default fp(async function protection (app: FastifyInstance, options: Prot
     },
     crossOriginResourcePolicy: { policy: 'cross-origin' }
   })
+  // 4. A malformed, unknown or revoked key gets its 401 last: counted by the rate limit (per
+  //    address: such a request has no principal), with the security headers.
+  app.addHook('onRequest', app.rejectInvalidKey)
 }, { name: 'protection', dependencies: ['auth', 'http-cache'] })

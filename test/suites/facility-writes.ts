@@ -228,6 +228,27 @@ t.test('a body value of the wrong JSON type is a 400, never converted (query str
   t.equal(page.body.limit, 3)
 })
 
+t.test('a body with very many errors gets a short answer: the first 20 fields and how many more', async (t) => {
+  const app = await buildTestApp(t)
+  const { key } = createKey(app, ['directory:write'])
+  const patch = (payload: string) => app.inject({ method: 'PATCH', url: '/v1/facilities/kreativhaus', headers: { ...bearer(key), 'content-type': 'application/merge-patch+json', 'if-match': '*' }, payload })
+  // Near the 1 MiB limit: the first failure only, not one error per item.
+  const huge = await patch(`{"types":[${Array(300_000).fill('1').join(',')}]}`)
+  t.equal(huge.statusCode, 400)
+  t.equal(huge.headers['content-type'], PROBLEM_JSON)
+  t.ok(huge.body.length < 2000, `${huge.body.length} bytes`)
+  t.same(huge.json().errors, [{ field: 'body.types', message: 'must NOT have more than 10 items' }])
+  // An ordinary body: every failing field, up to 20, and the count of the others.
+  const many = await patch(JSON.stringify(Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`unknown${i}`, 1]))))
+  t.equal(many.statusCode, 400)
+  t.equal(many.json().errors.length, 20)
+  t.match(many.json().detail, /; and 10 more\.$/)
+  // Query strings: repeated invalid values are capped the same way.
+  const query = await app.inject(`/v1/facilities?${Array(1700).fill('type=%21').join('&')}`)
+  t.equal(query.statusCode, 400)
+  t.ok(query.json().errors.length <= 20)
+})
+
 t.test('renaming a target group or an operator shows up in the facilities sync (updatedSince)', async (t) => {
   const app = await buildTestApp(t)
   const { key } = createKey(app, ['directory:write'])

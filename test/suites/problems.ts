@@ -1,4 +1,5 @@
 import t from 'tap'
+import type { InjectOptions } from 'fastify'
 import { PROBLEM_TYPES } from '../../src/lib/problem.ts'
 import { PROBLEM_JSON, bearer, createKey, buildTestApp, getJson, readOnlyApp } from '../helper.ts'
 
@@ -28,7 +29,7 @@ t.test('the type of every kind of error answer leads to its documentation, with 
   const readOnly = createKey(app, ['contacts:read-internal']).key
   const etag = String((await app.inject('/v1/facilities/kreativhaus')).headers.etag)
   await app.inject({ method: 'PATCH', url: '/v1/facilities/kreativhaus', headers: { ...bearer(key), 'content-type': 'application/merge-patch+json', 'if-match': etag }, payload: { notes: ['geändert'] } })
-  const requests: Array<[string, Parameters<typeof app.inject>[0]]> = [
+  const requests: Array<[string, string | InjectOptions]> = [
     ['validation', '/v1/facilities?limit=1000'],
     ['cursor', '/v1/facilities?cursor=nonsense'],
     ['malformed URL', '/v1/facilities/%E0%A4%A'],

@@ -36,6 +36,22 @@ t.test('rate limit per client with RateLimit headers; 429 is problem+json; 304 r
   t.equal(withKey.statusCode, 200, 'a key has its own allowance')
 })
 
+t.test('a bad key counts against its address\'s allowance, and its 401 carries the security headers', async (t) => {
+  const app = await buildTestApp(t, { rateLimitMax: 3 })
+  const badKey = { authorization: 'Bearer mpd_AAAAAAAAAA_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }
+  const statuses: number[] = []
+  for (let i = 0; i < 5; i++) {
+    const res = await app.inject({ url: '/v1/facilities', headers: badKey })
+    statuses.push(res.statusCode)
+    t.equal(res.headers['content-type'], PROBLEM_JSON)
+    t.equal(res.headers['x-content-type-options'], 'nosniff', 'not to be sniffed')
+    if (res.statusCode === 401) t.equal(res.headers['x-frame-options'], 'SAMEORIGIN', 'helmet ran')
+    t.equal(res.headers['x-cache'], undefined, 'never answered from the cache')
+  }
+  t.same(statuses, [401, 401, 401, 429, 429], 'guessing keys is rate-limited')
+  t.equal((await app.inject('/v1/facilities')).statusCode, 429, 'the same address, without a key')
+})
+
 t.test('the response cache serves repeated GETs and never serves stale data after a write', async (t) => {
   const app = await buildTestApp(t)
   const first = await app.inject('/v1/facilities?limit=100')
@@ -78,8 +94,8 @@ t.test('cached answers carry the same headers as the first, and count against th
   t.equal(limited.statusCode, 429, 'repeating a cached URL does not escape the limit')
   t.equal(limited.headers['access-control-allow-origin'], '*', 'a browser can read the 429')
   const badKey = await app.inject({ url: '/v1/facilities', headers: { authorization: 'Bearer nope', origin: 'https://app.example' } })
-  t.equal(badKey.statusCode, 401)
-  t.equal(badKey.headers['access-control-allow-origin'], '*', 'a browser can read the 401')
+  t.equal(badKey.statusCode, 429, 'a bad key does not escape the limit of its address')
+  t.equal(badKey.headers['access-control-allow-origin'], '*', 'a browser can read it')
 })
 
 t.test('a write by another process (npm run db:seed on the same file) is seen within a quarter second', async (t) => {
@@ -163,10 +179,37 @@ t.test('Authorization headers never reach the logs', async (t) => {
   const { key } = createKey(app, ['directory:write'])
   await app.inject({ url: '/v1/facilities', headers: { ...bearer(key), 'x-forwarded-for': '203.0.113.9' } })
   await app.inject({ url: '/v1/facilities', headers: { authorization: 'Bearer mpd_unknownkey_secretsecretsecretsecretsecretsecretsecret1' } })
+  // A key pasted into a URL by mistake: the logged URL has it masked.
+  await app.inject({ url: `/v1/facilities?api_key=${key}` })
   const log = lines.join('')
   t.ok(log.length > 0, 'requests were logged')
+  t.match(log, 'api_key=mpd_[redacted]', 'the URL is logged, the key masked')
   t.notMatch(log, key.slice(4), 'no key material')
   t.notMatch(log, 'secretsecret')
   t.notMatch(log, '203.0.113.9', 'no client addresses')
   t.notMatch(log, '127.0.0.1')
+})
+
+t.test('a client that sends its request too slowly gets 408 (problem+json) and is disconnected', async (t) => {
+  const { createConnection } = await import('node:net')
+  const { buildApp } = await import('../../src/app.ts')
+  const app = await buildApp({ config: { DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', RATE_LIMIT_MAX: 0 }, seed: false, logger: false, timeouts: { requestMs: 300, idleMs: 10_000 } })
+  t.teardown(() => app.close())
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as { port: number }
+  const answer = await new Promise<string>((resolve, reject) => {
+    const socket = createConnection({ port, host: '127.0.0.1' })
+    let received = ''
+    // One byte of the body every 50 ms: never idle, never done (slowloris).
+    const drip = setInterval(() => { if (socket.writable) socket.write('x') }, 50)
+    const giveUp = setTimeout(() => { socket.destroy(); reject(new Error(`still open after 10 s: ${received}`)) }, 10_000)
+    socket.on('connect', () => socket.write('POST /v1/facilities HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{'))
+    socket.on('data', (chunk) => { received += chunk.toString() })
+    socket.on('error', () => {})
+    socket.on('close', () => { clearInterval(drip); clearTimeout(giveUp); resolve(received) })
+  })
+  t.match(answer, /^HTTP\/1\.1 408 Request Timeout\r\n/)
+  t.match(answer, /Content-Type: application\/problem\+json; charset=utf-8/)
+  const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))
+  t.same(body, { type: '/problems/request-timeout', title: 'Request Timeout', status: 408, detail: 'The request was not received in time.' })
 })
