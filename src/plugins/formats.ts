@@ -72,8 +72,17 @@ const CACHING_HEADERS = {
   'Cache-Control': { type: 'string', description: '`public, max-age=60, must-revalidate`; with an API key `private, no-cache`.' }
 }
 const PAGE_HEADERS = {
-  Link: { type: 'string', description: 'RFC 8288 links of the page: `rel="next"` (when there is one) and `rel="first"`.' },
-  'X-Total-Count': { type: 'integer', minimum: 0, description: 'Number of records matching the filters (as `total`).' }
+  Link: { type: 'string', description: 'JSON pages only (not exports): RFC 8288 links of the page, `rel="next"` (when there is one) and `rel="first"`.' },
+  'X-Total-Count': { type: 'integer', minimum: 0, description: 'JSON pages only (not exports): number of records matching the filters (as `total`).' }
+}
+export const RATE_LIMIT_HEADERS = {
+  'RateLimit-Limit': { type: 'integer', description: 'Requests allowed per minute (IETF draft RateLimit header fields; on every answer while the limit is on).' },
+  'RateLimit-Remaining': { type: 'integer', description: 'Requests left in the current window.' },
+  'RateLimit-Reset': { type: 'integer', description: 'Seconds until the window resets.' }
+}
+export const STORAGE_UNAVAILABLE = {
+  ...problemResponse('The database cannot answer now: its storage is failing (`/problems/storage-unavailable`) or locked by another process (`/problems/storage-busy`). Retry after `Retry-After` seconds.'),
+  headers: { 'Retry-After': RETRY_AFTER }
 }
 
 // Every GET's 200 names its caching headers (and a page's paging headers), and its 304.
@@ -86,6 +95,8 @@ function documentCachingHeaders (responses: Record<string, unknown>): void {
     : ok
   responses['200'] = { ...documented, headers: { ...documented.headers, ...CACHING_HEADERS, ...(isPage ? PAGE_HEADERS : {}) } }
   responses['304'] ??= {
+    // No body: no content in the document either.
+    type: 'null',
     description: 'Not Modified: `If-None-Match` names the current ETag (or `If-Modified-Since` is not before the last change). No body.',
     headers: { ETag: CACHING_HEADERS.ETag, 'Cache-Control': CACHING_HEADERS['Cache-Control'] }
   }
@@ -127,7 +138,8 @@ export default fp(async function formats (app: FastifyInstance) {
       responses['400'] ??= problemResponse('Invalid request: problem details listing each failing field.')
       responses['401'] ??= problemResponse('A malformed, unknown or revoked API key was sent (reads need none).')
       responses['406'] ??= problemResponse('The format asked for (`format=` or `Accept`) is not available here.')
-      responses['429'] ??= { ...problemResponse('Too many requests from this client or key; see the RateLimit headers.'), headers: { 'Retry-After': RETRY_AFTER } }
+      responses['429'] ??= { ...problemResponse('Too many requests from this client or key; see the RateLimit headers.'), headers: { 'Retry-After': RETRY_AFTER, ...RATE_LIMIT_HEADERS } }
+      responses['503'] ??= STORAGE_UNAVAILABLE
       documentMediaTypes(responses, formats)
       documentCachingHeaders(responses)
     }

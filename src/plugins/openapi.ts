@@ -5,15 +5,39 @@ import swaggerUi from '@fastify/swagger-ui'
 import { sharedSchemas } from '../schemas/common.ts'
 import { allSharedSchemas } from '../schemas/index.ts'
 import { API_TAGS, API_VERSION } from '../domain/api-info.ts'
+import { RATE_LIMIT_HEADERS } from './formats.ts'
+
+const RETRY_AFTER = { type: 'integer', minimum: 1, description: 'Seconds to wait before retrying.' }
+const WRITTEN_ETAG = { type: 'string', description: 'The ETag of the record as written: the `If-Match` of the next PATCH or DELETE.' }
+const CREATED_HEADERS = {
+  Location: { type: 'string', description: 'The URL of the new record.' },
+  ETag: WRITTEN_ETAG,
+  'Idempotent-Replayed': { type: 'string', enum: ['true'], description: 'Only on a retry with the same `Idempotency-Key`: this is the first answer again, nothing new was created.' }
+}
+
+// A response (a schema with a description, or a response object with content) with these headers
+// too; a copy, since responses are shared constants.
+function withHeaders (response: Record<string, unknown>, headers: Record<string, unknown>): Record<string, unknown> {
+  return { ...response, headers: { ...(response.headers as Record<string, unknown> | undefined), ...headers } }
+}
 
 export default fp(async function openapi (app: FastifyInstance) {
   for (const schema of [...sharedSchemas, ...allSharedSchemas]) app.addSchema(schema)
 
   // PATCH bodies are JSON Merge Patches; document both media types the parser accepts.
+  // A write's answers name the headers it sends: the ETag of the record written (for the next
+  // If-Match), on a create also its Location and, for a replayed retry, Idempotent-Replayed; the
+  // 429 its RateLimit headers.
   app.addHook('onRoute', (route) => {
-    if (route.method === 'PATCH' && route.schema !== undefined && route.schema.consumes === undefined) {
+    if (route.schema === undefined || route.method === 'GET' || route.method === 'HEAD') return
+    if (route.method === 'PATCH' && route.schema.consumes === undefined) {
       route.schema.consumes = ['application/merge-patch+json', 'application/json']
     }
+    const responses = route.schema.response as Record<string, Record<string, unknown>> | undefined
+    if (responses === undefined) return
+    if (responses['201'] !== undefined) responses['201'] = withHeaders(responses['201'], CREATED_HEADERS)
+    if (responses['200'] !== undefined) responses['200'] = withHeaders(responses['200'], { ETag: WRITTEN_ETAG })
+    if (responses['429'] !== undefined) responses['429'] = withHeaders(responses['429'], { 'Retry-After': RETRY_AFTER, ...RATE_LIMIT_HEADERS })
   })
 
   await app.register(swagger, {
@@ -62,14 +86,15 @@ export default fp(async function openapi (app: FastifyInstance) {
 
 // Swagger UI fills each parameter's input with its `example`, and "Execute" sends every filled
 // input: the optional filters of a list (q, near, bbox, openAt, …) then combine with AND to an
-// empty answer. For the page, those examples move into the parameter's description, so "Try it
-// out" on a list answers the list, and a person adds the filters they want. Examples of required
-// parameters stay: they make the request work at once.
+// empty answer; a write would send the example If-Match (412). For the page, the examples of
+// optional query and header parameters move into the parameter's description, so "Try it out"
+// on a list answers the list, and a person adds the filters and headers they want. Examples of
+// required parameters stay: they make the request work at once.
 function optionalQueryExamplesAsText (document: Record<string, any>): Record<string, any> {
   for (const item of Object.values<Record<string, any>>(document.paths ?? {})) {
     for (const operation of Object.values<any>(item)) {
       for (const parameter of operation?.parameters ?? []) {
-        if (parameter.in !== 'query' || parameter.required === true || parameter.example === undefined) continue
+        if ((parameter.in !== 'query' && parameter.in !== 'header') || parameter.required === true || parameter.example === undefined) continue
         const example = typeof parameter.example === 'string' ? parameter.example : JSON.stringify(parameter.example)
         parameter.description = [parameter.description, `Example: \`${example}\``].filter(Boolean).join('\n\n')
         delete parameter.example

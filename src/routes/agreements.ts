@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import {
-  BEARER_AUTH, HistorySchema, idOrSlugParams, IdParams, WriteHeaders, conditionalProblemResponses, listResponse,
+  BEARER_AUTH, CreateHeaders, ConditionalHeaders, deleteProblemResponses, HistorySchema, idOrSlugParams, idParams, conditionalProblemResponses, listResponse,
   problemResponses, ref, writeProblemResponses, PAGING_DESCRIPTION
 } from '../schemas/common.ts'
 import {
@@ -17,6 +17,9 @@ import { eventsCalendar } from '../formats/ical.ts'
 import { checkIfMatch, entityTag, idempotentCreate, sendItem, validateRecord } from './write-support.ts'
 
 const AgreementParams = idOrSlugParams('kooperationsvereinbarung-2018')
+
+// Stadtschloss Moabit as a party of the agreement.
+const PartyParams = idParams('4207ca19-eae8-51b5-ad11-5f8b6eb6e393')
 
 const agreementExample = 'kooperationsvereinbarung-2018'
 
@@ -78,7 +81,7 @@ const agreementsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         `Parties and events are written through their own resources; \`partnerCount.known\` is counted from the parties. ${PARTY_DESIGN} The directory holds the one agreement of 2018 from the seed: there is no POST or DELETE of agreements.`
       ].join('\n'),
       security: BEARER_AUTH,
-      headers: WriteHeaders,
+      headers: ConditionalHeaders,
       params: AgreementParams,
       body: AgreementPatchSchema,
       response: {
@@ -127,7 +130,7 @@ const agreementsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         `Needs a key with \`admin\` or \`directory:write\`; facility keys get 403. Send \`Idempotency-Key\` to make retries safe. ${PARTY_DESIGN}`
       ].join('\n'),
       security: BEARER_AUTH,
-      headers: WriteHeaders,
+      headers: CreateHeaders,
       params: AgreementParams,
       body: AgreementPartyInputSchema,
       response: {
@@ -153,7 +156,7 @@ const agreementsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'getAgreementParty',
       summary: 'Get a party of an agreement',
       description: `One party by UUID, with the agreement it belongs to. Its ETag is the one \`If-Match\` must carry to change or delete the party (the agreement has its own). ${PARTY_DESIGN}`,
-      params: IdParams,
+      params: PartyParams,
       response: { 200: ref(AgreementPartyRecordSchema), 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
     }
   }, async (request, reply) => {
@@ -170,8 +173,8 @@ const agreementsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Change a party of an agreement (JSON Merge Patch)',
       description: 'A JSON Merge Patch (RFC 7386) of the party (`AgreementPartyInput`), e.g. `{"confirmation": "signatory", "sources": [...]}` once a source says it signed. Needs `If-Match` with the party\'s ETag (from `GET /v1/agreement-parties/{id}`; missing: 428, stale: 412) and a key with `admin` or `directory:write`. The agreement\'s `partnerCount.known` and `updatedAt` change with it.',
       security: BEARER_AUTH,
-      headers: WriteHeaders,
-      params: IdParams,
+      headers: ConditionalHeaders,
+      params: PartyParams,
       body: AgreementPartyPatchSchema,
       response: {
         200: ref(AgreementPartyRecordSchema),
@@ -200,13 +203,13 @@ const agreementsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Remove a party from an agreement',
       description: 'A soft delete: the party leaves the agreement\'s `parties` and `partnerCount.known`, and the change feed lists the delete (and an update of the agreement). Needs `If-Match` with the party\'s ETag and a key with `admin` or `directory:write`.',
       security: BEARER_AUTH,
-      headers: WriteHeaders,
-      params: IdParams,
+      headers: ConditionalHeaders,
+      params: PartyParams,
       response: {
         204: { type: 'null', description: 'Deleted.' },
         400: problemResponses[400],
         404: problemResponses[404],
-        ...writeProblemResponses,
+        ...deleteProblemResponses,
         ...conditionalProblemResponses,
         500: problemResponses[500]
       }
@@ -224,7 +227,7 @@ const agreementsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'getAgreementPartyHistory',
       summary: 'History of a party of an agreement',
       description: 'Who changed which fields of the party when, with old and new values, for every write through the API (removed parties included). The seeded parties have no entries; their provenance is in `sources` and `evidence`.',
-      params: IdParams,
+      params: PartyParams,
       response: { 200: HistorySchema, 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
     }
   }, async (request) => {

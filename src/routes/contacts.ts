@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import {
-  BEARER_AUTH, HistorySchema, IdParams, WriteHeaders, conditionalProblemResponses, listResponse, problemResponse,
+  BEARER_AUTH, CreateHeaders, ConditionalHeaders, deleteProblemResponses, HistorySchema, idParams, conditionalProblemResponses, listResponse, problemResponse,
   problemResponses, ref, writeProblemResponses, PAGING_DESCRIPTION
 } from '../schemas/common.ts'
 import {
@@ -41,6 +41,9 @@ function revealOrNotFound (request: FastifyRequest, principal: Principal, curren
     throw notFound('contact', id)
   }
 }
+
+// A public contact (Ephraim Gothe, district councillor, named in PM 067/2020).
+const ContactParams = idParams('96c25015-825d-5341-bd33-d24bcf3534a9')
 
 const contactsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/contacts', {
@@ -83,7 +86,7 @@ const contactsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Get a contact',
       description: 'One contact by UUID. An internal contact is served only to API keys with `contacts:read-internal`; for anyone else it answers 404, like a missing one.',
       security: OPTIONAL_BEARER_AUTH,
-      params: IdParams,
+      params: ContactParams,
       response: { 200: ref(ContactSchema), 400: problemResponses[400], 401: invalidKeyResponse, 404: problemResponses[404], 500: problemResponses[500] }
     }
   }, async (request, reply) => {
@@ -101,7 +104,7 @@ const contactsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Create a contact',
       description: 'Adds a contact person of an organisation, a facility or both. Needs a key with `directory:write`, or `facility:<id>:write` for the facility named in `facility`. `visibility: internal` keeps the contact from everyone without `contacts:read-internal`. Send `Idempotency-Key` to make retries safe. The new contact is in the change feed (an internal one as a delete, so public copies never hold it) and in its history.',
       security: BEARER_AUTH,
-      headers: WriteHeaders,
+      headers: CreateHeaders,
       body: ContactInputSchema,
       response: {
         201: { ...ref(ContactSchema), description: 'Created; `Location` and `ETag` headers are set.' },
@@ -127,8 +130,8 @@ const contactsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Change a contact (JSON Merge Patch)',
       description: 'A JSON Merge Patch (RFC 7386): send only the members to change, `null` clears one. Needs `If-Match` with the ETag you read (missing: 428, stale: 412 — nothing is written) and a key with `directory:write`, or `facility:<id>:write` for the contact\'s facility — before and after the change, so moving a contact to another facility needs the scope of both. An internal contact that the key may neither read nor write answers 404.',
       security: BEARER_AUTH,
-      headers: WriteHeaders,
-      params: IdParams,
+      headers: ConditionalHeaders,
+      params: ContactParams,
       body: ContactPatchSchema,
       response: {
         200: ref(ContactSchema),
@@ -162,13 +165,13 @@ const contactsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Delete a contact',
       description: 'A soft delete: the contact leaves every list, and appears as a tombstone with `updatedSince` and as a delete in the change feed. Needs `If-Match` and a key with `directory:write`, or `facility:<id>:write` for the contact\'s facility. An internal contact that the key may neither read nor write answers 404.',
       security: BEARER_AUTH,
-      headers: WriteHeaders,
-      params: IdParams,
+      headers: ConditionalHeaders,
+      params: ContactParams,
       response: {
         204: { type: 'null', description: 'Deleted.' },
         400: problemResponses[400],
         404: problemResponses[404],
-        ...writeProblemResponses,
+        ...deleteProblemResponses,
         ...conditionalProblemResponses,
         500: problemResponses[500]
       }
@@ -191,7 +194,7 @@ const contactsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'History of a contact',
       description: 'Who changed which fields when, with old and new values, for every write through the API (deleted and internal contacts included). The history may hold internal contact data, so it needs a key with `contacts:read-internal` or `directory:write`. The seeded facts have no entries; their provenance is in `sources`.',
       security: BEARER_AUTH,
-      params: IdParams,
+      params: ContactParams,
       response: {
         200: HistorySchema,
         400: problemResponses[400],

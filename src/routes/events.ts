@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import {
-  BEARER_AUTH, HistorySchema, idOrSlugParams, WriteHeaders, conditionalProblemResponses, listResponse, problemResponses,
+  BEARER_AUTH, CreateHeaders, ConditionalHeaders, deleteProblemResponses, HistorySchema, idOrSlugParams, conditionalProblemResponses, listResponse, problemResponses,
   ref, writeProblemResponses, PAGING_DESCRIPTION
 } from '../schemas/common.ts'
 import { EventInputSchema, EventListQuery, EventListSchema, EventPatchSchema, EventSchema, type EventInput } from '../schemas/agreements.ts'
@@ -76,7 +76,7 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         '`agreement`, `location.site` and each participant\'s `organisation` or `facility` (at most one of them) are ids or slugs of existing records (else 422). Participants keep their order. The agreement lists the event, so its `updatedAt` changes too.'
       ].join('\n'),
       security: BEARER_AUTH,
-      headers: WriteHeaders,
+      headers: CreateHeaders,
       body: EventInputSchema,
       response: {
         201: { ...ref(EventSchema), description: 'Created; `Location` and `ETag` headers are set.' },
@@ -101,7 +101,7 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Change an event (JSON Merge Patch)',
       description: `A JSON Merge Patch (RFC 7386): send only the members to change, \`null\` clears one, \`location\` merges, \`participants\` is replaced whole. Needs \`If-Match\` with the ETag you read (missing: 428, stale: 412 — nothing is written) and a key with \`admin\` or \`directory:write\`. ${TIME_RULES}`,
       security: BEARER_AUTH,
-      headers: WriteHeaders,
+      headers: ConditionalHeaders,
       params: EventParams,
       body: EventPatchSchema,
       response: {
@@ -131,13 +131,13 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Delete an event',
       description: 'A soft delete: the event leaves the lists and its agreement\'s `events`, and appears as a tombstone with `updatedSince` and as a delete in the change feed. Needs `If-Match` and a key with `admin` or `directory:write`.',
       security: BEARER_AUTH,
-      headers: WriteHeaders,
+      headers: ConditionalHeaders,
       params: EventParams,
       response: {
         204: { type: 'null', description: 'Deleted.' },
         400: problemResponses[400],
         404: problemResponses[404],
-        ...writeProblemResponses,
+        ...deleteProblemResponses,
         ...conditionalProblemResponses,
         500: problemResponses[500]
       }

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import {
-  BEARER_AUTH, HistorySchema, IdOrSlugParams, WriteHeaders, conditionalProblemResponses, listResponse,
+  BEARER_AUTH, CreateHeaders, ConditionalHeaders, deleteProblemResponses, HistorySchema, IdOrSlugParams, conditionalProblemResponses, listResponse,
   problemResponses, ref, writeProblemResponses, PAGING_DESCRIPTION, SyncQuery
 } from '../schemas/common.ts'
 import {
@@ -171,7 +171,7 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Create a facility',
       description: 'Needs a key with `directory:write`. Send `Idempotency-Key` to make retries safe. Unknown facts are `null`; `sources` says where the facts come from. The new facility is in the change feed and its history.',
       security: BEARER_AUTH,
-      headers: WriteHeaders,
+      headers: CreateHeaders,
       body: FacilityInputSchema,
       response: {
         201: { ...ref(FacilitySchema), description: 'Created; `Location` and `ETag` headers are set.' },
@@ -196,7 +196,7 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Change a facility (JSON Merge Patch)',
       description: 'A JSON Merge Patch (RFC 7386): send only the members to change, `null` clears one. Needs `If-Match` with the ETag you read (missing: 428, stale: 412 — nothing is written) and a key with `directory:write` or `facility:<id>:write` for this facility.',
       security: BEARER_AUTH,
-      headers: WriteHeaders,
+      headers: ConditionalHeaders,
       params: IdOrSlugParams,
       body: FacilityPatchSchema,
       response: {
@@ -230,13 +230,13 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Delete a facility',
       description: 'A soft delete: the facility leaves every list and search, and appears as a tombstone with `updatedSince` and as a delete in the change feed. Needs `If-Match` and a key with `directory:write` or `facility:<id>:write`.',
       security: BEARER_AUTH,
-      headers: WriteHeaders,
+      headers: ConditionalHeaders,
       params: IdOrSlugParams,
       response: {
         204: { type: 'null', description: 'Deleted.' },
         400: problemResponses[400],
         404: problemResponses[404],
-        ...writeProblemResponses,
+        ...deleteProblemResponses,
         ...conditionalProblemResponses,
         500: problemResponses[500]
       }

@@ -2,11 +2,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { TSchema } from 'typebox'
 import {
-  createHsdsDirectory, hsdsPage, hsdsProfile, hsdsRoot, matchesSearch, serviceAtLocationIdOf, type HsdsDetail,
+  createHsdsDirectory, hsdsPage, hsdsProfile, hsdsRoot, matchesSearch, serviceAtLocationIdOf, TARGET_GROUP_TAXONOMY_ID, type HsdsDetail,
   type HsdsDirectory
 } from '../formats/hsds.ts'
 import { HttpProblem } from '../lib/problem.ts'
-import { IdParams, problemResponses, ref, type Tombstone } from '../schemas/common.ts'
+import { idParams, problemResponses, ref, type Tombstone } from '../schemas/common.ts'
 import type { OrganisationSite } from '../schemas/organisations.ts'
 import {
   HsdsOrganizationListQuery, HsdsOrganizationPageSchema, HsdsOrganizationQuery, HsdsOrganizationSchema, HsdsProfileSchema,
@@ -37,6 +37,15 @@ const hsdsList = (page: TSchema) => ({
 
 const listErrors = { 400: problemResponses[400], 500: problemResponses[500] }
 const itemErrors = { 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
+
+// Examples that exist: the Kreativhaus's Baby-Treff, the Kreativhaus e. V., the target groups
+// and one of their terms (senioren).
+const BABY_TREFF = 'a8e095f8-0cb1-53c7-b9b9-dc606141d122'
+const HSDS_SERVICE = idParams(BABY_TREFF)
+const HSDS_SERVICE_AT_LOCATION = idParams(serviceAtLocationIdOf(BABY_TREFF))
+const HSDS_ORGANIZATION = idParams('f35497e0-b495-54d7-9cff-bb9559a72a37')
+const HSDS_TAXONOMY = idParams(TARGET_GROUP_TAXONOMY_ID)
+const HSDS_TERM = idParams('af53712b-0dce-5d7c-addf-a2bd2498ab49')
 
 const notFound = (what: string, id: string) => new HttpProblem(404, `No HSDS ${what} with id '${id}' exists.`)
 
@@ -160,7 +169,7 @@ const hsdsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'hsdsGetService',
       summary: 'Get an HSDS service',
       description: 'One service, fully nested: its organization, its service_at_location with the full location (address, phones, contacts, opening hours, target groups), schedules and attributes (target groups and category).',
-      params: IdParams,
+      params: HSDS_SERVICE,
       response: { 200: ref(HsdsServiceSchema), ...itemErrors }
     }
   }, async (request) => {
@@ -201,7 +210,7 @@ const hsdsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'hsdsGetServiceAtLocation',
       summary: 'Get an HSDS service_at_location',
       description: 'A service at its facility, fully nested: the full location and the full service.',
-      params: IdParams,
+      params: HSDS_SERVICE_AT_LOCATION,
       response: { 200: ref(HsdsServiceAtLocationSchema), ...itemErrors }
     }
   }, async (request) => {
@@ -234,7 +243,7 @@ const hsdsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'hsdsGetOrganization',
       summary: 'Get an HSDS organization',
       description: 'One organization, fully nested: phones, public contacts, locations (the facilities it operates and its sites) and its services (one-to-one fields; `full_service=true`: full services).',
-      params: IdParams,
+      params: HSDS_ORGANIZATION,
       querystring: HsdsOrganizationQuery,
       response: { 200: ref(HsdsOrganizationSchema), ...itemErrors }
     }
@@ -267,7 +276,7 @@ const hsdsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'hsdsGetTaxonomy',
       summary: 'Get an HSDS taxonomy',
       description: 'One of the two taxonomies (target groups, service categories).',
-      params: IdParams,
+      params: HSDS_TAXONOMY,
       response: { 200: ref(HsdsTaxonomySchema), ...itemErrors }
     }
   }, async (request) => {
@@ -304,7 +313,7 @@ const hsdsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'hsdsGetTaxonomyTerm',
       summary: 'Get an HSDS taxonomy term',
       description: 'A target group or service category as a taxonomy term, with its taxonomy (`taxonomy_detail`).',
-      params: IdParams,
+      params: HSDS_TERM,
       response: { 200: ref(HsdsTaxonomyTermSchema), ...itemErrors }
     }
   }, async (request) => {

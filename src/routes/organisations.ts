@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { contactAccess } from './contacts.ts'
 import {
-  BEARER_AUTH, HistorySchema, idOrSlugParams, WriteHeaders, conditionalProblemResponses, listResponse, problemResponse,
+  BEARER_AUTH, CreateHeaders, ConditionalHeaders, deleteProblemResponses, HistorySchema, idOrSlugParams, conditionalProblemResponses, listResponse, problemResponse,
   problemResponses, ref, writeProblemResponses, PAGING_DESCRIPTION
 } from '../schemas/common.ts'
 import {
@@ -72,7 +72,7 @@ const organisationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Create an organisation',
       description: `Needs a key with \`directory:write\`. Send \`Idempotency-Key\` to make retries safe. Unknown facts are \`null\`; \`sources\` says where the facts come from. ${READ_ONLY_PARTS} The new organisation is in the change feed and its history.`,
       security: BEARER_AUTH,
-      headers: WriteHeaders,
+      headers: CreateHeaders,
       body: OrganisationInputSchema,
       response: {
         201: { ...ref(OrganisationDetailSchema), description: 'Created; `Location` and `ETag` headers are set.' },
@@ -97,7 +97,7 @@ const organisationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Change an organisation (JSON Merge Patch)',
       description: `A JSON Merge Patch (RFC 7386): send only the members to change, \`null\` clears one. Needs \`If-Match\` with the ETag you read (missing: 428, stale: 412 — nothing is written) and a key with \`directory:write\`. A new slug must be unused (422). A new name shows at once in the facilities it operates. ${READ_ONLY_PARTS}`,
       security: BEARER_AUTH,
-      headers: WriteHeaders,
+      headers: ConditionalHeaders,
       params: OrganisationParams,
       body: OrganisationPatchSchema,
       response: {
@@ -130,14 +130,14 @@ const organisationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Delete an organisation',
       description: 'A soft delete: the organisation leaves every list, and appears as a tombstone with `updatedSince` and as a delete in the change feed; its units and sites go with it. Refused (409) while facilities name it as their operator: give them another operator first. Needs `If-Match` and a key with `directory:write`.',
       security: BEARER_AUTH,
-      headers: WriteHeaders,
+      headers: ConditionalHeaders,
       params: OrganisationParams,
       response: {
         204: { type: 'null', description: 'Deleted.' },
         400: problemResponses[400],
         404: problemResponses[404],
         409: problemResponse('Facilities still name the organisation as their operator; they are listed in `detail`. Nothing was written.'),
-        ...writeProblemResponses,
+        ...deleteProblemResponses,
         ...conditionalProblemResponses,
         500: problemResponses[500]
       }

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import {
-  BEARER_AUTH, HistorySchema, IdParams, WriteHeaders, conditionalProblemResponses, listResponse, problemResponses, ref,
+  BEARER_AUTH, CreateHeaders, ConditionalHeaders, deleteProblemResponses, HistorySchema, idParams, conditionalProblemResponses, listResponse, problemResponses, ref,
   writeProblemResponses
 } from '../schemas/common.ts'
 import {
@@ -20,6 +20,9 @@ import { checkIfMatch, entityTag, idempotentCreate, sendItem, validateRecord } f
 const authorise = (request: FastifyRequest): AuthoriseFacility => (facility) => {
   requireScope(request, (p) => canWriteFacility(p, facility.id), `write the services of the facility ${facility.slug}`)
 }
+
+// Baby-Treff of the Kreativhaus.
+const ServiceParams = idParams('a8e095f8-0cb1-53c7-b9b9-dc606141d122')
 
 const servicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/services', {
@@ -55,7 +58,7 @@ const servicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'getService',
       summary: 'Get a service',
       description: 'One service by UUID, with its facility, category, target groups (with the source\'s wording) and sources.',
-      params: IdParams,
+      params: ServiceParams,
       response: { 200: ref(ServiceSchema), 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
     }
   }, async (request, reply) => {
@@ -72,7 +75,7 @@ const servicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Create a service',
       description: 'Adds an offer to a facility. Needs a key with `directory:write` or `facility:<id>:write` for the facility named in `facility`. Send `Idempotency-Key` to make retries safe. Unknown facts are `null`; `sources` says where the facts come from. The new service is searchable at once and is in the change feed and its history.',
       security: BEARER_AUTH,
-      headers: WriteHeaders,
+      headers: CreateHeaders,
       body: ServiceInputSchema,
       response: {
         201: { ...ref(ServiceSchema), description: 'Created; `Location` and `ETag` headers are set.' },
@@ -98,8 +101,8 @@ const servicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Change a service (JSON Merge Patch)',
       description: 'A JSON Merge Patch (RFC 7386): send only the members to change, `null` clears one. Needs `If-Match` with the ETag you read (missing: 428, stale: 412 — nothing is written) and a key with `directory:write` or `facility:<id>:write` for the service\'s facility; moving the service to another facility (`facility`) needs the scope of that facility too.',
       security: BEARER_AUTH,
-      headers: WriteHeaders,
-      params: IdParams,
+      headers: ConditionalHeaders,
+      params: ServiceParams,
       body: ServicePatchSchema,
       response: {
         200: ref(ServiceSchema),
@@ -132,13 +135,13 @@ const servicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Delete a service',
       description: 'A soft delete: the service leaves every list and search (its facility\'s categories and search text follow), and appears as a tombstone with `updatedSince` and as a delete in the change feed. Needs `If-Match` and a key with `directory:write` or `facility:<id>:write` for the service\'s facility.',
       security: BEARER_AUTH,
-      headers: WriteHeaders,
-      params: IdParams,
+      headers: ConditionalHeaders,
+      params: ServiceParams,
       response: {
         204: { type: 'null', description: 'Deleted.' },
         400: problemResponses[400],
         404: problemResponses[404],
-        ...writeProblemResponses,
+        ...deleteProblemResponses,
         ...conditionalProblemResponses,
         500: problemResponses[500]
       }
@@ -159,7 +162,7 @@ const servicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'getServiceHistory',
       summary: 'History of a service',
       description: 'Who changed which fields when, with old and new values, for every write through the API (deleted services included). The seeded facts have no entries; their provenance is in `sources`.',
-      params: IdParams,
+      params: ServiceParams,
       response: { 200: HistorySchema, 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
     }
   }, async (request) => {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { TSchema } from 'typebox'
 import {
-  BEARER_AUTH, HistorySchema, idOrSlugParams, WriteHeaders, conditionalProblemResponses, listResponse, problemResponse,
+  BEARER_AUTH, CreateHeaders, ConditionalHeaders, deleteProblemResponses, HistorySchema, idOrSlugParams, conditionalProblemResponses, listResponse, problemResponse,
   problemResponses, ref, writeProblemResponses, PAGING_DESCRIPTION
 } from '../schemas/common.ts'
 import {
@@ -70,7 +70,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Create a target group',
       description: 'Adds an entry to the target-group vocabulary, which facilities and services can then link to. Needs a key with `directory:write`. Send `Idempotency-Key` to make retries safe. The new entry is in the change feed and its history.',
       security: BEARER_AUTH,
-      headers: WriteHeaders,
+      headers: CreateHeaders,
       body: TargetGroupInputSchema,
       response: {
         201: { ...ref(TargetGroupDetailSchema), description: 'Created; `Location` and `ETag` headers are set.' },
@@ -95,7 +95,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Change a target group (JSON Merge Patch)',
       description: 'A JSON Merge Patch (RFC 7386): send only the members to change. Needs `If-Match` with the ETag you read (missing: 428, stale: 412 — nothing is written) and a key with `directory:write`. A new slug must be unused (422). New labels show at once in the facilities and services linking to the group, and search finds them by the new labels.',
       security: BEARER_AUTH,
-      headers: WriteHeaders,
+      headers: ConditionalHeaders,
       params: TargetGroupParams,
       body: TargetGroupPatchSchema,
       response: {
@@ -125,14 +125,14 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Delete a target group',
       description: 'A soft delete: the entry leaves the vocabulary, and appears as a tombstone with `updatedSince` and as a delete in the change feed. Refused (409) while facilities or services link to it (its `facilityCount` or `serviceCount` is not 0): remove those links first. Needs `If-Match` and a key with `directory:write`.',
       security: BEARER_AUTH,
-      headers: WriteHeaders,
+      headers: ConditionalHeaders,
       params: TargetGroupParams,
       response: {
         204: { type: 'null', description: 'Deleted.' },
         400: problemResponses[400],
         404: problemResponses[404],
         409: problemResponse('Facilities or services still link to the target group; `detail` says which. Nothing was written.'),
-        ...writeProblemResponses,
+        ...deleteProblemResponses,
         ...conditionalProblemResponses,
         500: problemResponses[500]
       }
@@ -204,7 +204,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Create a service category',
       description: 'Adds an entry to the category vocabulary, which services can then use. Needs a key with `directory:write`. Send `Idempotency-Key` to make retries safe. The new entry is in the change feed and its history.',
       security: BEARER_AUTH,
-      headers: WriteHeaders,
+      headers: CreateHeaders,
       body: CategoryInputSchema,
       response: {
         201: { ...ref(CategorySchema), description: 'Created; `Location` and `ETag` headers are set.' },
@@ -229,7 +229,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Change a service category (JSON Merge Patch)',
       description: 'A JSON Merge Patch (RFC 7386): send only the members to change. Needs `If-Match` with the ETag you read (missing: 428, stale: 412 — nothing is written) and a key with `directory:write`. A new slug must be unused (422). New labels show at once in the services of the category, and search finds them and their facilities by the new labels.',
       security: BEARER_AUTH,
-      headers: WriteHeaders,
+      headers: ConditionalHeaders,
       params: CategoryParams,
       body: CategoryPatchSchema,
       response: {
@@ -259,14 +259,14 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Delete a service category',
       description: 'A soft delete: the entry leaves the vocabulary, and appears as a tombstone with `updatedSince` and as a delete in the change feed. Refused (409) while services use it (its `serviceCount` is not 0): move them to another category first. Needs `If-Match` and a key with `directory:write`.',
       security: BEARER_AUTH,
-      headers: WriteHeaders,
+      headers: ConditionalHeaders,
       params: CategoryParams,
       response: {
         204: { type: 'null', description: 'Deleted.' },
         400: problemResponses[400],
         404: problemResponses[404],
         409: problemResponse('Services still use the category; `detail` says how many. Nothing was written.'),
-        ...writeProblemResponses,
+        ...deleteProblemResponses,
         ...conditionalProblemResponses,
         500: problemResponses[500]
       }

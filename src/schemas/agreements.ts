@@ -434,7 +434,7 @@ export const AgreementPartyInputSchema = Type.Object({
 }, {
   $id: 'AgreementPartyInput',
   additionalProperties: false,
-  description: 'A party to the agreement as written by clients: exactly one of `organisation` and `facility`, matching the role. A facility or organisation is a party of an agreement at most once.',
+  description: 'A party to the agreement as written by clients: exactly one of `organisation` and `facility`, matching the role. A facility or organisation is a party of an agreement at most once. The example is the seeded party of the Kreativhaus, so sent as it is it answers 422 (already a party): name a facility that is not a party yet, with its own evidence and sources.',
   examples: [{
     role: kreativhausParty.role,
     organisation: null,
@@ -503,7 +503,7 @@ export const EventInputSchema = Type.Object({
 }, {
   $id: 'EventInput',
   additionalProperties: false,
-  description: 'An event as written by clients. Times carry the offset of Europe/Berlin; unknown facts are null.',
+  description: 'An event as written by clients. Times carry the offset of Europe/Berlin; unknown facts are null. The example is the seeded meeting of 11 March 2020, so sent as it is it answers 422 (the slug is used): give a new event its own slug and facts.',
   examples: [{
     agreement: AGREEMENT_SLUG,
     slug: eventRecord.slug,

@@ -25,8 +25,9 @@ export const idOrSlugParams = (example: string) => Type.Object({
 
 export const IdOrSlugParams = idOrSlugParams('kreativhaus')
 
-export const IdParams = Type.Object({
-  id: Type.String({ minLength: 1, maxLength: 200, description: 'The record\'s UUID.' })
+// The path parameter of a record addressed by UUID only, with a real one as example.
+export const idParams = (example: string) => Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 200, description: 'The record\'s UUID.', examples: [example] })
 }, { additionalProperties: false })
 
 export const SourceSchema = Type.Object({
@@ -84,7 +85,7 @@ export const problemResponses = {
 
 // The errors every write can answer with, in addition to 400 and 500.
 export const writeProblemResponses = {
-  401: problemResponse('No API key, or an unknown, malformed or revoked one.'),
+  401: problemResponse('No API key, or an unknown, malformed or revoked one (checked before the body).'),
   403: problemResponse('The API key\'s scopes do not allow this write.'),
   413: problemResponse('The body is larger than 1 MiB.'),
   415: problemResponse('The body is not JSON (`application/json` or, for PATCH, `application/merge-patch+json`).'),
@@ -96,6 +97,9 @@ export const writeProblemResponses = {
   }
 }
 
+// A DELETE has no body whose record could break a rule.
+export const { 422: _unprocessable, ...deleteProblemResponses } = writeProblemResponses
+
 export const conditionalProblemResponses = {
   412: problemResponse('The If-Match ETag is not the current one: the record changed since it was read. Nothing was written.'),
   428: problemResponse('If-Match is missing: send the ETag of the record you read. Nothing was written.')
@@ -103,9 +107,25 @@ export const conditionalProblemResponses = {
 
 export const BEARER_AUTH = [{ bearerAuth: [] }]
 
-export const WriteHeaders = Type.Object({
-  'if-match': Type.Optional(Type.String({ description: 'The ETag of the record as you read it (required for PATCH and DELETE).' })),
-  'idempotency-key': Type.Optional(Type.String({ description: 'For POST: a unique key per intended create; a retry with the same key and body returns the first result instead of a duplicate.' }))
+// POST (create): retries made safe.
+export const CreateHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({
+    maxLength: 200,
+    description: 'A unique key per intended create; a retry with the same key and body returns the first result (with `Idempotent-Replayed: true`) instead of a duplicate. The same key with another body is 422.',
+    examples: ['5b0e3c1e-7d1a-4c7e-9d0b-2f4a8e6c1a90']
+  }))
+})
+
+// PATCH and DELETE: optimistic concurrency (RFC 9110 §13.1).
+export const ConditionalHeaders = Type.Object({
+  'if-match': Type.Optional(Type.String({
+    description: 'Needed: the ETag of the record as you read it (or `*` for any version). Without it the write is 428, with an older ETag 412; nothing is written then.',
+    examples: ['"Xv3q0bUeS1o2cN4mJz8kPw9aT7yR5dLf"']
+  })),
+  'if-none-match': Type.Optional(Type.String({
+    description: 'Optional: an ETag (or `*`) the record must not have now; if it has, the write is 412.',
+    examples: ['*']
+  }))
 })
 
 export const HistoryEntrySchema = Type.Object({

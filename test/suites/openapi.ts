@@ -3,7 +3,7 @@ import t from 'tap'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import * as formats from 'ajv-formats'
 import { OPENAPI_FILE, generateOpenApiDocument } from '../../openapi/document.ts'
-import { buildTestApp } from '../helper.ts'
+import { bearer, buildTestApp, createKey } from '../helper.ts'
 
 t.test('openapi/openapi.json is what the code generates (run `npm run openapi` after changing routes)', async (t) => {
   const committed = readFileSync(OPENAPI_FILE, 'utf8')
@@ -33,6 +33,47 @@ t.test('every operation is documented', async (t) => {
     }
   }
   t.ok(operationIds.size >= 20, `at least 20 operations (${operationIds.size})`)
+})
+
+t.test('the document names what each kind of operation sends and takes', async (t) => {
+  const doc = JSON.parse(await generateOpenApiDocument())
+  for (const [path, item] of Object.entries<Record<string, any>>(doc.paths)) {
+    for (const [method, op] of Object.entries<any>(item)) {
+      const name = `${method.toUpperCase()} ${path}`
+      const headers = (op.parameters ?? []).filter((p: any) => p.in === 'header').map((p: any) => p.name)
+      t.ok(op.responses['503'], `${name}: 503 (storage) is documented`)
+      if (op.responses['429']) t.ok(op.responses['429'].headers?.['RateLimit-Remaining'] && op.responses['429'].headers?.['Retry-After'], `${name}: 429 names its headers`)
+      if (op.responses['304']) t.equal(op.responses['304'].content, undefined, `${name}: a 304 has no body`)
+      if (method === 'get') continue
+      if (op.responses['201']) {
+        t.same(Object.keys(op.responses['201'].headers ?? {}).sort(), ['ETag', 'Idempotent-Replayed', 'Location'], `${name}: 201 headers`)
+        t.same(headers, ['idempotency-key'], `${name}: a create takes Idempotency-Key, not If-Match`)
+      }
+      if (op.responses['200']) t.ok(op.responses['200'].headers?.ETag, `${name}: 200 names the ETag of the record`)
+      if (method === 'patch' || method === 'delete') {
+        t.same(headers, ['if-match', 'if-none-match'], `${name}: conditional headers only`)
+        t.ok(op.responses['428'] && op.responses['412'], `${name}: 428 and 412`)
+      }
+      if (method === 'delete') t.notOk(op.responses['422'], `${name}: a DELETE has no record to reject`)
+    }
+  }
+})
+
+t.test('every path parameter has an example that names a real record', async (t) => {
+  const app = await buildTestApp(t)
+  // The history of contacts needs a key that may read internal contacts.
+  const { key } = createKey(app, ['contacts:read-internal'])
+  const doc = JSON.parse(await generateOpenApiDocument())
+  for (const [path, item] of Object.entries<Record<string, any>>(doc.paths)) {
+    const op = item.get
+    if (op === undefined || !path.includes('{')) continue
+    let url = path
+    for (const parameter of (op.parameters ?? []).filter((p: any) => p.in === 'path')) {
+      t.ok(parameter.schema?.examples?.[0] ?? parameter.example ?? parameter.examples, `${path}: {${parameter.name}} has an example`)
+      url = url.replace(`{${parameter.name}}`, encodeURIComponent(String(parameter.schema?.examples?.[0] ?? parameter.example)))
+    }
+    t.equal((await app.inject({ url, headers: bearer(key) })).statusCode, 200, `GET ${url}`)
+  }
 })
 
 t.test('GET /openapi.json and /openapi.yaml serve the document; /docs is browsable', async (t) => {
