@@ -72,3 +72,20 @@ t.test('the server shuts down gracefully on SIGTERM and npm run backup copies a 
   t.match(server.output(), /shutting down/)
   t.notOk(existsSync(`${env.DATABASE_PATH}-wal`), 'the database was closed (WAL checkpointed and removed)')
 })
+
+t.test('npm run seed:validate checks the seed files (and finds a broken one)', async (t) => {
+  const ok = run('seed/validate-data.ts', [], {})
+  t.equal(ok.status, 0, ok.stderr)
+  t.match(ok.stdout, /seed data ok: \d+ sources, \d+ organisations, 14 facilities/)
+  // A copy of the seed files with one facility's slug broken must fail, naming the file.
+  const { cpSync, readFileSync, writeFileSync } = await import('node:fs')
+  const dir = join(tempDir(t), 'data')
+  cpSync(new URL('../seed/data/', import.meta.url), dir, { recursive: true })
+  const file = join(dir, 'facilities.json')
+  const facilities = JSON.parse(readFileSync(file, 'utf8'))
+  facilities[0].slug = 'Not A Slug'
+  writeFileSync(file, JSON.stringify(facilities))
+  const broken = run('seed/validate-data.ts', [], { SEED_DATA_DIR: dir })
+  t.equal(broken.status, 1)
+  t.match(broken.stdout + broken.stderr, /facilities\.json/)
+})

@@ -28,7 +28,6 @@ export const FACILITY_TYPE_LABELS: Record<FacilityType, string> = {
 }
 
 export const ORGANISATION_KINDS = ['district_office', 'jobcenter', 'operator'] as const
-export type OrganisationKind = typeof ORGANISATION_KINDS[number]
 
 export const ORGANISATION_UNIT_KINDS = ['department', 'unit', 'programme', 'working_group'] as const
 
@@ -37,7 +36,6 @@ export const SITE_STATUSES = ['active', 'unverified', 'historic'] as const
 // participant: named as a partner in a source; probable: inferred, no source names it;
 // unknown: a neighbourhood facility in Mitte with no link to the agreement found.
 export const PARTNERSHIP_STATUSES = ['participant', 'probable', 'unknown'] as const
-export type PartnershipStatus = typeof PARTNERSHIP_STATUSES[number]
 
 export const FACILITY_STATUSES = ['active', 'temporarily_closed', 'closed', 'unverified'] as const
 

@@ -133,6 +133,23 @@ export function storageProblem (condition: StorageCondition): HttpProblem {
 
 export const notFound = (what: string, id: string) => new HttpProblem(404, `No ${what} with id or slug '${id}' exists.`)
 
+// A record that cannot be deleted while others depend on it (the operator of facilities, the
+// category of services). Repositories throw it; the error handler answers 409 still-in-use.
+export class StillInUseError extends Error {}
+
+// A query whose parameters cannot be answered together (sort=relevance without q, a radius
+// without near). Repositories throw it; the error handler answers 400 naming the parameter.
+export class InvalidQueryError extends Error {
+  readonly field: string
+  readonly reason: string
+
+  constructor (field: string, reason: string) {
+    super(`The request is invalid: ${field} ${reason}.`)
+    this.field = field
+    this.reason = reason
+  }
+}
+
 // A record that is well-formed but breaks a rule of the directory (unknown reference, duplicate
 // slug, unparsable opening hours). Repositories throw it; the error handler answers 422.
 export class InvalidRecordError extends Error {

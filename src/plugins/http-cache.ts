@@ -4,6 +4,7 @@ import type { Database } from 'better-sqlite3'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { dataGeneration, untrackedWrites } from '../db/client.ts'
+import type { ChangesRepository } from '../repositories/changes-repository.ts'
 import { codedEtag, compress, compressAsync, compressStream, MIN_COMPRESSED_BYTES, negotiateCoding, type Coding } from '../lib/content-coding.ts'
 
 declare module 'fastify' {
@@ -36,6 +37,9 @@ declare module 'fastify' {
     cacheMembership: Membership | null
   }
   interface FastifyInstance {
+    // The clock of answers that depend on time (data-quality's due verifications) and of how long
+    // such an answer is kept; tests set their own.
+    clock: { now: () => number }
     dataVersion: () => DataVersion
     responseCache: ResponseCache
   }
@@ -170,14 +174,14 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
   const answerFirst = options.answerFirst === true
   const sqlite = app.db.$client
   const generation = () => dataGeneration(sqlite)
-  const lastChange = sqlite.prepare('select seq, changed_at as changedAt from changes order by seq desc limit 1')
   const startedAt = new Date()
   const dataVersion = (): DataVersion => {
-    const row = lastChange.get() as { seq: number, changedAt: string } | undefined
+    const row = app.repos.changes.last()
     const seq = row?.seq ?? 0
     return { seq, changedAt: row === undefined ? startedAt : new Date(row.changedAt), key: `${seq}.${untrackedWrites(sqlite)}` }
   }
   app.decorate('dataVersion', dataVersion)
+  app.decorate('clock', { now: () => Date.now() })
   app.decorateRequest('cacheEntry', undefined)
   app.decorateRequest('cacheSeq', undefined)
   app.decorateRequest('cacheChangeSeq', 0)
@@ -196,7 +200,7 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
     this.cacheMembership = { kinds, key, current }
     return this
   })
-  const changes = changeLog(sqlite)
+  const changes = changeLog(sqlite, app.repos.changes)
   const builds = buildQueue()
 
   const entries = new Map<string, Entry>()
@@ -278,7 +282,7 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
           found.seq = seq
           found.changeSeq = request.cacheChangeSeq
         }
-        if (found.seq === seq && (found.expiresAt === undefined || Date.now() < found.expiresAt)) entry = found
+        if (found.seq === seq && (found.expiresAt === undefined || app.clock.now() < found.expiresAt)) entry = found
         else drop(key)
       }
     }
@@ -387,13 +391,13 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
     // Item routes set the ETag of the record (see write-support.ts) so that If-Match agrees.
     const etag = (reply.getHeader('etag') as string | undefined) ?? strongEtag(payload)
     // An answer that also depends on the clock was last modified when it was built.
-    const lastModified = reply.cacheExpiresAt === undefined ? dataVersion().changedAt.toUTCString() : new Date().toUTCString()
+    const lastModified = reply.cacheExpiresAt === undefined ? dataVersion().changedAt.toUTCString() : new Date(app.clock.now()).toUTCString()
     reply.header('etag', etag)
     reply.header('last-modified', lastModified)
     const body = typeof payload === 'string' ? Buffer.from(payload) : payload
     // Only an answer built from the current data is kept (a write may have committed meanwhile).
     const kept = request.cacheSeq !== undefined && request.cacheSeq === generation() && body.length <= MAX_PAYLOAD &&
-      (reply.cacheExpiresAt === undefined || Date.now() < reply.cacheExpiresAt)
+      (reply.cacheExpiresAt === undefined || app.clock.now() < reply.cacheExpiresAt)
     const headers: Record<string, string | string[]> = {}
     if (kept) {
       for (const [name, value] of Object.entries(reply.getHeaders())) {
@@ -452,7 +456,7 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
       })
     }
   })
-}, { name: 'http-cache', dependencies: ['database'] })
+}, { name: 'http-cache', dependencies: ['database', 'repositories'] })
 
 // Which records changed since when, from the change feed: the triggers add a row per changed
 // record (entity type and id) in the same transaction as the change, and its sequence number only
@@ -487,17 +491,16 @@ const SHOWN_BY_FACILITIES = new Set(['organisation', 'category', 'target_group']
 const LOG_BATCH = 10_000
 const LOG_RECORDS = 100_000
 
-export function changeLog (sqlite: Database): ChangeLog {
-  const newest = sqlite.prepare('SELECT coalesce(max(seq), 0) FROM changes').pluck()
-  const after = sqlite.prepare('SELECT seq, entity_type AS type, entity_id AS id, action FROM changes WHERE seq > ? ORDER BY seq LIMIT ?')
-  const facilityOfService = sqlite.prepare('SELECT facility_id FROM services WHERE id = ?').pluck()
+// `sqlite`: the connection, whose writes outside the repositories (untrackedWrites) no change row
+// accounts for; `feed`: the change rows themselves.
+export function changeLog (sqlite: Database, feed: Pick<ChangesRepository, 'newestSeq' | 'rowsAfter' | 'facilityOfService'>): ChangeLog {
   const latest = new Map<string, number>()
   const latestOfKind = new Map<string, number>()
   let generation = -1
   let untracked = untrackedWrites(sqlite)
   // Every change since the epoch began, up to `seq`, is in `latest`.
   let epoch = 0
-  let seq = newest.get() as number
+  let seq = feed.newestSeq()
   const mark = (record: string, kind: string, at: number) => {
     latest.set(record, at)
     latestOfKind.set(kind, at)
@@ -506,7 +509,7 @@ export function changeLog (sqlite: Database): ChangeLog {
     for (const row of rows) {
       mark(`${row.type}:${row.id}`, row.type, row.seq)
       if (row.type === 'service') {
-        const facility = row.action === 'update' ? '*' : facilityOfService.get(row.id) as string | undefined ?? '*'
+        const facility = row.action === 'update' ? '*' : feed.facilityOfService(row.id) ?? '*'
         mark(`facility:${facility}`, 'facility', row.seq)
       } else if (SHOWN_BY_FACILITIES.has(row.type)) {
         mark('facility:*', 'facility', row.seq)
@@ -517,7 +520,7 @@ export function changeLog (sqlite: Database): ChangeLog {
   const restart = () => {
     latest.clear()
     latestOfKind.clear()
-    seq = newest.get() as number
+    seq = feed.newestSeq()
     epoch++
   }
   const log: ChangeLog = {
@@ -530,7 +533,7 @@ export function changeLog (sqlite: Database): ChangeLog {
         untracked = outside
         restart()
       } else {
-        const rows = after.all(seq, LOG_BATCH + 1) as { seq: number, type: string, id: string, action: string }[]
+        const rows = feed.rowsAfter(seq, LOG_BATCH + 1)
         // The data moved without a change of a record (a write that was rolled back): nothing
         // kept can be vouched for.
         if (rows.length === 0 || rows.length > LOG_BATCH || latest.size + 2 * rows.length > LOG_RECORDS) restart()

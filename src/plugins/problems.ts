@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger, FastifyError, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Db } from '../db/client.ts'
-import { HttpProblem, InvalidRecordError, problemTypeFor, storageProblem, type FieldError, type ProblemDetails } from '../lib/problem.ts'
+import { HttpProblem, InvalidQueryError, InvalidRecordError, PROBLEM_TYPES, StillInUseError, problemTypeFor, storageProblem, type FieldError, type ProblemDetails } from '../lib/problem.ts'
 import { classifySqliteError, type StorageCondition, type StorageFault } from '../lib/sqlite-errors.ts'
 
 // The methods a path may have (OPTIONS answers every path: CORS).
@@ -50,6 +50,12 @@ function fieldErrors (context: string | undefined, errors: AjvError[]): { errors
 export function toProblem (error: FastifyError | HttpProblem | Error, instance: string): ProblemDetails {
   if (error instanceof HttpProblem) {
     return { type: error.type, title: error.title, status: error.status, detail: error.message, instance, ...(error.errors ? { errors: error.errors } : {}) }
+  }
+  if (error instanceof StillInUseError) {
+    return { type: '/problems/still-in-use', title: PROBLEM_TYPES['still-in-use'].title, status: 409, detail: error.message, instance }
+  }
+  if (error instanceof InvalidQueryError) {
+    return { type: '/problems/validation-error', title: 'Bad Request', status: 400, detail: error.message, instance, errors: [{ field: error.field, message: error.reason }] }
   }
   if (error instanceof InvalidRecordError) {
     return { type: '/problems/invalid-record', title: 'Unprocessable Content', status: 422, detail: error.message, instance, errors: error.errors }

@@ -30,9 +30,31 @@ const FEED = `
   ORDER BY c.seq
   LIMIT @limit`
 
+// One row of the feed as the response cache reads it: which record changed, and how.
+export interface ChangeRow { seq: number, type: string, id: string, action: string }
+
 export function createChangesRepository (db: Db) {
   const feed = db.$client.prepare(FEED)
+  const newest = db.$client.prepare('SELECT coalesce(max(seq), 0) FROM changes').pluck()
+  const last = db.$client.prepare('SELECT seq, changed_at AS changedAt FROM changes ORDER BY seq DESC LIMIT 1')
+  const rowsAfter = db.$client.prepare('SELECT seq, entity_type AS type, entity_id AS id, action FROM changes WHERE seq > ? ORDER BY seq LIMIT ?')
+  const facilityOfService = db.$client.prepare('SELECT facility_id FROM services WHERE id = ?').pluck()
   return {
+    // The newest change (the data's version for the response cache), none in an empty database.
+    last (): { seq: number, changedAt: string } | undefined {
+      return last.get() as { seq: number, changedAt: string } | undefined
+    },
+    newestSeq (): number {
+      return newest.get() as number
+    },
+    // Every change after seq, in order, up to limit (all kinds, the acting key aside).
+    rowsAfter (seq: number, limit: number): ChangeRow[] {
+      return rowsAfter.all(seq, limit) as ChangeRow[]
+    },
+    // The facility a service belongs to (deleted ones included), if the service exists.
+    facilityOfService (serviceId: string): string | undefined {
+      return facilityOfService.get(serviceId) as string | undefined
+    },
     // includeInternal: the caller may read internal contacts, so their changes are real ones.
     after (query: ChangeFeedQuery, includeInternal = false): { items: Change[], hasMore: boolean } {
       const types = query.entityType?.length ? JSON.stringify(query.entityType) : null
@@ -44,3 +66,5 @@ export function createChangesRepository (db: Db) {
     }
   }
 }
+
+export type ChangesRepository = ReturnType<typeof createChangesRepository>

@@ -1,7 +1,19 @@
 import { and, eq } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { idempotencyKeys } from '../db/schema.ts'
-import type { IdempotencyStore, StoredResponse } from '../routes/write-support.ts'
+
+// The first answer to a create with an Idempotency-Key, replayed for retries.
+export interface StoredResponse {
+  status: number
+  headers: Record<string, string>
+  body: string
+}
+
+export interface IdempotencyStore {
+  find: (actor: string, key: string) => (StoredResponse & { requestHash: string, method: string, path: string }) | undefined
+  save: (actor: string, key: string, method: string, path: string, requestHash: string, response: StoredResponse) => void
+  atomically: <T>(fn: () => T) => T
+}
 
 export function createIdempotencyRepository (db: Db): IdempotencyStore {
   return {

@@ -10,6 +10,7 @@ import { createApiKeysRepository } from './api-keys-repository.ts'
 import { createIdempotencyRepository } from './idempotency-repository.ts'
 import { createWriter } from './writer.ts'
 import { createHistoryRepository } from './history-repository.ts'
+import { createHealthRepository } from './health-repository.ts'
 
 export function createRepositories (db: Db) {
   const writer = createWriter(db)
@@ -24,7 +25,8 @@ export function createRepositories (db: Db) {
     changes: createChangesRepository(db),
     apiKeys: createApiKeysRepository(db),
     idempotency: createIdempotencyRepository(db),
-    history: createHistoryRepository(db)
+    history: createHistoryRepository(db),
+    health: createHealthRepository(db)
   }
 }
 

@@ -3,7 +3,7 @@ import type { AnySQLiteColumn } from 'drizzle-orm/sqlite-core'
 import type { Db } from '../db/client.ts'
 import { facilities, organisations, organisationSites, organisationUnits } from '../db/schema.ts'
 import { decodeCursor, encodeCursor, type CursorKey } from '../lib/cursor.ts'
-import { HttpProblem, InvalidRecordError } from '../lib/problem.ts'
+import { InvalidRecordError, StillInUseError } from '../lib/problem.ts'
 import { newId } from '../lib/uuid.ts'
 import type { Tombstone } from '../schemas/common.ts'
 import type {
@@ -291,7 +291,7 @@ export function createOrganisationsRepository (db: Db, writer: Writer) {
         check(current)
         if (current.facilities.length > 0) {
           const slugs = current.facilities.map((f) => f.slug).join(', ')
-          throw new HttpProblem(409, `The organisation '${current.slug}' still operates ${current.facilities.length} ${current.facilities.length === 1 ? 'facility' : 'facilities'} (${slugs}). Give them another operator (or none) first.`, { type: '/problems/still-in-use' })
+          throw new StillInUseError(`The organisation '${current.slug}' still operates ${current.facilities.length} ${current.facilities.length === 1 ? 'facility' : 'facilities'} (${slugs}). Give them another operator (or none) first.`)
         }
         db.update(organisations).set({ deletedAt: context.now, updatedAt: context.now }).where(eq(organisations.id, current.id)).run()
         writer.recordHistory(context, 'organisation', current.id, 'delete', diff(record(writableOf(current)), null))

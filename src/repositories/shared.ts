@@ -1,10 +1,9 @@
-import { eq, gte, inArray, isNull, or, sql, type SQL } from 'drizzle-orm'
+import { eq, gte, isNull, or, sql, type SQL } from 'drizzle-orm'
 import type { AnySQLiteColumn } from 'drizzle-orm/sqlite-core'
 import type { Statement } from 'better-sqlite3'
 import type { Db } from '../db/client.ts'
-import { categories, targetGroups } from '../db/schema.ts'
 import { isUuid } from '../lib/uuid.ts'
-import { HttpProblem } from '../lib/problem.ts'
+import { InvalidQueryError } from '../lib/problem.ts'
 import type { CursorKey } from '../lib/cursor.ts'
 import type { Tombstone } from '../schemas/common.ts'
 
@@ -99,20 +98,10 @@ export function facilityRefsOf (db: Db, ids: (string | null)[]): Map<string, Ent
   return new Map(rows.map((r) => [r.id, r]))
 }
 
-export function categorySlugIds (db: Db, slugs: string[]): SQL {
-  return sql`(select ${categories.id} from ${categories} where ${inArray(categories.slug, slugs)})`
-}
-
-export function targetGroupSlugIds (db: Db, slugs: string[]): SQL {
-  return sql`(select ${targetGroups.id} from ${targetGroups} where ${inArray(targetGroups.slug, slugs)})`
-}
-
 // --- Paging and sync, shared by every list ---------------------------------------------------
 
-export function invalidParameter (field: string, message: string): HttpProblem {
-  return new HttpProblem(400, `The request is invalid: ${field} ${message}.`, {
-    type: '/problems/validation-error', errors: [{ field, message }]
-  })
+export function invalidParameter (field: string, message: string): InvalidQueryError {
+  return new InvalidQueryError(field, message)
 }
 
 // ISO 8601 in, the stored form (UTC with milliseconds) out, so text comparison is time order.

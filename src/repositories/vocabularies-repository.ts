@@ -3,7 +3,7 @@ import { union } from 'drizzle-orm/sqlite-core'
 import type { Db } from '../db/client.ts'
 import { categories, facilities, facilityTargetGroups, services, serviceTargetGroups, targetGroups } from '../db/schema.ts'
 import { decodeCursor, encodeCursor, type CursorKey } from '../lib/cursor.ts'
-import { HttpProblem, InvalidRecordError } from '../lib/problem.ts'
+import { InvalidRecordError, StillInUseError } from '../lib/problem.ts'
 import { newId } from '../lib/uuid.ts'
 import type { Tombstone } from '../schemas/common.ts'
 import type {
@@ -305,7 +305,7 @@ export function createVocabulariesRepository (db: Db, writer: Writer) {
           if (current === undefined) return undefined
           check(current)
           const reason = kind.inUse(current)
-          if (reason !== null) throw new HttpProblem(409, reason, { type: '/problems/still-in-use' })
+          if (reason !== null) throw new StillInUseError(reason)
           remove.run(context.now, context.now, current.id)
           writer.recordHistory(context, kind.entityType, current.id, 'delete', diff(record(writableOf(current)), null))
           return current

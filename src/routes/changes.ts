@@ -14,7 +14,7 @@ const changesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['sync'],
       operationId: 'listChanges',
       summary: 'Change feed',
-      description: 'Every create, update and delete of every record, oldest first, by a strictly increasing sequence number. The feed is written by database triggers in the same transaction as the data, so no change can bypass it. Keep `lastSeq` and ask for `since=lastSeq` next time; a delete means: remove the record from your copy. Without a key with `contacts:read-internal`, the changes of a contact that is internal now read as deletes if it was ever public (a copy may hold it), and those of a contact that never was are left out (the sequence numbers then skip them).',
+      description: 'Every create, update and delete of every record, oldest first, by a strictly increasing sequence number. The feed is written by database triggers on the records\' tables in the same transaction as the data, so no write through the API can bypass it (SQL that only changes links between records, outside the API, has no entry). Keep `lastSeq` and ask for `since=lastSeq` next time; a delete means: remove the record from your copy. Without a key with `contacts:read-internal`, the changes of a contact that is internal now read as deletes if it was ever public (a copy may hold it), and those of a contact that never was are left out (the sequence numbers then skip them).',
       querystring: ChangeFeedQuery,
       response: { 200: ChangeFeedSchema, 400: problemResponses[400], 500: problemResponses[500] }
     }

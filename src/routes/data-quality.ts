@@ -23,7 +23,7 @@ const dataQualityRoutes: FastifyPluginAsyncTypebox = async (app) => {
       .map((a) => app.repos.agreements.find(a.id!)!)
     // The report depends on the clock as well as the data (a verification becomes due): the
     // response cache keeps it until the next such moment, or the next write.
-    const now = new Date()
+    const now = new Date(app.clock.now())
     const until = dataQualityValidUntil(facilities, now)
     if (until !== null) reply.cacheUntil(until)
     return dataQualityReport(facilities, agreements, now)

@@ -19,7 +19,8 @@ import { sendNdjson } from './list-support.ts'
 // Open Referral HSDS 3.0 read API over the directory. It reads the whole directory through the
 // repositories and maps it in memory (src/formats/hsds.ts): the directory has some hundred records,
 // and HSDS filters (taxonomy terms, organizations, last_modified over embedded records) cut across
-// what the repositories' paged queries select. Search is the repositories' full-text search.
+// what the repositories' paged queries select. Services are searched with the repositories'
+// full-text search; organizations, taxonomies and terms in memory (matchesSearch).
 
 const TAGS = ['hsds']
 const ALL = { limit: 500, offset: 0 }

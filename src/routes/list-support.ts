@@ -2,6 +2,11 @@ import { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { pageUrl } from '../lib/cursor.ts'
 import type { ServicePage, ServicesRepository } from '../repositories/services-repository.ts'
+import { CSV_MEDIA_TYPE } from '../formats/csv.ts'
+import { GEOJSON_MEDIA_TYPE } from '../formats/geojson.ts'
+import { ICAL_MEDIA_TYPE } from '../formats/ical.ts'
+import { JSONLD_MEDIA_TYPE } from '../formats/jsonld.ts'
+import { VCARD_MEDIA_TYPE } from '../formats/vcard.ts'
 
 export interface ListPage<T> {
   total: number
@@ -56,13 +61,14 @@ export function sendNdjson<T> (reply: FastifyReply, batches: Iterable<T[]>) {
   return reply.send(head.join(''))
 }
 
+// The Content-Type of each export, as its writer defines it.
 const MEDIA_TYPES: Record<string, string> = {
-  csv: 'text/csv; charset=utf-8; header=present',
-  'csv-excel': 'text/csv; charset=utf-8; header=present',
-  vcard: 'text/vcard; charset=utf-8',
-  ics: 'text/calendar; charset=utf-8',
-  geojson: 'application/geo+json',
-  jsonld: 'application/ld+json'
+  csv: CSV_MEDIA_TYPE,
+  'csv-excel': CSV_MEDIA_TYPE,
+  vcard: VCARD_MEDIA_TYPE,
+  ics: ICAL_MEDIA_TYPE,
+  geojson: GEOJSON_MEDIA_TYPE,
+  jsonld: JSONLD_MEDIA_TYPE
 }
 
 const EXTENSIONS: Record<string, string> = { csv: 'csv', 'csv-excel': 'csv', vcard: 'vcf', ics: 'ics', geojson: 'geojson', jsonld: 'jsonld' }

@@ -93,7 +93,7 @@ const metaRoutes: FastifyPluginAsyncTypebox = async (app) => {
     // A probe's answer is about this moment: no cache may keep it.
     reply.header('cache-control', 'no-store')
     try {
-      app.db.$client.prepare('select 1').get()
+      app.repos.health.ping()
     } catch (error) {
       request.log.error({ err: error }, 'readiness check failed')
       throw new HttpProblem(503, 'The database does not answer.')

@@ -6,6 +6,7 @@ import { HttpProblem, InvalidRecordError, type FieldError } from '../lib/problem
 import { strongEtag } from '../plugins/http-cache.ts'
 import { identityEtag } from '../lib/content-coding.ts'
 import type { Principal } from '../lib/api-keys.ts'
+import type { IdempotencyStore } from '../repositories/idempotency-repository.ts'
 
 // The ETag of one record: a hash of its JSON representation. Item GETs send it, and writes
 // compare If-Match with it inside their transaction, so both always agree.
@@ -55,18 +56,6 @@ export function validateRecord (schema: TSchema, value: unknown, prefix = 'body'
 
 export function unprocessable (errors: FieldError[]): InvalidRecordError {
   return new InvalidRecordError(errors)
-}
-
-export interface StoredResponse {
-  status: number
-  headers: Record<string, string>
-  body: string
-}
-
-export interface IdempotencyStore {
-  find: (actor: string, key: string) => (StoredResponse & { requestHash: string, method: string, path: string }) | undefined
-  save: (actor: string, key: string, method: string, path: string, requestHash: string, response: StoredResponse) => void
-  atomically: <T>(fn: () => T) => T
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { Type, type Static } from 'typebox'
 import { projectPath } from '../lib/paths.ts'
-import { FACILITY_STATUSES, FACILITY_TYPES, PARTNERSHIP_STATUSES } from '../domain/vocabulary.ts'
+import { FACILITY_STATUSES, FACILITY_TYPE_LABELS, FACILITY_TYPES, PARTNERSHIP_STATUSES } from '../domain/vocabulary.ts'
 import {
   Id, Nullable, OrganisationRefSchema, Pagination, Slug, Sources, SyncQuery, TargetGroupLinkSchema, Timestamp,
   Vocabulary, listItemSchema, many, mergePatchSchema, pageSchema, ref, InputText, SourceInputSchema, TargetGroupLinkInputSchema
@@ -9,7 +9,9 @@ import {
 import { ServiceSchema } from './services.ts'
 import { ContactSchema } from './contacts.ts'
 
-export const FacilityTypeSchema = Vocabulary(FACILITY_TYPES, { description: 'Facility type (controlled list).' })
+export const FacilityTypeSchema = Vocabulary(FACILITY_TYPES, {
+  description: `Facility type (controlled list): ${FACILITY_TYPES.map((type) => `\`${type}\` (${FACILITY_TYPE_LABELS[type]})`).join(', ')}.`
+})
 export const PartnershipStatusSchema = Vocabulary(PARTNERSHIP_STATUSES, {
   description: '`participant`: a source names it as a partner facility; `probable`: inferred, no source names it; `unknown`: no link to the agreement found.'
 })

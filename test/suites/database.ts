@@ -29,8 +29,12 @@ t.test('migrating an empty database file creates every table', async (t) => {
   t.equal(db.$client.pragma('journal_mode', { simple: true }), 'wal')
   t.equal(db.$client.pragma('foreign_keys', { simple: true }), 1)
   t.equal(db.$client.pragma('busy_timeout', { simple: true }), 1000)
+  const schemaOf = () => db.$client.prepare('select type, name, sql from sqlite_master order by type, name').all()
+  const migrationsOf = () => db.$client.prepare('select * from __drizzle_migrations order by id').all()
+  const [schema, migrations] = [schemaOf(), migrationsOf()]
   migrateDatabase(db)
-  t.pass('migrating twice is a no-op')
+  t.same(schemaOf(), schema, 'migrating twice changes no table, index or trigger')
+  t.same(migrationsOf(), migrations, 'and records no migration again')
 })
 
 t.test('foreign keys are enforced', async (t) => {

@@ -690,6 +690,7 @@ t.test('GET /v1/services?format=ndjson streams every record, one JSON object per
   const searched = await app.inject(`/v1/services?format=ndjson&q=${encodeURIComponent('ältere')}`)
   const found = searched.body.trimEnd().split('\n').map((line) => JSON.parse(line) as ServiceBody)
   t.same(found.map((s) => s.name), names((await getJson<ServiceList>(app, search('ältere'))).body))
+  t.ok(found.length > 0, 'the search finds services')
   t.ok(found.every((s) => s.match !== undefined))
   const empty = await app.inject('/v1/services?format=ndjson&facility=begegnungsstaette-mehr-mitte')
   t.equal(empty.statusCode, 200)
