@@ -27,7 +27,7 @@ import hsdsRoutes from './routes/hsds.ts'
 import auth from './plugins/auth.ts'
 
 export interface AppOptions {
-  config: Pick<Config, 'DATABASE_PATH' | 'LOG_LEVEL'> & Partial<Pick<Config, 'RATE_LIMIT_MAX' | 'CORS_WRITE_ORIGINS'>>
+  config: Pick<Config, 'DATABASE_PATH' | 'LOG_LEVEL'> & Partial<Pick<Config, 'RATE_LIMIT_MAX' | 'CORS_WRITE_ORIGINS' | 'TRUST_PROXY'>>
   // Seed an empty database with the real directory (true except in tests that build their own data).
   seed?: boolean
   // An in-memory copy of this serialized database instead of DATABASE_PATH (tests).
@@ -65,6 +65,10 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
     schemaController: { compilersFactory },
     bodyLimit: 1024 * 1024,
+    // Behind a reverse proxy, the client's address (for the rate limit) is the one the proxy names
+    // in X-Forwarded-For, believed only from these proxies; otherwise every client would share the
+    // proxy's allowance.
+    trustProxy: options.config.TRUST_PROXY === undefined || options.config.TRUST_PROXY === '' ? false : options.config.TRUST_PROXY.split(','),
     requestTimeout: timeouts.requestMs,
     connectionTimeout: timeouts.idleMs,
     // Node checks the request timeout of open connections at this interval (30 s by default, so a

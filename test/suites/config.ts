@@ -2,12 +2,12 @@ import t from 'tap'
 import { ConfigError, loadConfig } from '../../src/config.ts'
 
 t.test('defaults', async (t) => {
-  t.same(loadConfig({}), { PORT: 3000, HOST: '127.0.0.1', DATABASE_PATH: 'data/partner-directory.db', LOG_LEVEL: 'info', RATE_LIMIT_MAX: 600, CORS_WRITE_ORIGINS: '' })
+  t.same(loadConfig({}), { PORT: 3000, HOST: '127.0.0.1', DATABASE_PATH: 'data/partner-directory.db', LOG_LEVEL: 'info', RATE_LIMIT_MAX: 600, CORS_WRITE_ORIGINS: '', TRUST_PROXY: '' })
 })
 
 t.test('values from the environment', async (t) => {
-  t.same(loadConfig({ PORT: '8080', HOST: '0.0.0.0', DATABASE_PATH: '/tmp/x.db', LOG_LEVEL: 'debug', RATE_LIMIT_MAX: '0', CORS_WRITE_ORIGINS: 'https://a.example.org,http://localhost:5173' }),
-    { PORT: 8080, HOST: '0.0.0.0', DATABASE_PATH: '/tmp/x.db', LOG_LEVEL: 'debug', RATE_LIMIT_MAX: 0, CORS_WRITE_ORIGINS: 'https://a.example.org,http://localhost:5173' })
+  t.same(loadConfig({ PORT: '8080', HOST: '0.0.0.0', DATABASE_PATH: '/tmp/x.db', LOG_LEVEL: 'debug', RATE_LIMIT_MAX: '0', CORS_WRITE_ORIGINS: 'https://a.example.org,http://localhost:5173', TRUST_PROXY: '127.0.0.1,10.0.0.0/8' }),
+    { PORT: 8080, HOST: '0.0.0.0', DATABASE_PATH: '/tmp/x.db', LOG_LEVEL: 'debug', RATE_LIMIT_MAX: 0, CORS_WRITE_ORIGINS: 'https://a.example.org,http://localhost:5173', TRUST_PROXY: '127.0.0.1,10.0.0.0/8' })
 })
 
 t.test('a bad value stops the start with a message naming the setting', async (t) => {
@@ -16,6 +16,7 @@ t.test('a bad value stops the start with a message naming the setting', async (t
   t.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), /LOG_LEVEL="loud" is invalid: expected one of fatal, error, warn, info, debug, trace, silent/)
   t.throws(() => loadConfig({ RATE_LIMIT_MAX: 'lots' }), /RATE_LIMIT_MAX="lots" is invalid/)
   t.throws(() => loadConfig({ CORS_WRITE_ORIGINS: 'example.org' }), /CORS_WRITE_ORIGINS="example.org" is invalid/)
+  t.throws(() => loadConfig({ TRUST_PROXY: '10.0.0.1, evil' }), /TRUST_PROXY="10.0.0.1, evil" is invalid/)
   const error = t.throws(() => loadConfig({ PORT: '-1', LOG_LEVEL: 'x' })) as Error
   t.match(error.message, /PORT/)
   t.match(error.message, /LOG_LEVEL/)

@@ -52,6 +52,20 @@ t.test('a bad key counts against its address\'s allowance, and its 401 carries t
   t.equal((await app.inject('/v1/facilities')).statusCode, 429, 'the same address, without a key')
 })
 
+t.test('behind a trusted proxy (TRUST_PROXY) each client has its own allowance; a forged header elsewhere counts for nothing', async (t) => {
+  const { buildApp } = await import('../../src/app.ts')
+  const limited = async (trustProxy: string) => {
+    const app = await buildApp({ config: { DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', RATE_LIMIT_MAX: 2, TRUST_PROXY: trustProxy }, seed: false, logger: false })
+    t.teardown(() => app.close())
+    const from = async (client: string) => (await app.inject({ url: '/v1/facilities', headers: { 'x-forwarded-for': client } })).statusCode
+    return [await from('203.0.113.1'), await from('203.0.113.1'), await from('203.0.113.1'), await from('203.0.113.2')]
+  }
+  // light-my-request connects from 127.0.0.1: the proxy.
+  t.same(await limited('127.0.0.1'), [200, 200, 429, 200], 'counted per client the proxy names')
+  t.same(await limited(''), [200, 200, 429, 429], 'without TRUST_PROXY the header is not believed: one address')
+  t.same(await limited('10.0.0.0/8'), [200, 200, 429, 429], 'nor from an address that is not a trusted proxy')
+})
+
 t.test('the response cache serves repeated GETs and never serves stale data after a write', async (t) => {
   const app = await buildTestApp(t)
   const first = await app.inject('/v1/facilities?limit=100')
