@@ -34,9 +34,11 @@ export const PROBLEM_TYPES = {
   conflict: { status: 409, title: 'Conflict', description: 'The request conflicts with the current state of the data.' },
   'still-in-use': { status: 409, title: 'Conflict', description: 'The record cannot be deleted while others use it (an operator of facilities, a category or target group of services). Move or delete those first.' },
   'request-timeout': { status: 408, title: 'Request Timeout', description: 'The whole request did not arrive within 30 seconds; the connection is closed. Send it again.' },
+  'length-required': { status: 411, title: 'Length Required', description: 'A body was sent without `Content-Length` (or chunked encoding).' },
   'precondition-failed': { status: 412, title: 'Precondition Failed', description: '`If-None-Match` names the record as it is now (or `*`: it exists), so the write was not done.' },
   'stale-etag': { status: 412, title: 'Precondition Failed', description: 'The `If-Match` ETag is not the current one: the record changed since it was read. GET it again and reapply the change. Nothing was written.' },
   'payload-too-large': { status: 413, title: 'Payload Too Large', description: 'The body is larger than 1 MiB. Nothing was written.' },
+  'range-not-satisfiable': { status: 416, title: 'Range Not Satisfiable', description: 'The `Range` asked for lies outside the file (static files of the docs page only; API answers ignore Range).' },
   'unsupported-media-type': { status: 415, title: 'Unsupported Media Type', description: 'The body is not JSON: send `application/json` (or, for PATCH, `application/merge-patch+json`). Nothing was written.' },
   'unprocessable-content': { status: 422, title: 'Unprocessable Content', description: 'The request is well-formed but cannot be carried out.' },
   'invalid-record': { status: 422, title: 'Unprocessable Content', description: 'The record is well-formed but breaks a rule of the directory (an unknown facility or category, a slug already used, opening hours that do not parse, a merged record that is not valid). `errors` lists each failing field. Nothing was written.' },
@@ -66,9 +68,11 @@ const BY_STATUS: Record<number, ProblemSlug> = {
   406: 'not-acceptable',
   408: 'request-timeout',
   409: 'conflict',
+  411: 'length-required',
   412: 'precondition-failed',
   413: 'payload-too-large',
   415: 'unsupported-media-type',
+  416: 'range-not-satisfiable',
   422: 'unprocessable-content',
   428: 'precondition-required',
   429: 'too-many-requests',
@@ -95,6 +99,9 @@ export class HttpProblem extends Error {
     this.headers = options.headers
   }
 }
+
+// Whether an answer with this status has a type of its own (else it is sent as a 400 or 500).
+export const hasProblemType = (status: number): boolean => BY_STATUS[status] !== undefined
 
 export function problemTypeFor (status: number): { type: ProblemType, title: string } {
   const slug = BY_STATUS[status] ?? (status >= 500 ? 'internal-server-error' : 'bad-request')

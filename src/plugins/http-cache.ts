@@ -175,13 +175,24 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
   const sqlite = app.db.$client
   const generation = () => dataGeneration(sqlite)
   const startedAt = new Date()
+  // A write the change feed does not show (SQL to a link table, another process's commit) has no
+  // time of its own: it counts as made when it was first noticed, so that Last-Modified moves
+  // with it and If-Modified-Since does not answer 304 for what changed.
+  let untrackedSeen = untrackedWrites(sqlite)
+  let untrackedAt = 0
   const dataVersion = (): DataVersion => {
     const row = app.repos.changes.last()
     const seq = row?.seq ?? 0
-    return { seq, changedAt: row === undefined ? startedAt : new Date(row.changedAt), key: `${seq}.${untrackedWrites(sqlite)}` }
+    const untracked = untrackedWrites(sqlite)
+    if (untracked !== untrackedSeen) {
+      untrackedSeen = untracked
+      untrackedAt = app.clock.now()
+    }
+    const changedAt = Math.max(row === undefined ? startedAt.getTime() : Date.parse(row.changedAt), untrackedAt)
+    return { seq, changedAt: new Date(changedAt), key: `${seq}.${untracked}` }
   }
-  app.decorate('dataVersion', dataVersion)
   app.decorate('clock', { now: () => Date.now() })
+  app.decorate('dataVersion', dataVersion)
   app.decorateRequest('cacheEntry', undefined)
   app.decorateRequest('cacheSeq', undefined)
   app.decorateRequest('cacheChangeSeq', 0)

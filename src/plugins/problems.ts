@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger, FastifyError, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Db } from '../db/client.ts'
-import { HttpProblem, InvalidQueryError, InvalidRecordError, PROBLEM_TYPES, StillInUseError, problemTypeFor, storageProblem, type FieldError, type ProblemDetails } from '../lib/problem.ts'
+import { HttpProblem, hasProblemType, InvalidQueryError, InvalidRecordError, PROBLEM_TYPES, StillInUseError, problemTypeFor, storageProblem, type FieldError, type ProblemDetails } from '../lib/problem.ts'
 import { classifySqliteError, type StorageCondition, type StorageFault } from '../lib/sqlite-errors.ts'
 
 // The methods a path may have (OPTIONS answers every path: CORS).
@@ -75,7 +75,9 @@ export function toProblem (error: FastifyError | HttpProblem | Error, instance: 
   const status = fastifyError.statusCode
   if (typeof status === 'number' && status >= 400 && status < 500) {
     // Fastify's own client errors (malformed JSON, wrong media type, too large) carry safe messages.
-    return { ...problemTypeFor(status), status, detail: error.message, instance }
+    // A status without a problem type of its own goes out as 400, so type and status agree.
+    const sent = hasProblemType(status) ? status : 400
+    return { ...problemTypeFor(sent), status: sent, detail: error.message, instance }
   }
   return { ...problemTypeFor(500), status: 500, detail: 'An unexpected error occurred. It has been logged.', instance }
 }

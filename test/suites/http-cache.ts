@@ -257,6 +257,23 @@ t.test('cached facility answers outlive writes to other records, never a change 
   t.equal((await getJson(app, '/v1/facilities/shk-mitte')).body.operator.name, 'StadtRand (SQL)')
 })
 
+t.test('a write the feed does not show moves Last-Modified too: If-Modified-Since gets the change, not 304', async (t) => {
+  const app = await buildTestApp(t)
+  const url = '/v1/facilities/kreativhaus'
+  const before = await app.inject(url)
+  const lastModified = String(before.headers['last-modified'])
+  t.equal((await app.inject({ url, headers: { 'if-modified-since': lastModified } })).statusCode, 304)
+  // A link table has no change trigger: the newest change row stays the same.
+  app.db.$client.prepare('delete from facility_target_groups where facility_id = ?').run(seedId('facility', 'kreativhaus'))
+  const after = await app.inject({ url, headers: { 'if-modified-since': lastModified } })
+  t.equal(after.statusCode, 200, 'not 304: the facility changed')
+  t.same(after.json().targetGroups, [])
+  t.ok(Date.parse(String(after.headers['last-modified'])) > Date.parse(lastModified), 'a later Last-Modified')
+  t.not(after.headers.etag, before.headers.etag)
+  const hsds = await app.inject({ url: '/hsds/services?per_page=1', headers: { 'if-modified-since': lastModified } })
+  t.equal(hsds.statusCode, 200)
+})
+
 t.test('after another process writes, no cached facility answer is kept', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'mitte-cache-'))
   const file = join(dir, 'directory.db')

@@ -58,5 +58,10 @@ t.test('the type of every kind of error answer leads to its documentation, with 
     t.equal(doc.body.title, problem.title, `${name}: title`)
     seen.add(res.statusCode)
   }
+  // The static files of the docs page honour Range: one past the end is 416.
+  const range = await app.inject({ url: '/docs/static/swagger-ui.css', headers: { range: 'bytes=99999999-' } })
+  t.equal(range.statusCode, 416)
+  t.equal(range.json().type, '/problems/range-not-satisfiable')
+  t.equal((await getJson(app, range.json().type)).body.status, 416)
   t.same([...seen].sort(), [400, 401, 403, 404, 405, 406, 409, 412, 413, 415, 422, 428])
 })
