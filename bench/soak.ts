@@ -24,9 +24,6 @@ export interface SoakOptions {
   warmupS: number
   connections: number
   writeIntervalMs: number
-  // Reads per second for all connections together (autocannon's overallRate); none: as many as
-  // the server answers (a closed loop: each connection sends its next read on the answer).
-  rate?: number
   // Length of a latency window in seconds; the retained memory is measured at every window's end.
   windowS: number
   // After the soak, the same reads without the writer for this many seconds, on ours and then on
@@ -477,7 +474,7 @@ async function soak (server: ServerProcess, key: string, options: SoakOptions, s
   }
 
   // --- The run -----------------------------------------------------------------------------------
-  log(`soak: ${options.connections} connections, ${options.warmupS} s warm-up + ${options.durationS} s, ${reads.length} kinds of reads (${sequence.length} per round)${options.rate === undefined ? '' : ` at ${options.rate} req/s`}, a write cycle starting every ${options.writeIntervalMs} ms; server pid ${pid}`)
+  log(`soak: ${options.connections} connections, ${options.warmupS} s warm-up + ${options.durationS} s, ${reads.length} kinds of reads (${sequence.length} per round), a write cycle starting every ${options.writeIntervalMs} ms; server pid ${pid}`)
   loadStart = performance.now()
   measureStart = loadStart + options.warmupS * 1000
   const probeTimers = Array.from({ length: windowCount }, (_, k) => setTimeout(() => { probeHeap().catch(() => {}) }, options.warmupS * 1000 + k * windowMs))
@@ -503,7 +500,6 @@ async function soak (server: ServerProcess, key: string, options: SoakOptions, s
     headers: client,
     connections: options.connections,
     duration: options.warmupS + options.durationS,
-    ...(options.rate === undefined ? {} : { overallRate: options.rate }),
     requests
   }, (error) => finish(error ?? null))
   instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
@@ -630,7 +626,7 @@ async function soak (server: ServerProcess, key: string, options: SoakOptions, s
   const lastProbe = probes.length > 1 ? probes.at(-1) : undefined
   const growth = (f: (p: HeapProbe) => number) => firstProbe === undefined || lastProbe === undefined ? Number.NaN : f(lastProbe) - f(firstProbe)
   return {
-    options: { durationS: options.durationS, warmupS: options.warmupS, connections: options.connections, writeIntervalMs: options.writeIntervalMs, ...(options.rate === undefined ? {} : { rate: options.rate }), windowS: options.windowS, ...(options.compareS === undefined ? {} : { compareS: options.compareS }), ...(options.serverEnv === undefined ? {} : { serverEnv: options.serverEnv }), ...(options.acceptEncoding === undefined ? {} : { acceptEncoding: options.acceptEncoding }) },
+    options: { durationS: options.durationS, warmupS: options.warmupS, connections: options.connections, writeIntervalMs: options.writeIntervalMs, windowS: options.windowS, ...(options.compareS === undefined ? {} : { compareS: options.compareS }), ...(options.serverEnv === undefined ? {} : { serverEnv: options.serverEnv }), ...(options.acceptEncoding === undefined ? {} : { acceptEncoding: options.acceptEncoding }) },
     startedAt: startedAt.toISOString(),
     wallS: (performance.now() - wall0) / 1000,
     phasesS: { setup: (loadStart - wall0) / 1000, load: loadEndS, checks: (performance.now() - loadEnd) / 1000 },
@@ -819,7 +815,7 @@ export function renderReport (r: SoakResult, v: Verdict, context: { commit: stri
     `- CPU: ${cpu.length} × ${cpu[0]?.model ?? 'unknown'}; memory ${(totalmem() / 2 ** 30).toFixed(1)} GiB; ${platform()} ${release()}`,
     `- Load average (1/5/15 min) before ${context.loadBefore.map((x) => x.toFixed(2)).join(' / ')}, after ${context.loadAfter.map((x) => x.toFixed(2)).join(' / ')}`,
     `- Node ${process.version}; fastify ${version('fastify')}; better-sqlite3 ${version('better-sqlite3')}; drizzle-orm ${version('drizzle-orm')}; autocannon ${version('autocannon')}`,
-    `- ${o.connections} connections, ${o.rate === undefined ? 'each sending its next read on the answer (a closed loop: as many reads as the server answers)' : `reads at a fixed ${int(o.rate)} req/s for all connections together (autocannon's overallRate; an open loop while the server keeps up)`}, ${o.warmupS} s warm-up, ${o.durationS} s measured, windows of ${o.windowS} s; one write cycle (GET + PATCH a facility, POST a service, every 10th cycle the same POST again with its Idempotency-Key, DELETE the service with If-Match) starting every ${o.writeIntervalMs} ms (at once if the last one took longer), all the time`,
+    `- ${o.connections} connections, ${o.warmupS} s warm-up, ${o.durationS} s measured, windows of ${o.windowS} s; one write cycle (GET + PATCH a facility, POST a service, every 10th cycle the same POST again with its Idempotency-Key, DELETE the service with If-Match) starting every ${o.writeIntervalMs} ms (at once if the last one took longer), all the time`,
     `- Every read sends ${o.acceptEncoding === '' || o.acceptEncoding === undefined ? 'no Accept-Encoding (identity answers)' : `\`Accept-Encoding: ${o.acceptEncoding}\` as browsers do: answers of 1 KB and more come with Brotli (README "Compression"); the writer uses fetch (gzip)`}`,
     '- Server settings as in test/server-process.ts: `LOG_LEVEL=warn`, `RATE_LIMIT_MAX=0` (one client address at 64 connections would otherwise be limited, by design). For the memory probe the server runs with `--expose-gc` and a SIGWINCH listener (see Memory)' +
       (o.serverEnv === undefined ? '' : `; more environment: \`${JSON.stringify(o.serverEnv)}\``),
@@ -947,7 +943,6 @@ async function main (): Promise<void> {
       warmup: { type: 'string', default: '10' },
       connections: { type: 'string', default: '64' },
       'write-interval': { type: 'string', default: '500' },
-      rate: { type: 'string' },
       compare: { type: 'string', default: '15' },
       window: { type: 'string' },
       'node-options': { type: 'string' },
@@ -962,7 +957,6 @@ async function main (): Promise<void> {
     warmupS: Number(flags.warmup),
     connections: Number(flags.connections),
     writeIntervalMs: Number(flags['write-interval']),
-    ...(flags.rate === undefined ? {} : { rate: Number(flags.rate) }),
     compareS: Number(flags.compare),
     // Minute windows for the long run; a shorter one gets six windows.
     windowS: Number(flags.window ?? (durationS >= 360 ? 60 : Math.max(1, Math.round(durationS / 6)))),
