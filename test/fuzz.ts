@@ -9,6 +9,8 @@ import { OPENAPI_FILE } from '../openapi/document.ts'
 import { bearer, buildTestApp, createKey } from './helper.ts'
 import { PROBLEM_TYPES } from '../src/lib/problem.ts'
 
+const MAX_ERROR_BYTES = 64 * 1024
+
 // Property-based fuzzing of every operation in the OpenAPI document, run by test/fuzz.test.ts in
 // two parts with different seeds, each on a fresh app. The seeds are fixed so a run is
 // reproducible; FUZZ_SEED and FUZZ_RUNS change them (e.g. FUZZ_RUNS=50000 per part for a long run).
@@ -376,6 +378,9 @@ export function fuzz (defaultSeed: number, defaultRuns: number, part: number): v
         let problem: any
         try { problem = JSON.parse(res.body) } catch { problem = undefined }
         if (!contentType.startsWith('application/problem+json')) report('error not problem+json', op, res, request, `${contentType}: ${res.body}`)
+        // An error answer is short whatever the request: a body of 100,000 wrong items once
+        // answered with 321 MB (every item's error), after seconds of blocking.
+        if (res.rawPayload.length > MAX_ERROR_BYTES) report('oversized error', op, res, request, `${res.rawPayload.length} bytes: ${res.body.slice(0, 300)}`)
         else if (typeof problem?.type !== 'string' || typeof problem?.title !== 'string' || problem?.status !== status || typeof problem?.detail !== 'string') {
           report('incomplete problem', op, res, request, res.body)
         } else {
