@@ -1,5 +1,6 @@
 import { Type, type Static, type TUnsafe } from 'typebox'
 import { Value } from 'typebox/value'
+import { isIP } from 'node:net'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
@@ -14,6 +15,17 @@ export const ConfigSchema = Type.Object({
 })
 
 export type Config = Static<typeof ConfigSchema>
+
+// TRUST_PROXY: addresses (IPv4 or IPv6), subnets in CIDR notation, or the named ranges of
+// Fastify's trustProxy (loopback, linklocal, uniquelocal).
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal'])
+function isProxyAddress (value: string): boolean {
+  if (PROXY_RANGES.has(value)) return true
+  const [address = '', prefix, ...rest] = value.split('/')
+  const family = isIP(address)
+  if (family === 0 || rest.length > 0) return false
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128))
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -33,11 +45,12 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     raw[name] = /^\d+$/.test(text) ? Number(text) : text
   }
   const withDefaults = Value.Default(ConfigSchema, raw)
-  if (!Value.Check(ConfigSchema, withDefaults)) {
-    const problems = [...Value.Errors(ConfigSchema, withDefaults)].map((error) => {
-      const name = error.instancePath.replace(/^\//, '')
-      return `${name}=${JSON.stringify(raw[name])} is invalid: ${describe(name as keyof Config)}`
-    })
+  const trustProxy = (withDefaults as { TRUST_PROXY?: unknown }).TRUST_PROXY
+  const proxies = typeof trustProxy === 'string' && trustProxy !== '' ? trustProxy.split(',') : []
+  if (!Value.Check(ConfigSchema, withDefaults) || !proxies.every(isProxyAddress)) {
+    const names = [...Value.Errors(ConfigSchema, withDefaults)].map((error) => error.instancePath.replace(/^\//, '') as keyof Config)
+    if (!proxies.every(isProxyAddress)) names.push('TRUST_PROXY')
+    const problems = names.map((name) => `${name}=${JSON.stringify(raw[name])} is invalid: ${describe(name)}`)
     throw new ConfigError(`Invalid configuration: ${[...new Set(problems)].join('; ')}`)
   }
   return withDefaults as Config

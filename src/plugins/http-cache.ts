@@ -177,9 +177,10 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
   const startedAt = new Date()
   // A write the change feed does not show (SQL to a link table, another process's commit) has no
   // time of its own: it counts as made when it was first noticed, so that Last-Modified moves
-  // with it and If-Modified-Since does not answer 304 for what changed.
+  // with it and If-Modified-Since does not answer 304 for what changed. One made while the server
+  // was stopped is not noticed at all: so nothing is older than the start of this process.
   let untrackedSeen = untrackedWrites(sqlite)
-  let untrackedAt = 0
+  let untrackedAt = startedAt.getTime()
   const dataVersion = (): DataVersion => {
     const row = app.repos.changes.last()
     const seq = row?.seq ?? 0

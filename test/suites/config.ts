@@ -17,6 +17,13 @@ t.test('a bad value stops the start with a message naming the setting', async (t
   t.throws(() => loadConfig({ RATE_LIMIT_MAX: 'lots' }), /RATE_LIMIT_MAX="lots" is invalid/)
   t.throws(() => loadConfig({ CORS_WRITE_ORIGINS: 'example.org' }), /CORS_WRITE_ORIGINS="example.org" is invalid/)
   t.throws(() => loadConfig({ TRUST_PROXY: '10.0.0.1, evil' }), /TRUST_PROXY="10.0.0.1, evil" is invalid/)
+  // Only addresses, subnets and the named ranges: anything else would stop the start with a stack trace.
+  for (const bad of ['evil', 'true', '1', '10.0.0.0/33', '::1/129', '10.0.0.1/8/8', '256.0.0.1']) {
+    t.throws(() => loadConfig({ TRUST_PROXY: bad }), new RegExp(`TRUST_PROXY=${JSON.stringify(bad).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is invalid`), bad)
+  }
+  for (const good of ['loopback', '::1', '127.0.0.1,::1', '10.0.0.0/8', 'uniquelocal,fd00::/8']) {
+    t.equal(loadConfig({ TRUST_PROXY: good }).TRUST_PROXY, good, good)
+  }
   const error = t.throws(() => loadConfig({ PORT: '-1', LOG_LEVEL: 'x' })) as Error
   t.match(error.message, /PORT/)
   t.match(error.message, /LOG_LEVEL/)
