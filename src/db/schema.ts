@@ -193,7 +193,12 @@ export const contacts = sqliteTable('contacts', {
 // to drop it; one that never was is in none, and its id (derived from the person's name) is never
 // disclosed to the public.
 export const contactsEverPublic = sqliteTable('contacts_ever_public', {
-  contactId: text('contact_id').primaryKey()
+  contactId: text('contact_id').primaryKey(),
+  // When it last stopped being public and live (made internal, deleted), null while it is: its
+  // updatedAt then (the time of its tombstone for the public), and the time of that change in
+  // the change feed. For the public, its later changes are not news (kept by triggers, 0006).
+  hiddenAt: text('hidden_at'),
+  hiddenChangeAt: text('hidden_change_at')
 })
 
 // When a facility's public contacts last lost one (deleted, made internal, moved or removed), kept

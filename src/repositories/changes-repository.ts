@@ -5,8 +5,13 @@ import { EVER_PUBLIC_CONTACT } from './contacts-repository.ts'
 // The feed without the acting key. For the public, a contact that is internal now (or gone) is a
 // delete, so public copies drop it and never learn its data; the changes of a contact that was
 // never public (internal since its creation, or seeded internal) are left out altogether: its id,
-// derived from the person's name, would tell that the directory knows the person.
+// derived from the person's name, would tell that the directory knows the person. Nor are the
+// changes after it stopped being public.
 const LIVE_PUBLIC_CONTACT = 'EXISTS (SELECT 1 FROM contacts k WHERE k.id = c.entity_id AND k.visibility = \'public\' AND k.deleted_at IS NULL)'
+// A change after the contact stopped being public (edits of it as an internal contact): the
+// public saw it go at hidden_change_at and learns nothing of what came after, not even when.
+const HIDDEN_BEFORE = (change: string): string =>
+  `EXISTS (SELECT 1 FROM contacts_ever_public h WHERE h.contact_id = ${change}.entity_id AND h.hidden_change_at IS NOT NULL AND ${change}.changed_at > h.hidden_change_at)`
 const FEED = `
   SELECT c.seq, c.entity_type AS entityType, c.entity_id AS entityId, c.changed_at AS changedAt,
     CASE WHEN c.entity_type = 'contact' AND @internal = 0 AND NOT ${LIVE_PUBLIC_CONTACT}
@@ -27,6 +32,7 @@ const FEED = `
   FROM changes c
   WHERE c.seq > @since AND (@types IS NULL OR c.entity_type IN (SELECT value FROM json_each(@types)))
     AND NOT (c.entity_type = 'contact' AND @internal = 0 AND NOT ${LIVE_PUBLIC_CONTACT} AND NOT ${EVER_PUBLIC_CONTACT('c.entity_id')})
+    AND NOT (c.entity_type = 'contact' AND @internal = 0 AND NOT ${LIVE_PUBLIC_CONTACT} AND ${HIDDEN_BEFORE('c')})
   ORDER BY c.seq
   LIMIT @limit`
 

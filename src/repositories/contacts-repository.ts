@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, inArray, isNull, or, sql, type SQL } from 'drizzle-orm'
+import { and, asc, desc, eq, getTableColumns, gte, inArray, isNull, or, sql, type SQL } from 'drizzle-orm'
 import type { AnySQLiteColumn } from 'drizzle-orm/sqlite-core'
 import type { Db } from '../db/client.ts'
 import { contacts, facilities, organisations } from '../db/schema.ts'
@@ -11,7 +11,9 @@ import { asOfError, canonicalSources } from './services-repository.ts'
 import { cachedStatement, facilityRefsKey, facilityRefsOf, groupBy, keysetCondition, organisationRefsOf, timestampParameter, type EntityRef } from './shared.ts'
 import { createWriter, diff, type Writer } from './writer.ts'
 
-type ContactRow = typeof contacts.$inferSelect
+type StoredContact = typeof contacts.$inferSelect
+// A row with its change time as this reader sees it (changedFor).
+type ContactRow = StoredContact & { changedAt: string }
 export type ContactSort = NonNullable<ContactListQuery['sort']>
 export type ContactListEntry = Contact | Tombstone
 export type ContactListOptions = Omit<ContactListQuery, 'format'>
@@ -38,17 +40,26 @@ interface SortSpec {
 
 // Internal contacts are for the administration only. A reader sees a contact while it is live and
 // public (or live at all, if it may see internal ones); every other one is, for the reader, deleted.
-const isServed = (row: ContactRow, access: ContactAccess) => row.deletedAt === null && (access.includeInternal === true || row.visibility === 'public')
+const isServed = (row: StoredContact, access: ContactAccess) => row.deletedAt === null && (access.includeInternal === true || row.visibility === 'public')
 const servedCondition = (access: ContactAccess): SQL => access.includeInternal === true
   ? isNull(contacts.deletedAt)
   : and(isNull(contacts.deletedAt), eq(contacts.visibility, 'public'))!
+
+// When a contact last changed, for this reader. For the public, one that is no longer served
+// changed when it stopped being public (contacts_ever_public.hidden_at): its later edits as an
+// internal contact neither move its tombstone nor bring it back into updatedSince.
+function changedFor (access: ContactAccess): SQL<string> {
+  if (access.includeInternal === true) return sql<string>`${contacts.updatedAt}`
+  return sql<string>`case when ${servedCondition(access)} then ${contacts.updatedAt}
+    else coalesce((select p.hidden_at from contacts_ever_public p where p.contact_id = ${contacts.id}), ${contacts.deletedAt}, ${contacts.updatedAt}) end`
+}
 
 // Tombstones sort by an empty name: ordering (or a cursor) by the real name would disclose the
 // names of internal contacts.
 function sortsFor (access: ContactAccess): Record<ContactSort, SortSpec> {
   const servedName = sql`coalesce(case when ${servedCondition(access)} then ${contacts.name} end, '') collate nocase`
   const byName = [servedName, contacts.id]
-  const byChange = [contacts.updatedAt, contacts.id]
+  const byChange = [changedFor(access), contacts.id]
   return {
     name: { keys: byName, descending: false },
     '-name': { keys: byName, descending: true },
@@ -63,12 +74,12 @@ const sorts = (access: ContactAccess) => (access.includeInternal === true ? ALL_
 function keyOf (row: ContactRow, sort: ContactSort, access: ContactAccess): CursorKey {
   switch (sort) {
     case 'name': case '-name': return [isServed(row, access) ? row.name : '', row.id]
-    case 'updatedAt': case '-updatedAt': return [row.updatedAt, row.id]
+    case 'updatedAt': case '-updatedAt': return [row.changedAt, row.id]
   }
 }
 
 function tombstoneOf (row: ContactRow): Tombstone {
-  return { id: row.id, deleted: true, deletedAt: row.deletedAt ?? row.updatedAt }
+  return { id: row.id, deleted: true, deletedAt: row.changedAt }
 }
 
 // What clients write: the contact minus what the directory derives (id, names of references).
@@ -109,7 +120,7 @@ export function createContactsRepository (db: Db, writer: Writer = createWriter(
     if (query.updatedSince === undefined) {
       conditions.push(servedCondition(access))
     } else {
-      conditions.push(gte(contacts.updatedAt, timestampParameter('query.updatedSince', query.updatedSince)))
+      conditions.push(gte(changedFor(access), timestampParameter('query.updatedSince', query.updatedSince)))
       // A contact that was never public is in no public copy; leaving it out keeps the ids of
       // internal contacts (derived from their names) undisclosed. Every other contact that is no
       // longer served may be in a copy and is reported as deleted.
@@ -128,7 +139,7 @@ export function createContactsRepository (db: Db, writer: Writer = createWriter(
     return and(...conditions)!
   }
 
-  function toContacts (rows: ContactRow[]): Contact[] {
+  function toContacts (rows: StoredContact[]): Contact[] {
     const organisationRefs = organisationRefsOf(db, rows.map((r) => r.organisationId))
     const facilityRefs = facilityRefsOf(db, rows.map((r) => r.facilityId))
     return rows.map((row) => ({
@@ -153,8 +164,8 @@ export function createContactsRepository (db: Db, writer: Writer = createWriter(
     return rows.map((row) => full.get(row.id) ?? tombstoneOf(row))
   }
 
-  function selectPage (where: SQL, spec: SortSpec, cursor: CursorKey | null, limit: number, offset: number): ContactRow[] {
-    return db.select().from(contacts)
+  function selectPage (where: SQL, spec: SortSpec, cursor: CursorKey | null, limit: number, offset: number, access: ContactAccess): ContactRow[] {
+    return db.select({ ...getTableColumns(contacts), changedAt: changedFor(access) }).from(contacts)
       .where(cursor === null ? where : and(where, keysetCondition(spec.keys, cursor, spec.descending)))
       .orderBy(...spec.keys.map((key) => spec.descending ? desc(key) : asc(key)))
       .limit(limit).offset(offset).all()
@@ -178,7 +189,7 @@ export function createContactsRepository (db: Db, writer: Writer = createWriter(
     const cursor = query.cursor === undefined ? null : decodeCursor(query.cursor, sort, spec.keys.length)
     const total = db.select({ n: sql<number>`count(*)` }).from(contacts).where(where).get()?.n ?? 0
     // One row more than the page tells whether there is a next page.
-    let rows = selectPage(where, spec, cursor, query.limit + 1, query.offset)
+    let rows = selectPage(where, spec, cursor, query.limit + 1, query.offset, access)
     const hasNext = rows.length > query.limit
     if (hasNext) rows = rows.slice(0, query.limit)
     const last = rows.at(-1)
@@ -257,7 +268,7 @@ export function createContactsRepository (db: Db, writer: Writer = createWriter(
       const spec = sorts(access)[sort]
       let cursor: CursorKey | null = null
       for (;;) {
-        const rows = selectPage(where, spec, cursor, batchSize, 0)
+        const rows = selectPage(where, spec, cursor, batchSize, 0, access)
         if (rows.length === 0) return
         yield toEntries(rows, access)
         if (rows.length < batchSize) return

@@ -87,6 +87,43 @@ t.test('GET /v1/changes?entityType= filters; contacts that were never public are
   t.ok((await contactIds(`/v1/changes?entityType=contact&since=${since}`)).filter(([id]: string[]) => id === gaertner).every(([, action]: string[]) => action === 'delete'))
 })
 
+t.test('an internal contact that was public: the public sees it go, not when it is edited afterwards', async (t) => {
+  const app = await buildTestApp(t)
+  const { key: insiderKey } = createKey(app, ['contacts:read-internal'])
+  const { key: writeKey } = createKey(app, ['directory:write'])
+  const gothe = seedId('contact', 'ephraim-gothe')
+  const patch = async (payload: object) => {
+    const etag = String((await app.inject({ url: `/v1/contacts/${gothe}`, headers: bearer(insiderKey) })).headers.etag)
+    const res = await app.inject({ method: 'PATCH', url: `/v1/contacts/${gothe}`, headers: { ...bearer(writeKey), 'content-type': 'application/merge-patch+json', 'if-match': etag }, payload })
+    t.equal(res.statusCode, 200)
+  }
+  const feed = async (since: number, headers: Record<string, string> = {}) =>
+    (await getJson(app, `/v1/changes?entityType=contact&since=${since}`, { headers })).body.items.map((c: any) => [c.action, c.changedAt])
+  const since = app.dataVersion().seq
+  await patch({ visibility: 'internal' })
+  const [[action]] = await feed(since)
+  t.equal(action, 'delete', 'made internal: a delete for the public')
+  // Its tombstone has the time it was made internal (the record's updatedAt then).
+  const hiddenAt = (await getJson(app, `/v1/contacts/${gothe}`, { headers: bearer(insiderKey) })).body.updatedAt
+  const tombstoneOf = async (after: string) =>
+    (await getJson(app, `/v1/contacts?updatedSince=${encodeURIComponent(after)}`)).body.items.filter((c: any) => c.id === gothe)
+  t.same(await tombstoneOf('2000-01-01T00:00:00Z'), [{ id: gothe, deleted: true, deletedAt: hiddenAt }])
+  const afterHiding = app.dataVersion().seq
+  // Edited twice as an internal contact.
+  await patch({ role: 'Bezirksstadtrat (Test)' })
+  await patch({ phone: '030 000000' })
+  t.same(await feed(afterHiding), [], 'the public feed has nothing new')
+  t.same((await feed(since)).map(([a]: string[]) => a), ['delete'], 'one delete, when it was made internal')
+  t.equal((await feed(afterHiding, bearer(insiderKey))).length, 2, 'a read-internal key sees both edits')
+  t.same(await tombstoneOf('2000-01-01T00:00:00Z'), [{ id: gothe, deleted: true, deletedAt: hiddenAt }], 'the tombstone keeps its time')
+  t.same(await tombstoneOf(new Date(Date.parse(hiddenAt) + 1).toISOString()), [], 'and does not come back in later syncs')
+  // Public again: listed from then on, with its changes.
+  await patch({ visibility: 'public' })
+  const shown = await feed(afterHiding)
+  t.ok(shown.length >= 1 && shown.every(([a]: string[]) => a === 'update'), 'public again: its changes are updates')
+  t.equal((await getJson(app, `/v1/contacts/${gothe}`)).res.statusCode, 200)
+})
+
 t.test('GET /v1/changes (400) for bad parameters', async (t) => {
   const app = await buildTestApp(t, { seed: false })
   for (const url of ['/v1/changes?limit=1001', '/v1/changes?since=-1', '/v1/changes?since=abc', '/v1/changes?entityType=person', '/v1/changes?cursor=x']) {
