@@ -195,11 +195,19 @@ export const contacts = sqliteTable('contacts', {
 export const contactsEverPublic = sqliteTable('contacts_ever_public', {
   contactId: text('contact_id').primaryKey(),
   // When it last stopped being public and live (made internal, deleted), null while it is: its
-  // updatedAt then (the time of its tombstone for the public), and the time of that change in
-  // the change feed. For the public, its later changes are not news (kept by triggers, 0006).
-  hiddenAt: text('hidden_at'),
-  hiddenChangeAt: text('hidden_change_at')
+  // updatedAt then, the time of its tombstone for the public (kept by the change triggers, 0007).
+  hiddenAt: text('hidden_at')
 })
+
+// The stretches of the change feed in which a contact was not public and live: from the change
+// that hid it (or created it internal) to the one that made it public again (null: still hidden).
+// The public feed leaves out the changes inside a stretch, so it never tells when an internal
+// contact was edited. Kept by the change triggers on contacts (migration 0007).
+export const contactHiddenPeriods = sqliteTable('contact_hidden_periods', {
+  contactId: text('contact_id').notNull(),
+  fromSeq: integer('from_seq').notNull(),
+  toSeq: integer('to_seq')
+}, (t) => [primaryKey({ columns: [t.contactId, t.fromSeq] })])
 
 // When a facility's public contacts last lost one (deleted, made internal, moved or removed), kept
 // by triggers (migration 0005): the facility's services showed it, so they changed then (HSDS

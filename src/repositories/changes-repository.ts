@@ -6,12 +6,13 @@ import { EVER_PUBLIC_CONTACT } from './contacts-repository.ts'
 // delete, so public copies drop it and never learn its data; the changes of a contact that was
 // never public (internal since its creation, or seeded internal) are left out altogether: its id,
 // derived from the person's name, would tell that the directory knows the person. Nor are the
-// changes after it stopped being public.
+// changes made while it was not public.
 const LIVE_PUBLIC_CONTACT = 'EXISTS (SELECT 1 FROM contacts k WHERE k.id = c.entity_id AND k.visibility = \'public\' AND k.deleted_at IS NULL)'
-// A change after the contact stopped being public (edits of it as an internal contact): the
-// public saw it go at hidden_change_at and learns nothing of what came after, not even when.
-const HIDDEN_BEFORE = (change: string): string =>
-  `EXISTS (SELECT 1 FROM contacts_ever_public h WHERE h.contact_id = ${change}.entity_id AND h.hidden_change_at IS NOT NULL AND ${change}.changed_at > h.hidden_change_at)`
+// A change made while the contact was not public (an edit of an internal contact): inside one of
+// its hidden stretches, after the change that hid it and before the one that showed it again. The
+// public sees it go and come back, never what happened, or when, in between.
+const WHILE_HIDDEN = (change: string): string =>
+  `EXISTS (SELECT 1 FROM contact_hidden_periods h WHERE h.contact_id = ${change}.entity_id AND ${change}.seq > h.from_seq AND (h.to_seq IS NULL OR ${change}.seq < h.to_seq))`
 const FEED = `
   SELECT c.seq, c.entity_type AS entityType, c.entity_id AS entityId, c.changed_at AS changedAt,
     CASE WHEN c.entity_type = 'contact' AND @internal = 0 AND NOT ${LIVE_PUBLIC_CONTACT}
@@ -32,7 +33,7 @@ const FEED = `
   FROM changes c
   WHERE c.seq > @since AND (@types IS NULL OR c.entity_type IN (SELECT value FROM json_each(@types)))
     AND NOT (c.entity_type = 'contact' AND @internal = 0 AND NOT ${LIVE_PUBLIC_CONTACT} AND NOT ${EVER_PUBLIC_CONTACT('c.entity_id')})
-    AND NOT (c.entity_type = 'contact' AND @internal = 0 AND NOT ${LIVE_PUBLIC_CONTACT} AND ${HIDDEN_BEFORE('c')})
+    AND NOT (c.entity_type = 'contact' AND @internal = 0 AND ${WHILE_HIDDEN('c')})
   ORDER BY c.seq
   LIMIT @limit`
 

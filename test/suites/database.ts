@@ -10,7 +10,7 @@ const TABLES = [
   'facility_target_groups', 'facility_types', 'organisation_sites', 'organisation_units', 'organisations',
   'service_target_groups', 'services', 'target_groups'
 ]
-const OTHER_TABLES = ['api_keys', 'changes', 'contacts_ever_public', 'facility_contact_removals', 'facility_search', 'history', 'idempotency_keys', 'service_search', 'write_context']
+const OTHER_TABLES = ['api_keys', 'changes', 'contact_hidden_periods', 'contacts_ever_public', 'facility_contact_removals', 'facility_search', 'history', 'idempotency_keys', 'service_search', 'write_context']
 
 function tempDbPath (t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'mpd-'))
@@ -25,7 +25,7 @@ t.test('migrating an empty database file creates every table', async (t) => {
   const names = db.$client.prepare("select name from sqlite_master where type = 'table' and name not like '\\_\\_%' escape '\\' and name not like 'sqlite_%' order by name").pluck().all()
   for (const table of [...TABLES, ...OTHER_TABLES]) t.ok(names.includes(table), `table ${table} exists`)
   const triggers = db.$client.prepare("select count(*) from sqlite_master where type = 'trigger'").pluck().get()
-  t.equal(triggers, 39, 'insert, update and delete triggers on the 11 entity tables write the change feed; 6 keep contacts_ever_public (with hidden_at) and facility_contact_removals')
+  t.equal(triggers, 37, 'insert, update and delete triggers on the 11 entity tables write the change feed (those of contacts also keep contact_hidden_periods and hidden_at); 4 keep contacts_ever_public and facility_contact_removals')
   t.equal(db.$client.pragma('journal_mode', { simple: true }), 'wal')
   t.equal(db.$client.pragma('foreign_keys', { simple: true }), 1)
   t.equal(db.$client.pragma('busy_timeout', { simple: true }), 1000)
