@@ -67,14 +67,21 @@ function ordinarySize (data: unknown): boolean {
   }
 }
 
-function bodyValidator (first: Validator, all: Validator): Validator {
+function bodyValidator (first: Validator, compileAll: () => Validator): Validator {
   let errors: unknown = null
+  // Compiled when a body first fails: most bodies are valid.
+  let all: Validator | undefined
   const validate = ((data: unknown, context?: unknown) => {
     if (first(data, context) === true) {
       errors = null
       return true
     }
-    errors = ordinarySize(data) && all(data, context) === false ? all.errors : first.errors
+    if (!ordinarySize(data)) {
+      errors = first.errors
+      return false
+    }
+    all ??= compileAll()
+    errors = all(data, context) === false ? all.errors : first.errors
     return false
   }) as Validator
   Object.defineProperty(validate, 'errors', { get: () => errors })
@@ -98,7 +105,7 @@ function buildValidator (externalSchemas: unknown, options: unknown) {
     return compile
   }
   const compileFor = (route: unknown, httpPart: string | undefined): Validator => httpPart === 'body'
-    ? bodyValidator(compilerFor('body-first')(route), compilerFor('body-all')(route))
+    ? bodyValidator(compilerFor('body-first')(route), () => compilerFor('body-all')(route))
     : compilerFor('text')(route)
   const prefix = `${externalsKey(externalSchemas)}\u0001${JSON.stringify(options ?? null)}`
   return (route: unknown): Validator => {

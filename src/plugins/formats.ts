@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import Negotiator from 'negotiator'
 import { HttpProblem } from '../lib/problem.ts'
-import { problemResponse } from '../schemas/common.ts'
+import { problemResponse, RETRY_AFTER } from '../schemas/common.ts'
 
 // One way to ask for a format everywhere: the Accept header, or `format=` for people and
 // scripts that cannot set headers (it wins over Accept). Unsupported formats are 406.
@@ -65,7 +65,6 @@ function withoutParameters (accept: string): string {
   }).join(', ')
 }
 
-const RETRY_AFTER = { type: 'integer', minimum: 1, description: 'Seconds to wait before retrying.' }
 const CACHING_HEADERS = {
   ETag: { type: 'string', description: 'Strong entity tag of this representation (a compressed one has its own, `"….br"` or `"….gzip"`); send it as `If-None-Match` to revalidate.' },
   'Last-Modified': { type: 'string', description: 'HTTP-date of the last change the answer reflects (whole seconds: prefer `If-None-Match`).' },

@@ -4,7 +4,7 @@ import type { Database } from 'better-sqlite3'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { dataGeneration, untrackedWrites } from '../db/client.ts'
-import type { ChangesRepository } from '../repositories/changes-repository.ts'
+import type { ChangeRow, ChangesRepository } from '../repositories/changes-repository.ts'
 import { codedEtag, compress, compressAsync, compressStream, MIN_COMPRESSED_BYTES, negotiateCoding, type Coding } from '../lib/content-coding.ts'
 
 declare module 'fastify' {
@@ -505,19 +505,20 @@ const LOG_RECORDS = 100_000
 
 // `sqlite`: the connection, whose writes outside the repositories (untrackedWrites) no change row
 // accounts for; `feed`: the change rows themselves.
-export function changeLog (sqlite: Database, feed: Pick<ChangesRepository, 'newestSeq' | 'rowsAfter' | 'facilityOfService'>): ChangeLog {
+export function changeLog (sqlite: Database, feed: Pick<ChangesRepository, 'last' | 'rowsAfter' | 'facilityOfService'>): ChangeLog {
   const latest = new Map<string, number>()
   const latestOfKind = new Map<string, number>()
   let generation = -1
   let untracked = untrackedWrites(sqlite)
   // Every change since the epoch began, up to `seq`, is in `latest`.
   let epoch = 0
-  let seq = feed.newestSeq()
+  const newestSeq = () => feed.last()?.seq ?? 0
+  let seq = newestSeq()
   const mark = (record: string, kind: string, at: number) => {
     latest.set(record, at)
     latestOfKind.set(kind, at)
   }
-  const record = (rows: Array<{ seq: number, type: string, id: string, action: string }>) => {
+  const record = (rows: ChangeRow[]) => {
     for (const row of rows) {
       mark(`${row.type}:${row.id}`, row.type, row.seq)
       if (row.type === 'service') {
@@ -532,7 +533,7 @@ export function changeLog (sqlite: Database, feed: Pick<ChangesRepository, 'newe
   const restart = () => {
     latest.clear()
     latestOfKind.clear()
-    seq = feed.newestSeq()
+    seq = newestSeq()
     epoch++
   }
   const log: ChangeLog = {

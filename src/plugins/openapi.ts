@@ -2,12 +2,11 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import { sharedSchemas } from '../schemas/common.ts'
+import { RETRY_AFTER, sharedSchemas } from '../schemas/common.ts'
 import { allSharedSchemas } from '../schemas/index.ts'
 import { API_TAGS, API_VERSION } from '../domain/api-info.ts'
 import { RATE_LIMIT_HEADERS } from './formats.ts'
 
-const RETRY_AFTER = { type: 'integer', minimum: 1, description: 'Seconds to wait before retrying.' }
 const WRITTEN_ETAG = { type: 'string', description: 'The ETag of the record as written: the `If-Match` of the next PATCH or DELETE.' }
 const CREATED_HEADERS = {
   Location: { type: 'string', description: 'The URL of the new record.' },

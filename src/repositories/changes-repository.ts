@@ -42,7 +42,6 @@ export interface ChangeRow { seq: number, type: string, id: string, action: stri
 
 export function createChangesRepository (db: Db) {
   const feed = db.$client.prepare(FEED)
-  const newest = db.$client.prepare('SELECT coalesce(max(seq), 0) FROM changes').pluck()
   const last = db.$client.prepare('SELECT seq, changed_at AS changedAt FROM changes ORDER BY seq DESC LIMIT 1')
   const rowsAfter = db.$client.prepare('SELECT seq, entity_type AS type, entity_id AS id, action FROM changes WHERE seq > ? ORDER BY seq LIMIT ?')
   const facilityOfService = db.$client.prepare('SELECT facility_id FROM services WHERE id = ?').pluck()
@@ -50,9 +49,6 @@ export function createChangesRepository (db: Db) {
     // The newest change (the data's version for the response cache), none in an empty database.
     last (): { seq: number, changedAt: string } | undefined {
       return last.get() as { seq: number, changedAt: string } | undefined
-    },
-    newestSeq (): number {
-      return newest.get() as number
     },
     // Every change after seq, in order, up to limit (all kinds, the acting key aside).
     rowsAfter (seq: number, limit: number): ChangeRow[] {

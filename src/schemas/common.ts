@@ -83,6 +83,9 @@ export const problemResponses = {
   500: problemResponse('Unexpected error; no internals are disclosed.')
 }
 
+// The Retry-After header of a 429 or 503.
+export const RETRY_AFTER = { type: 'integer', minimum: 1, description: 'Seconds to wait before retrying.' }
+
 // The errors every write can answer with, in addition to 400 and 500.
 export const writeProblemResponses = {
   401: problemResponse('No API key, or an unknown, malformed or revoked one (checked before the body).'),
@@ -93,7 +96,7 @@ export const writeProblemResponses = {
   429: problemResponse('Too many requests; see the RateLimit headers.'),
   503: {
     ...problemResponse('The database cannot write now: its storage is full (`/problems/storage-full`), read-only (`/problems/storage-read-only`), locked by another process (`/problems/storage-busy`) or failing (`/problems/storage-unavailable`). Nothing was written; reads keep working while the storage is full or read-only. Retry after `Retry-After` seconds.'),
-    headers: { 'Retry-After': { type: 'integer', minimum: 1, description: 'Seconds to wait before retrying.' } }
+    headers: { 'Retry-After': RETRY_AFTER }
   }
 }
 
