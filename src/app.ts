@@ -24,7 +24,7 @@ import changesRoutes from './routes/changes.ts'
 import dataQualityRoutes from './routes/data-quality.ts'
 import problemRoutes from './routes/problems.ts'
 import hsdsRoutes from './routes/hsds.ts'
-import auth from './plugins/auth.ts'
+import auth, { wasAnsweredBeforeBody } from './plugins/auth.ts'
 
 export interface AppOptions {
   config: Pick<Config, 'DATABASE_PATH' | 'LOG_LEVEL'> & Partial<Pick<Config, 'RATE_LIMIT_MAX' | 'CORS_WRITE_ORIGINS' | 'TRUST_PROXY'>>
@@ -82,7 +82,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
       const status = code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : code === 'HPE_HEADER_OVERFLOW' ? 431 : 400
       // As Node does: nothing is written once an answer has begun.
       const answering = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true
-      if (socket.writable && !answering) {
+      if (socket.writable && !answering && !wasAnsweredBeforeBody(socket)) {
         const body = JSON.stringify({
           ...problemTypeFor(status),
           status,

@@ -6,18 +6,21 @@ import { HttpProblem } from '../lib/problem.ts'
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null
-    // The 401 for a malformed, unknown or revoked key, sent by rejectInvalidKey.
+    // The 401 for a malformed, unknown or revoked key, sent by checkAccess.
     authFailure: HttpProblem | undefined
   }
   interface FastifyInstance {
-    // The onRequest hook that sends the 401 of a bad key: protection.ts adds it after the rate
-    // limit (which counts such requests by address) and the security headers.
-    rejectInvalidKey: (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void
+    // The onRequest hook that sends the 401 of a bad key, and for a write (config.access) the 401
+    // of a missing key or the 403 of a key without the scope: protection.ts adds it after the
+    // rate limit (which counts such requests by address) and the security headers. An onRequest
+    // hook runs before the body is read, so none of these depends on the body.
+    checkAccess: (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void
   }
   interface FastifyContextConfig {
-    // A write: which keys may try it at all. Checked before the body is validated, so a request
-    // without a key is 401 and a key without a fitting scope 403, whatever the body holds. Rules
-    // that need the record (which facility) are the handler's.
+    // A write: which keys may try it at all. Checked before the body is read, so a request
+    // without a key is 401 and a key without a fitting scope 403, whatever the body holds (too
+    // large, not JSON, of another media type, invalid). Rules that need the record (which
+    // facility) are the handler's.
     access?: Access
   }
 }
@@ -48,8 +51,18 @@ const MESSAGES = {
 export default fp(async function auth (app: FastifyInstance) {
   app.decorateRequest('principal', null)
   app.decorateRequest('authFailure', undefined)
-  app.decorate('rejectInvalidKey', (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
-    done(request.authFailure)
+  app.decorate('checkAccess', (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
+    let failure = request.authFailure
+    const access = request.routeOptions.config.access
+    if (failure === undefined && access !== undefined) {
+      try {
+        requireScope(request, access.allowed, access.what)
+      } catch (error) {
+        failure = error as HttpProblem
+      }
+    }
+    if (failure !== undefined) answeredBeforeBody(request)
+    done(failure)
   })
   // A callback hook, not async: it runs on every request, and most have no header.
   app.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
@@ -61,7 +74,7 @@ export default fp(async function auth (app: FastifyInstance) {
     const match = /^Bearer +(\S+)\s*$/i.exec(header)
     const result = match === null ? { ok: false as const, reason: 'malformed' as const } : app.repos.apiKeys.authenticate(match[1]!)
     if (!result.ok) {
-      // Not yet: the rate limit counts it, helmet sets its headers, then rejectInvalidKey sends it.
+      // Not yet: the rate limit counts it, helmet sets its headers, then checkAccess sends it.
       request.authFailure = new HttpProblem(401, MESSAGES[result.reason], { type: '/problems/invalid-api-key', headers: { 'www-authenticate': `${CHALLENGE}, error="invalid_token"` } })
       done()
       return
@@ -69,22 +82,8 @@ export default fp(async function auth (app: FastifyInstance) {
     request.principal = result.principal
     done()
   })
-  app.addHook('preValidation', (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
-    const access = request.routeOptions.config.access
-    if (access === undefined) {
-      done()
-      return
-    }
-    try {
-      requireScope(request, access.allowed, access.what)
-    } catch (error) {
-      done(error as Error)
-      return
-    }
-    done()
-  })
-  // Every write names who may try it (config.access): a route without it would validate the body
-  // of anonymous requests and leave the key to its handler.
+  // Every write names who may try it (config.access): a route without it would read and validate
+  // the body of anonymous requests and leave the key to its handler.
   app.addHook('onRoute', (route) => {
     const methods = [route.method].flat()
     if (methods.some((m) => !['GET', 'HEAD', 'OPTIONS'].includes(m)) && route.config?.access === undefined) {
@@ -92,6 +91,20 @@ export default fp(async function auth (app: FastifyInstance) {
     }
   })
 }, { name: 'auth', dependencies: ['repositories'] })
+
+// Sockets whose request was answered before its body was read: Node reads and drops the rest of
+// the body, and a client that sends it too slowly then meets the request timeout. Its answer has
+// been sent, so the timeout closes the connection without a second answer (app.ts).
+const answeredEarly = new WeakSet<object>()
+
+function answeredBeforeBody (request: FastifyRequest): void {
+  const raw = request.raw
+  if (raw.complete) return
+  answeredEarly.add(raw.socket)
+  raw.once('end', () => answeredEarly.delete(raw.socket))
+}
+
+export const wasAnsweredBeforeBody = (socket: object): boolean => answeredEarly.has(socket)
 
 export function requirePrincipal (request: FastifyRequest): Principal {
   if (request.principal === null) {

@@ -52,6 +52,7 @@ export default fp(async function protection (app: FastifyInstance, options: Prot
     crossOriginResourcePolicy: { policy: 'cross-origin' }
   })
   // 4. A malformed, unknown or revoked key gets its 401 last: counted by the rate limit (per
-  //    address: such a request has no principal), with the security headers.
-  app.addHook('onRequest', app.rejectInvalidKey)
+  //    address: such a request has no principal), with the security headers. So does a write
+  //    without a key (401) or without the scope (403), before its body is read.
+  app.addHook('onRequest', app.checkAccess)
 }, { name: 'protection', dependencies: ['auth', 'http-cache'] })

@@ -104,13 +104,25 @@ for (const route of writeRoutes) {
       t.equal(res.statusCode, status, `${name} → ${status}`)
       t.equal(res.headers['content-type'], PROBLEM_JSON, `${name}: problem+json`)
     }
-    // The key is checked before the body: an invalid body changes none of these answers. (Which
-    // facility a facility's key may write is checked against the record, after validation.)
+    // The key is checked before the body is read: a body that is invalid, not JSON, of another
+    // media type or too large changes none of these answers (without a key it would be 400, 400,
+    // 415, 413). (Which facility a facility's key may write is checked against the record, after
+    // validation.)
     if (method !== 'DELETE') {
+      const bodies: [string, { payload: string | Buffer, contentType: string }][] = [
+        ['invalid body', { payload: '[]', contentType: 'application/json' }],
+        ['malformed JSON', { payload: '{"name": ', contentType: 'application/json' }],
+        ['text/plain body', { payload: 'name=x', contentType: 'text/plain' }],
+        ['body over the limit', { payload: Buffer.alloc(1024 * 1024 + 1, 0x20), contentType: 'application/json' }]
+      ]
       for (const [name, headers, status] of keys.filter(([name]) => !(target.right === 'facility' && name === 'another facility\'s key'))) {
-        const res = await app.inject({ method, url: target.url, headers: { ...headers, 'if-match': '*' }, payload: [] as never })
-        t.equal(res.statusCode, status, `${name}, invalid body → ${status}`)
+        for (const [what, body] of bodies) {
+          const res = await app.inject({ method, url: target.url, headers: { ...headers, 'if-match': '*', 'content-type': body.contentType }, payload: body.payload })
+          t.equal(res.statusCode, status, `${name}, ${what} → ${status}`)
+        }
       }
+      const anonymous = await app.inject({ method, url: target.url, headers: { ...bearer(createKey(app, ['directory:write', 'admin']).key), 'if-match': '*', 'content-type': 'application/json' }, payload: '{"name": ' })
+      t.equal(anonymous.statusCode, 400, 'with the right key, malformed JSON is 400')
     }
     const right = target.right === 'facility' ? [`facility:${KREATIVHAUS}:write`] : [target.right]
     const ok = await send(bearer(createKey(app, right).key))

@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { seedId } from '../../src/lib/uuid.ts'
 import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson, readOnlyApp, softDeleteFacility } from '../helper.ts'
 
@@ -204,26 +204,39 @@ t.test('Authorization headers never reach the logs', async (t) => {
   t.notMatch(log, '127.0.0.1')
 })
 
-t.test('a client that sends its request too slowly gets 408 (problem+json) and is disconnected', async (t) => {
+// A POST whose body arrives one byte every 50 ms (never idle, never done: slowloris), with the
+// given headers; resolves with everything the server sent once it closed the connection.
+async function slowPost (t: Test, headers: string): Promise<string> {
   const { createConnection } = await import('node:net')
   const { buildApp } = await import('../../src/app.ts')
   const app = await buildApp({ config: { DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', RATE_LIMIT_MAX: 0 }, seed: false, logger: false, timeouts: { requestMs: 300, idleMs: 10_000 } })
   t.teardown(() => app.close())
+  const { key } = createKey(app, ['directory:write'])
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as { port: number }
-  const answer = await new Promise<string>((resolve, reject) => {
+  return new Promise<string>((resolve, reject) => {
     const socket = createConnection({ port, host: '127.0.0.1' })
     let received = ''
-    // One byte of the body every 50 ms: never idle, never done (slowloris).
     const drip = setInterval(() => { if (socket.writable) socket.write('x') }, 50)
     const giveUp = setTimeout(() => { socket.destroy(); reject(new Error(`still open after 10 s: ${received}`)) }, 10_000)
-    socket.on('connect', () => socket.write('POST /v1/facilities HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{'))
+    socket.on('connect', () => socket.write(`POST /v1/facilities HTTP/1.1\r\nHost: localhost\r\n${headers.replace('{key}', key)}Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{`))
     socket.on('data', (chunk) => { received += chunk.toString() })
     socket.on('error', () => {})
     socket.on('close', () => { clearInterval(drip); clearTimeout(giveUp); resolve(received) })
   })
+}
+
+t.test('a client that sends its request too slowly gets 408 (problem+json) and is disconnected', async (t) => {
+  const answer = await slowPost(t, 'Authorization: Bearer {key}\r\n')
   t.match(answer, /^HTTP\/1\.1 408 Request Timeout\r\n/)
   t.match(answer, /Content-Type: application\/problem\+json; charset=utf-8/)
   const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))
   t.same(body, { type: '/problems/request-timeout', title: 'Request Timeout', status: 408, detail: 'The request was not received in time.' })
+})
+
+t.test('a write without a key is answered 401 before its body; a slow body is then cut off without a second answer', async (t) => {
+  const answer = await slowPost(t, '')
+  t.match(answer, /^HTTP\/1\.1 401 Unauthorized\r\n/)
+  t.equal(answer.match(/HTTP\/1\.1 /g)?.length, 1, 'one answer only (no 408 after the 401)')
+  t.match(answer, /"type":"\/problems\/api-key-required"/)
 })
