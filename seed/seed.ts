@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { eq, sql } from 'drizzle-orm'
+import { and, eq, isNull, sql } from 'drizzle-orm'
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core'
 import type { TSchema } from 'typebox'
 import { Value } from 'typebox/value'
@@ -45,6 +45,13 @@ export function loadSeedData (): SeedData {
   }
 }
 
+// Offers of earlier versions of the seed that are none (facility slug / offer key), with why.
+export const WITHDRAWN_SERVICES = [
+  // Villa Lützow's motto "Bildung – Begegnung – Beratung" (mitteNdran 2019), not an offer; a note
+  // of the facility now.
+  'villa-luetzow/beratung-bildung-begegnung'
+]
+
 export interface SeedCounts { inserted: number, updated: number, unchanged: number }
 
 type Row = Record<string, unknown> & { id: string }
@@ -52,7 +59,7 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 
 // Applies the seed: inserts missing records, updates records whose seeded facts changed and leaves
 // everything else alone, so running it twice changes nothing (not even updatedAt).
-export function seedDatabase (db: Db, data: SeedData = loadSeedData(), now = new Date().toISOString()): SeedCounts {
+export function seedDatabase (db: Db, data: SeedData = loadSeedData(), now = new Date().toISOString(), withdrawn = WITHDRAWN_SERVICES): SeedCounts {
   const counts: SeedCounts = { inserted: 0, updated: 0, unchanged: 0 }
 
   const resolve = (refs: { source: string, facts: string[] }[]): t.SourceRef[] => refs.map((ref) => {
@@ -301,6 +308,13 @@ export function seedDatabase (db: Db, data: SeedData = loadSeedData(), now = new
         facilityId: need(facilityIds, 'facility', p.facility)
       })))
       if (!changed && participantsChanged) touch(t.events, eventId)
+    }
+    // Seeded records that a later review found not to be facts: deleted as a DELETE through the
+    // API would, so databases seeded earlier lose them too and copies see a tombstone.
+    for (const key of withdrawn) {
+      const withdrawn = db.update(t.services).set({ deletedAt: now, updatedAt: now })
+        .where(and(eq(t.services.id, seedId('service', key)), isNull(t.services.deletedAt))).run()
+      counts.updated += withdrawn.changes
     }
     if (counts.inserted + counts.updated > 0) reindexFacilities(db)
   })

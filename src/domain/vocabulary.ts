@@ -33,7 +33,8 @@ export const ORGANISATION_UNIT_KINDS = ['department', 'unit', 'programme', 'work
 
 export const SITE_STATUSES = ['active', 'unverified', 'historic'] as const
 
-// participant: named as a partner in a source; probable: inferred, no source names it;
+// participant: named by a source as taking part in the partners' meeting of 11 March 2020 (that it
+// signed is implied, not stated); probable: inferred, no source names it;
 // unknown: a neighbourhood facility in Mitte with no link to the agreement found.
 export const PARTNERSHIP_STATUSES = ['participant', 'probable', 'unknown'] as const
 
@@ -45,6 +46,6 @@ export const CONTACT_VISIBILITIES = ['public', 'internal'] as const
 
 export const PARTY_ROLES = ['district_office', 'jobcenter', 'facility'] as const
 
-// signatory: a source says it signed; named_participant: named by a source as one of the
-// partner facilities (PM 067/2020); probable: inferred only.
+// signatory: a source says it signed; named_participant: named by a source as taking part in the
+// partners' meeting of 11 March 2020 (PM 067/2020), signing implied, not stated; probable: inferred only.
 export const PARTY_CONFIRMATIONS = ['signatory', 'named_participant', 'probable'] as const

@@ -49,7 +49,7 @@ const kreativhausParty = {
 
 export const PartyRoleSchema = Vocabulary(PARTY_ROLES, { description: 'What the party is in the agreement: the district office, the JobCenter or a neighbourhood facility.' })
 export const PartyConfirmationSchema = Vocabulary(PARTY_CONFIRMATIONS, {
-  description: '`signatory`: a source says it signed; `named_participant`: a source names it as one of the partner facilities (PM 067/2020); `probable`: inferred, no source names it.'
+  description: '`signatory`: a source says it signed; `named_participant`: a source names it among the facilities taking part in the partners’ meeting of 11 March 2020 (PM 067/2020), which implies but does not state that it signed; `probable`: inferred, no source names it.'
 })
 
 const LocalDate = Type.String({ format: 'date', description: 'Calendar date (YYYY-MM-DD).' })

@@ -13,7 +13,7 @@ export const FacilityTypeSchema = Vocabulary(FACILITY_TYPES, {
   description: `Facility type (controlled list): ${FACILITY_TYPES.map((type) => `\`${type}\` (${FACILITY_TYPE_LABELS[type]})`).join(', ')}.`
 })
 export const PartnershipStatusSchema = Vocabulary(PARTNERSHIP_STATUSES, {
-  description: '`participant`: a source names it as a partner facility; `probable`: inferred, no source names it; `unknown`: no link to the agreement found.'
+  description: '`participant`: a source names it among the facilities taking part in the partners’ meeting of 11 March 2020 (PM 067/2020; that it signed the agreement is implied, not stated); `probable`: inferred, no source names it; `unknown`: no link to the agreement found.'
 })
 
 export const AddressSchema = Type.Object({

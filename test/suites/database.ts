@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { migrateDatabase, openDatabase } from '../../src/db/client.ts'
 import { seedDatabase } from '../../seed/seed.ts'
+import { seedId } from '../../src/lib/uuid.ts'
 
 const TABLES = [
   'agreement_parties', 'agreements', 'categories', 'contacts', 'event_participants', 'events', 'facilities',
@@ -90,6 +91,29 @@ t.test('a changed seed fact updates only that record and its updatedAt', async (
   t.ok(JSON.parse(row.notes!).includes('Testnotiz'))
   t.equal(row.created_at, '2026-01-01T00:00:00.000Z')
   t.equal(row.updated_at, '2026-02-01T00:00:00.000Z')
+})
+
+t.test('a withdrawn seed record is deleted from databases seeded before, with a delete in the change feed', async (t) => {
+  const { loadSeedData, WITHDRAWN_SERVICES } = await import('../../seed/seed.ts')
+  t.same(WITHDRAWN_SERVICES, ['villa-luetzow/beratung-bildung-begegnung'])
+  const db = openDatabase(':memory:')
+  t.teardown(() => db.$client.close())
+  migrateDatabase(db)
+  // The seed as it was: Villa Lützow's motto as an offer.
+  const earlier = loadSeedData()
+  const villa = earlier.facilities.find((f) => f.slug === 'villa-luetzow')!
+  villa.services.push({ ...villa.services[0]!, key: 'beratung-bildung-begegnung', name: 'Beratung, Bildung, Begegnung', targetGroups: [] })
+  seedDatabase(db, earlier, '2026-01-01T00:00:00.000Z', [])
+  const id = seedId('service', 'villa-luetzow/beratung-bildung-begegnung')
+  const row = () => db.$client.prepare('select deleted_at AS deletedAt, updated_at AS updatedAt from services where id = ?').get(id) as { deletedAt: string | null, updatedAt: string }
+  t.equal(row().deletedAt, null, 'seeded by the earlier seed')
+  const counts = seedDatabase(db, undefined, '2026-02-01T00:00:00.000Z')
+  t.equal(counts.inserted, 0)
+  t.same(row(), { deletedAt: '2026-02-01T00:00:00.000Z', updatedAt: '2026-02-01T00:00:00.000Z' }, 'deleted by the current seed')
+  const last = db.$client.prepare("select action from changes where entity_type = 'service' and entity_id = ? order by seq desc limit 1").pluck().get(id)
+  t.equal(last, 'delete', 'copies learn of it from the change feed')
+  t.same(seedDatabase(db, undefined, '2026-03-01T00:00:00.000Z').updated, 0, 'a second run changes nothing')
+  t.equal(row().deletedAt, '2026-02-01T00:00:00.000Z')
 })
 
 t.test('start-up rebuilds a search index that does not hold every live facility (counted in FTS5 docsize)', async (t) => {

@@ -77,7 +77,7 @@ interface Page<T = any> {
 const KREATIVHAUS_ID = seedId('facility', 'kreativhaus')
 const SHK_ID = seedId('facility', 'shk-mitte')
 const MOABIT_OST_ID = seedId('facility', 'familienzentrum-moabit-ost')
-const ALL_SERVICES = 115
+const ALL_SERVICES = 114
 
 async function page<T = any> (t: Test, app: FastifyInstance, url: string, items: string): Promise<Page<T>> {
   const { res, body } = await getJson<Page<T>>(app, url)
@@ -317,7 +317,7 @@ t.test('paging: 1-based pages, HSDS wrapper arithmetic, pages past the end are e
   for (let number = 1; number <= 12; number++) {
     const body = await page(t, app, `/hsds/services?per_page=10&page=${number}`, 'compiled/service_list.json')
     t.match(body, { total_items: ALL_SERVICES, total_pages: 12, page_number: number, first_page: number === 1, last_page: number === 12, empty: false })
-    t.equal(body.size, number === 12 ? 5 : 10)
+    t.equal(body.size, number === 12 ? ALL_SERVICES - 110 : 10)
     t.equal(body.contents.length, body.size)
     seen.push(...body.contents.map((s) => s.id))
   }

@@ -9,7 +9,7 @@ import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson, testServiceInpu
 const KREATIVHAUS = seedId('facility', 'kreativhaus')
 const SHK = seedId('facility', 'shk-mitte')
 const SENIORENANGEBOTE = seedId('service', 'kreativhaus/seniorenangebote')
-const ALL_SERVICES = 115
+const ALL_SERVICES = 114
 
 const newService = testServiceInput
 
