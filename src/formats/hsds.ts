@@ -639,7 +639,7 @@ export function hsdsProfile (agreements: HsdsProfileAgreement[]) {
       { hsds: 'schedule', from: 'openingHours of facilities, scheduleNote of services', rule: 'Free text in `description` as the source gives it; structured hours in OpenStreetMap syntax in `opening_hours`.' }
     ],
     extensions: [
-      { object: 'location', field: 'partnership', description: 'Relation of the facility to the 2018 agreement: `status` participant (a source names it as a partner), probable (inferred, no source names it) or unknown, and `evidence`.' },
+      { object: 'location', field: 'partnership', description: 'Relation of the facility to the 2018 agreement: `status` participant (a source names it among the facilities at the partners’ meeting of 11 March 2020; that it signed is implied, not stated), probable (inferred, no source names it) or unknown, and `evidence`.' },
       { object: 'location, service', field: 'directory_status', description: 'The record\'s status in the directory. For services HSDS `status` is derived from it: active → active, unverified (no recent source confirms it) → inactive, historic (a source describes it for a past period only) → defunct.' },
       { object: 'organization, location, service, contact', field: 'sources', description: 'The public sources of the record\'s facts: `url`, `title` and the `facts` each supports (provenance).' },
       { object: 'location', field: 'operator_note', description: 'Operator history or shared operation of the facility as sources state it.' },

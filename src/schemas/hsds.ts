@@ -249,10 +249,11 @@ const SERVICE_EXAMPLE = {
   organization_id: FIPP_ORGANIZATION.id,
   name: 'Seniorenangebote',
   description: 'Für Ältere gibt es Gymnastik, Lachyoga, Englischkurse, Chöre und Gedächtnistraining.',
-  status: 'active',
+  status: 'inactive',
   last_modified: '2026-11-21T09:00:00.000Z',
-  directory_status: 'active',
-  sources: [{ url: 'https://www.berliner-woche.de/mitte/c-soziales/60-freiwillig-engagierte-unterstuetzen-das-kreativhaus-auf-der-fischerinsel_a74361', title: 'Berliner Woche: 60 freiwillig Engagierte unterstützen das Kreativhaus auf der Fischerinsel', facts: ['offers'] }],
+  directory_status: 'unverified',
+  as_of: '2017',
+  sources: [{ url: 'http://www.tagesspiegel.de/berlin/gemeinsame-sache-aktionstage-am-8-9-september-kreativhaus-mitte-bietet-100-verschiedene-aktivitaeten/20268014.html', title: 'Tagesspiegel (2017-08): Kreativhaus Mitte bietet 100 verschiedene Aktivitäten', facts: ['offers'] }],
   organization: FIPP_ORGANIZATION
 }
 

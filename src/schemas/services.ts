@@ -48,8 +48,8 @@ export const ServiceSchema = Type.Object({
     facility: { id: '645e8249-1972-5756-951a-0106b9a62b19', slug: 'kreativhaus', name: 'KREATIVHAUS (Stadtteilzentrum Kreativhaus auf der Fischerinsel)' },
     scheduleNote: null,
     feeNote: null,
-    asOf: null,
-    status: 'active',
+    asOf: '2017',
+    status: 'unverified',
     targetGroups: [{
       id: 'af53712b-0dce-5d7c-addf-a2bd2498ab49',
       slug: 'senioren',
@@ -58,8 +58,8 @@ export const ServiceSchema = Type.Object({
       originalWording: 'Seniorenangebote'
     }],
     sources: [{
-      url: 'https://www.berliner-woche.de/mitte/c-soziales/60-freiwillig-engagierte-unterstuetzen-das-kreativhaus-auf-der-fischerinsel_a74361',
-      title: 'Berliner Woche: 60 freiwillig Engagierte unterstützen das Kreativhaus auf der Fischerinsel',
+      url: 'http://www.tagesspiegel.de/berlin/gemeinsame-sache-aktionstage-am-8-9-september-kreativhaus-mitte-bietet-100-verschiedene-aktivitaeten/20268014.html',
+      title: 'Tagesspiegel (2017-08): Kreativhaus Mitte bietet 100 verschiedene Aktivitäten',
       facts: ['offers']
     }],
     createdAt: '2026-11-21T09:00:00.000Z',
@@ -111,12 +111,12 @@ export const ServiceInputSchema = Type.Object({
     category: 'begegnung',
     scheduleNote: null,
     feeNote: null,
-    asOf: null,
-    status: 'active',
+    asOf: '2017',
+    status: 'unverified',
     targetGroups: [{ targetGroup: 'senioren', originalWording: 'Seniorenangebote' }],
     sources: [{
-      url: 'https://www.berliner-woche.de/mitte/c-soziales/60-freiwillig-engagierte-unterstuetzen-das-kreativhaus-auf-der-fischerinsel_a74361',
-      title: 'Berliner Woche: 60 freiwillig Engagierte unterstützen das Kreativhaus auf der Fischerinsel',
+      url: 'http://www.tagesspiegel.de/berlin/gemeinsame-sache-aktionstage-am-8-9-september-kreativhaus-mitte-bietet-100-verschiedene-aktivitaeten/20268014.html',
+      title: 'Tagesspiegel (2017-08): Kreativhaus Mitte bietet 100 verschiedene Aktivitäten',
       facts: ['offers']
     }]
   }]
