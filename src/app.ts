@@ -25,6 +25,7 @@ import dataQualityRoutes from './routes/data-quality.ts'
 import problemRoutes from './routes/problems.ts'
 import hsdsRoutes from './routes/hsds.ts'
 import auth, { wasAnsweredBeforeBody } from './plugins/auth.ts'
+import { invalidBodyText } from './lib/body-text.ts'
 
 export interface AppOptions {
   config: Pick<Config, 'DATABASE_PATH' | 'LOG_LEVEL'> & Partial<Pick<Config, 'RATE_LIMIT_MAX' | 'CORS_WRITE_ORIGINS' | 'TRUST_PROXY'>>
@@ -106,8 +107,20 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(problems)
-  // JSON Merge Patch bodies (RFC 7386) are JSON.
-  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
+  // JSON bodies, and JSON Merge Patch bodies (RFC 7386), whose text must be characters a record
+  // can keep (body-text.ts).
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  const parseBody: typeof parseJson = (request, body, done) => {
+    parseJson(request, body, (error, value) => {
+      if (error !== null) return done(error, undefined)
+      const problem = invalidBodyText(body as string, value)
+      if (problem !== null) return done(problem, undefined)
+      done(null, value)
+    })
+  }
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseBody)
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, parseBody)
   // Bodies are JSON only; anything else is 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain')
   await app.register(database, { path: options.databaseImage ?? options.config.DATABASE_PATH, seed: options.seed ?? true })

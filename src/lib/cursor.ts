@@ -9,6 +9,9 @@ export function encodeCursor (sort: string, key: CursorKey): string {
   return Buffer.from(JSON.stringify([sort, ...key]), 'utf8').toString('base64url')
 }
 
+// Sorts whose keys (but the final id) are numbers.
+const NUMERIC_SORTS = new Set(['distance', 'relevance'])
+
 export function decodeCursor (cursor: string, sort: string, length: number): CursorKey {
   let parsed: unknown
   try {
@@ -16,8 +19,12 @@ export function decodeCursor (cursor: string, sort: string, length: number): Cur
   } catch {
     parsed = undefined
   }
+  // Keys of the types a sort can give them: numbers (or null) for distance and relevance, text,
+  // numbers or null for the others (a date and whether there is one), and the id last, which is
+  // always text.
+  const numeric = NUMERIC_SORTS.has(sort)
   const wellFormed = Array.isArray(parsed) && parsed.length >= 2 && typeof parsed[0] === 'string' &&
-    parsed.slice(1).every((v) => v === null || typeof v === 'string' || typeof v === 'number')
+    (parsed[0] !== sort || (parsed.slice(1, -1).every((v) => v === null || typeof v === 'number' || (!numeric && typeof v === 'string')) && typeof parsed.at(-1) === 'string'))
   if (!wellFormed || !Array.isArray(parsed) || (parsed[0] === sort && parsed.length !== length + 1)) {
     throw new HttpProblem(400, 'The cursor is not valid. Use the `next` link of a previous page.', {
       type: '/problems/invalid-cursor', errors: [{ field: 'query.cursor', message: 'is not a cursor issued by this API' }]

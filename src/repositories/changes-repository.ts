@@ -1,4 +1,5 @@
 import type { Db } from '../db/client.ts'
+import { InvalidQueryError } from '../lib/problem.ts'
 import type { Change, ChangeFeedQuery } from '../schemas/changes.ts'
 import { EVER_PUBLIC_CONTACT } from './contacts-repository.ts'
 
@@ -60,6 +61,12 @@ export function createChangesRepository (db: Db) {
     },
     // includeInternal: the caller may read internal contacts, so their changes are real ones.
     after (query: ChangeFeedQuery, includeInternal = false): { items: Change[], hasMore: boolean } {
+      // A position this feed never had: a copy that kept it would skip every change until the
+      // feed got there (after a restore from an older backup, say), so it is refused.
+      const newest = (last.get() as { seq: number } | undefined)?.seq ?? 0
+      if (query.since > newest) {
+        throw new InvalidQueryError('query.since', `is after the newest change (${newest}); the feed never had this position (was the directory restored from an older backup?). Take a full copy again (since=0) and go on from its lastSeq`)
+      }
       const types = query.entityType?.length ? JSON.stringify(query.entityType) : null
       const rows = feed.all({ internal: includeInternal ? 1 : 0, since: query.since, types, limit: query.limit + 1 }) as Change[]
       const hasMore = rows.length > query.limit

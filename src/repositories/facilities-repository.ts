@@ -5,14 +5,14 @@ import { facilities, facilityTargetGroups, facilityTypes, type SourceRef } from 
 import { decodeCursor, encodeCursor, type CursorKey } from '../lib/cursor.ts'
 import { isOpenAt, validateOpeningHours } from '../lib/opening-hours.ts'
 import { newId } from '../lib/uuid.ts'
-import { InvalidRecordError, type FieldError } from '../lib/problem.ts'
+import { InvalidRecordError, StillInUseError, type FieldError } from '../lib/problem.ts'
 import { reindexFacilities } from './search-index.ts'
 import { diff, type WriteContext, type Writer } from './writer.ts'
 import { explainMatch, matchExpression, queryTokens } from '../lib/search-text.ts'
 import type { Facility, FacilityInput, FacilityListQuery } from '../schemas/facilities.ts'
 import type { Tombstone } from '../schemas/common.ts'
 import {
-  cachedStatement, groupBy, idOrSlugLookup, invalidParameter, keyOfPage, organisationRefsOf, targetGroupLinksOf, timestampParameter
+  cachedStatement, groupBy, idOrSlugLookup, invalidParameter, keyOfPage, listed, organisationRefsOf, referencesTo, targetGroupLinksOf, timestampParameter
 } from './shared.ts'
 
 type FacilityRow = typeof facilities.$inferSelect
@@ -600,11 +600,17 @@ export function createFacilitiesRepository (db: Db, writer: Writer, options: Fac
       })
     },
 
+    // Its services go with it (README: tombstones in updatedSince, the facility's delete in the
+    // feed). Refused while contacts, the agreement's parties or events name it (referencesTo).
     softDelete (idOrSlug: string, actor: string, check: (current: Facility) => void): Facility | undefined {
       return writer.write(actor, (context) => {
         const current = findLive(idOrSlug)
         if (current === undefined) return undefined
         check(current)
+        const references = referencesTo(db, 'facility', current.id)
+        if (references.length > 0) {
+          throw new StillInUseError(`The facility '${current.slug}' is still named by ${listed(references)}; deleting it would change them unseen. Delete them or point them elsewhere first, or keep the facility with status closed.`)
+        }
         db.update(facilities).set({ deletedAt: context.now, updatedAt: context.now }).where(eq(facilities.id, current.id)).run()
         writer.recordHistory(context, 'facility', current.id, 'delete', diff(writableOf(current) as unknown as Record<string, unknown>, null))
         reindexFacilities(db, [current.id])

@@ -10,7 +10,7 @@ import type {
   Organisation, OrganisationDetail, OrganisationInput, OrganisationListQuery, OrganisationSite, OrganisationUnit
 } from '../schemas/organisations.ts'
 import { createContactsRepository, type ContactAccess } from './contacts-repository.ts'
-import { cachedStatement, idOrSlugCondition, keysetCondition, syncCondition, tombstoneOf, type EntityRef } from './shared.ts'
+import { cachedStatement, idOrSlugCondition, keysetCondition, listed, referencesTo, syncCondition, tombstoneOf, type EntityRef } from './shared.ts'
 import { diff, type Writer } from './writer.ts'
 
 type OrganisationRow = typeof organisations.$inferSelect
@@ -283,7 +283,8 @@ export function createOrganisationsRepository (db: Db, writer: Writer) {
       })
     },
 
-    // Refused while live facilities name it as operator: none may point at a deleted one.
+    // Refused while live records name it (facilities as operator, contacts, the agreement's
+    // parties, events): none may point at a deleted one (referencesTo).
     softDelete (idOrSlug: string, actor: string, check: (current: OrganisationDetail) => void, access: ContactAccess = {}): OrganisationDetail | undefined {
       return writer.write(actor, (context) => {
         const current = find(idOrSlug, access)
@@ -292,6 +293,10 @@ export function createOrganisationsRepository (db: Db, writer: Writer) {
         if (current.facilities.length > 0) {
           const slugs = current.facilities.map((f) => f.slug).join(', ')
           throw new StillInUseError(`The organisation '${current.slug}' still operates ${current.facilities.length} ${current.facilities.length === 1 ? 'facility' : 'facilities'} (${slugs}). Give them another operator (or none) first.`)
+        }
+        const references = referencesTo(db, 'organisation', current.id)
+        if (references.length > 0) {
+          throw new StillInUseError(`The organisation '${current.slug}' is still named by ${listed(references)}; deleting it would change them unseen. Delete them or point them elsewhere first.`)
         }
         db.update(organisations).set({ deletedAt: context.now, updatedAt: context.now }).where(eq(organisations.id, current.id)).run()
         writer.recordHistory(context, 'organisation', current.id, 'delete', diff(record(writableOf(current)), null))

@@ -148,3 +148,27 @@ export function facilityRefsKey (db: Db, referencing: keyof typeof FACILITY_REFE
     FROM (SELECT id, slug, name, deleted_at FROM facilities
       WHERE id IN (SELECT facility_id FROM ${FACILITY_REFERENCES[referencing]} WHERE facility_id IS NOT NULL) ORDER BY id)`).pluck().get() as string
 }
+
+// What still names a facility or an organisation, as phrases for a 409: contacts, the
+// agreement's parties, events (participants; for an organisation also the site an event takes
+// place at). These records show it; a delete would change them without a change of their own
+// (no feed entry, no new updatedAt), and a party or event participant is a fact about the past
+// that a delete must not erase. So deletes are refused while any is left. Contacts are counted,
+// never named (internal ones among them).
+export function referencesTo (db: Db, kind: 'facility' | 'organisation', id: string): string[] {
+  const column = kind === 'facility' ? 'facility_id' : 'organisation_id'
+  const found: string[] = []
+  const contacts = cachedStatement(db, `SELECT count(*) FROM contacts WHERE ${column} = ? AND deleted_at IS NULL`).pluck().get(id) as number
+  if (contacts > 0) found.push(`${contacts} ${contacts === 1 ? 'contact' : 'contacts'}`)
+  const parties = cachedStatement(db, `SELECT id, name FROM agreement_parties WHERE ${column} = ? AND deleted_at IS NULL ORDER BY id`).all(id) as { id: string, name: string }[]
+  if (parties.length > 0) found.push(`the agreement ${parties.length === 1 ? 'party' : 'parties'} ${parties.map((p) => `'${p.name}' (${p.id})`).join(', ')}`)
+  const events = cachedStatement(db, `SELECT slug FROM events e WHERE e.deleted_at IS NULL AND (
+      EXISTS (SELECT 1 FROM event_participants p WHERE p.event_id = e.id AND p.${column} = ?)
+      ${kind === 'organisation' ? 'OR e.organisation_site_id IN (SELECT s.id FROM organisation_sites s WHERE s.organisation_id = ?)' : 'OR ? IS NULL'})
+    ORDER BY slug`).pluck().all(id, id) as string[]
+  if (events.length > 0) found.push(`the ${events.length === 1 ? 'event' : 'events'} ${events.join(', ')}`)
+  return found
+}
+
+export const listed = (phrases: string[]): string =>
+  phrases.length <= 1 ? phrases.join('') : `${phrases.slice(0, -1).join(', ')} and ${phrases.at(-1)!}`

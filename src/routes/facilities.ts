@@ -3,7 +3,7 @@ import { Type } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import {
   BEARER_AUTH, CreateHeaders, ConditionalHeaders, deleteProblemResponses, HistorySchema, IdOrSlugParams, conditionalProblemResponses, listResponse,
-  problemResponses, ref, writeProblemResponses, PAGING_DESCRIPTION, SyncQuery
+  problemResponse, problemResponses, ref, writeProblemResponses, PAGING_DESCRIPTION, SyncQuery
 } from '../schemas/common.ts'
 import {
   FACILITY_FIELDS, FacilityInputSchema, FacilityListQuery, FacilityListSchema, FacilityPatchSchema, FacilitySchema,
@@ -228,7 +228,7 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['facilities'],
       operationId: 'deleteFacility',
       summary: 'Delete a facility',
-      description: 'A soft delete: the facility leaves every list and search, and appears as a tombstone with `updatedSince` and as a delete in the change feed. Needs `If-Match` and a key with `directory:write` or `facility:<id>:write`.',
+      description: 'A soft delete: the facility leaves every list and search, and appears as a tombstone with `updatedSince` and as a delete in the change feed; its services go with it (tombstones with `updatedSince`). Refused (409) while contacts, the agreement\'s parties or events name it: a delete would change them without a change of their own, and a party or participant is a fact about the past (a facility that closed keeps its record with `status: closed`). Needs `If-Match` and a key with `directory:write` or `facility:<id>:write`.',
       security: BEARER_AUTH,
       headers: ConditionalHeaders,
       params: IdOrSlugParams,
@@ -236,6 +236,7 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         204: { type: 'null', description: 'Deleted.' },
         400: problemResponses[400],
         404: problemResponses[404],
+        409: problemResponse('Contacts, agreement parties or events still name the facility; `detail` lists them (contacts counted, not named). Nothing was written.'),
         ...deleteProblemResponses,
         ...conditionalProblemResponses,
         500: problemResponses[500]

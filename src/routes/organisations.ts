@@ -128,7 +128,7 @@ const organisationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['organisations'],
       operationId: 'deleteOrganisation',
       summary: 'Delete an organisation',
-      description: 'A soft delete: the organisation leaves every list, and appears as a tombstone with `updatedSince` and as a delete in the change feed; its units and sites go with it. Refused (409) while facilities name it as their operator: give them another operator first. Needs `If-Match` and a key with `directory:write`.',
+      description: 'A soft delete: the organisation leaves every list, and appears as a tombstone with `updatedSince` and as a delete in the change feed; its units and sites go with it. Refused (409) while live records name it: facilities as their operator (give them another operator first), contacts, the agreement’s parties or events (participants, or the site an event takes place at). A delete would change them without a change of their own, and a party or participant is a fact about the past. Needs `If-Match` and a key with `directory:write`.',
       security: BEARER_AUTH,
       headers: ConditionalHeaders,
       params: OrganisationParams,
@@ -136,7 +136,7 @@ const organisationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         204: { type: 'null', description: 'Deleted.' },
         400: problemResponses[400],
         404: problemResponses[404],
-        409: problemResponse('Facilities still name the organisation as their operator; they are listed in `detail`. Nothing was written.'),
+        409: problemResponse('Live records still name the organisation (facilities as operator, contacts, agreement parties, events); `detail` lists them (contacts counted, not named). Nothing was written.'),
         ...deleteProblemResponses,
         ...conditionalProblemResponses,
         500: problemResponses[500]

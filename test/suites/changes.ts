@@ -146,3 +146,22 @@ t.test('GET /v1/changes (400) for bad parameters', async (t) => {
   t.same(empty.body.items, [])
   t.equal(empty.body.lastSeq, 0)
 })
+
+t.test('GET /v1/changes (400) for a since after the newest change: a position the feed never had', async (t) => {
+  const app = await readOnlyApp(t)
+  const newest = (await getJson(app, '/v1/changes?limit=1000')).body.lastSeq
+  const at = await getJson(app, `/v1/changes?since=${newest}`)
+  t.equal(at.res.statusCode, 200, 'the newest position itself is fine')
+  t.same(at.body.items, [])
+  t.equal(at.body.lastSeq, newest)
+  for (const since of [newest + 1, 100000, 9007199254740991]) {
+    const { res, body } = await getJson(app, `/v1/changes?since=${since}`)
+    t.equal(res.statusCode, 400, `since=${since}`)
+    t.equal(res.headers['content-type'], PROBLEM_JSON)
+    t.same(body.errors.map((e: { field: string }) => e.field), ['query.since'])
+  }
+  t.match((await getJson(app, `/v1/changes?since=${newest + 1}`)).body.errors[0].message, `is after the newest change (${newest})`)
+  const huge = await getJson(app, '/v1/changes?since=99999999999999999999')
+  t.equal(huge.res.statusCode, 400, 'beyond the integers JSON can carry exactly')
+  t.same(huge.body.errors.map((e: { field: string }) => e.field), ['query.since'])
+})

@@ -1,8 +1,10 @@
 import t from 'tap'
+import type { FastifyInstance } from 'fastify'
 import { seedId } from '../../src/lib/uuid.ts'
 import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson } from '../helper.ts'
 
 const KREATIVHAUS = seedId('facility', 'kreativhaus')
+const newestSeq = (app: FastifyInstance) => app.db.$client.prepare('SELECT max(seq) FROM changes').pluck().get() as number
 
 const newFacility = (slug = 'test-treff') => ({
   slug,
@@ -29,6 +31,7 @@ const newFacility = (slug = 'test-treff') => ({
 t.test('POST /v1/facilities (201) creates a facility with Location and ETag, in feed and history', async (t) => {
   const app = await buildTestApp(t)
   const { key, id: keyId } = createKey(app, ['directory:write'], 'Bezirksamt Test')
+  const seeded = newestSeq(app)
   const res = await app.inject({ method: 'POST', url: '/v1/facilities', headers: bearer(key), payload: newFacility() })
   t.equal(res.statusCode, 201)
   const body = res.json()
@@ -42,7 +45,7 @@ t.test('POST /v1/facilities (201) creates a facility with Location and ETag, in 
   t.same(read.json(), body)
   t.equal(read.headers.etag, res.headers.etag, 'the ETag of the create is the ETag of a GET')
   t.equal((await getJson(app, '/v1/facilities?q=Testtreff')).body.items[0].id, body.id, 'searchable at once')
-  const feed = (await getJson(app, '/v1/changes?since=208&entityType=facility')).body
+  const feed = (await getJson(app, `/v1/changes?since=${seeded}&entityType=facility`)).body
   t.same(feed.items.map((c: any) => [c.entityId, c.action]), [[body.id, 'create']])
   const actor = app.db.$client.prepare('select actor from changes where entity_id = ?').pluck().all(body.id)
   t.same(actor, [keyId], 'the change-feed entry records the acting key (not shown publicly)')
@@ -146,20 +149,51 @@ t.test('DELETE /v1/facilities/{idOrSlug} is a soft delete with tombstone and fee
   const app = await buildTestApp(t)
   const { key } = createKey(app, ['directory:write'])
   const since = new Date().toISOString()
-  t.equal((await app.inject({ method: 'DELETE', url: '/v1/facilities/kreativhaus', headers: bearer(key) })).statusCode, 428)
-  t.equal((await app.inject({ method: 'DELETE', url: '/v1/facilities/kreativhaus', headers: { ...bearer(key), 'if-match': '"x"' } })).statusCode, 412)
-  const etag = String((await app.inject('/v1/facilities/kreativhaus')).headers.etag)
-  const res = await app.inject({ method: 'DELETE', url: '/v1/facilities/kreativhaus', headers: { ...bearer(key), 'if-match': etag } })
+  const seeded = newestSeq(app)
+  // A facility that no contact, agreement party or event names.
+  const url = '/v1/facilities/familienzentrum-moabit-ost'
+  const id = seedId('facility', 'familienzentrum-moabit-ost')
+  const services = (await getJson(app, `${url}/services`)).body.items.map((s: { id: string }) => s.id)
+  t.ok(services.length > 0)
+  t.equal((await app.inject({ method: 'DELETE', url, headers: bearer(key) })).statusCode, 428)
+  t.equal((await app.inject({ method: 'DELETE', url, headers: { ...bearer(key), 'if-match': '"x"' } })).statusCode, 412)
+  const etag = String((await app.inject(url)).headers.etag)
+  const res = await app.inject({ method: 'DELETE', url, headers: { ...bearer(key), 'if-match': etag } })
   t.equal(res.statusCode, 204)
   t.equal(res.body, '')
-  t.equal((await app.inject('/v1/facilities/kreativhaus')).statusCode, 404)
-  t.equal((await app.inject({ method: 'DELETE', url: '/v1/facilities/kreativhaus', headers: { ...bearer(key), 'if-match': etag } })).statusCode, 404)
+  t.equal((await app.inject(url)).statusCode, 404)
+  t.equal((await app.inject({ method: 'DELETE', url, headers: { ...bearer(key), 'if-match': etag } })).statusCode, 404)
   const changes = (await getJson(app, `/v1/facilities?updatedSince=${since}`)).body.items
-  t.same(changes.map((i: any) => [i.id, i.deleted]), [[KREATIVHAUS, true]])
-  const feed = (await getJson(app, '/v1/changes?since=208')).body.items
-  t.same(feed.map((c: any) => [c.entityId, c.action]), [[KREATIVHAUS, 'delete']])
-  const history = (await getJson(app, '/v1/facilities/kreativhaus/history')).body.items
+  t.same(changes.map((i: any) => [i.id, i.deleted]), [[id, true]])
+  const serviceTombstones = (await getJson(app, `/v1/services?updatedSince=${since}`)).body.items
+  t.same(serviceTombstones.map((i: any) => [i.id, i.deleted]).sort(), services.map((s: string) => [s, true]).sort(), 'its services go with it')
+  const feed = (await getJson(app, `/v1/changes?since=${seeded}`)).body.items
+  t.same(feed.map((c: any) => [c.entityId, c.action]), [[id, 'delete']])
+  const history = (await getJson(app, `${url}/history`)).body.items
   t.equal(history.at(-1).action, 'delete')
+})
+
+t.test('DELETE /v1/facilities/{idOrSlug} (409) while contacts, agreement parties or events name it; nothing changes', async (t) => {
+  const app = await buildTestApp(t)
+  const { key } = createKey(app, ['directory:write'])
+  const seeded = newestSeq(app)
+  const read = async () => ({ facility: (await getJson(app, '/v1/facilities/kreativhaus')).body, agreement: (await getJson(app, '/v1/agreements')).body, events: (await getJson(app, '/v1/events')).body, contacts: (await getJson(app, '/v1/contacts')).body })
+  const before = await read()
+  const etag = String((await app.inject('/v1/facilities/kreativhaus')).headers.etag)
+  const res = await app.inject({ method: 'DELETE', url: '/v1/facilities/kreativhaus', headers: { ...bearer(key), 'if-match': etag } })
+  t.equal(res.statusCode, 409)
+  t.equal(res.headers['content-type'], PROBLEM_JSON)
+  t.equal(res.json().type, '/problems/still-in-use')
+  t.match(res.json().detail, /^The facility 'kreativhaus' is still named by 1 contact, the agreement party 'Kreativhaus' \([0-9a-f-]{36}\) and the event voneinander-wissen-in-mitte-2020;/)
+  t.same(await read(), before, 'nothing changed')
+  t.equal(newestSeq(app), seeded, 'no change in the feed')
+  // Once the party, the event's participant and the contact are gone, it can go.
+  const admin = bearer(createKey(app, ['directory:write', 'admin']).key)
+  const party = before.agreement.items[0].parties.find((p: { facility: { slug: string } | null }) => p.facility?.slug === 'kreativhaus')
+  t.equal((await app.inject({ method: 'DELETE', url: `/v1/agreement-parties/${party.id}`, headers: { ...admin, 'if-match': '*' } })).statusCode, 204)
+  const again = await app.inject({ method: 'DELETE', url: '/v1/facilities/kreativhaus', headers: { ...bearer(key), 'if-match': '*' } })
+  t.equal(again.statusCode, 409)
+  t.match(again.json().detail, /still named by 1 contact and the event voneinander-wissen-in-mitte-2020;/)
 })
 
 t.test('POST /v1/facilities/{idOrSlug}/verification records a verification without touching updatedAt', async (t) => {
@@ -265,4 +299,34 @@ t.test('renaming a target group or an operator shows up in the facilities sync (
   await app.inject({ method: 'PATCH', url: '/v1/organisations/stadtrand', headers: { ...bearer(key), 'if-match': orgEtag }, payload: { name: 'StadtRand gGmbH (Test)' } })
   const operated = (await getJson(app, `/v1/facilities?updatedSince=${since2}`)).body.items
   t.same(operated.map((f: any) => [f.slug, f.operator.name]), [['shk-mitte', 'StadtRand gGmbH (Test)']])
+})
+
+t.test('bodies with control characters or lone surrogates are 400 (nothing written); real characters pass', async (t) => {
+  const app = await buildTestApp(t)
+  const { key } = createKey(app, ['directory:write'])
+  const seeded = newestSeq(app)
+  const post = (text: string) => app.inject({ method: 'POST', url: '/v1/facilities', headers: { ...bearer(key), 'content-type': 'application/json' }, payload: text })
+  const body = (name: string, description: string) => JSON.stringify({ ...newFacility(), name, description })
+  for (const [what, text, field, message] of [
+    ['NUL in a name', JSON.stringify({ ...newFacility(), name: 'Treff\u0000' }), 'body.name', 'contains the control character U+0000'],
+    ['BEL in a nested text', JSON.stringify({ ...newFacility(), address: { ...newFacility().address, street: 'Weg\u0007 1' } }), 'body.address.street', 'contains the control character U+0007'],
+    ['a lone high surrogate', JSON.stringify({ ...newFacility(), description: 'x\ud800y' }), 'body.description', 'contains a lone UTF-16 surrogate (not a character)'],
+    ['a lone low surrogate in an array', JSON.stringify({ ...newFacility(), alternateNames: ['ok', '\udc00'] }), 'body.alternateNames.1', 'contains a lone UTF-16 surrogate (not a character)'],
+    ['a control character in a member name', '{"na\\u0001me": "x"}', 'body', 'has a member name that contains the control character U+0001']
+  ] as const) {
+    const res = await post(text)
+    t.equal(res.statusCode, 400, what)
+    t.equal(res.headers['content-type'], PROBLEM_JSON)
+    t.same(res.json().errors, [{ field, message }], what)
+  }
+  const patch = await app.inject({ method: 'PATCH', url: '/v1/facilities/kreativhaus', headers: { ...bearer(key), 'content-type': 'application/merge-patch+json', 'if-match': '*' }, payload: '{"notes": ["\\ud83d"]}' })
+  t.equal(patch.statusCode, 400, 'merge patches too')
+  t.same(patch.json().errors, [{ field: 'body.notes.0', message: 'contains a lone UTF-16 surrogate (not a character)' }])
+  t.equal(newestSeq(app), seeded, 'nothing was written')
+  // A surrogate pair (an emoji, here escaped as two \u escapes), tabs and line breaks are text.
+  const fine = await post(body('Treff \ud83c\udf33', 'Zeile 1\n\tZeile 2\r\n').replace('🌳', '\\ud83c\\udf33'))
+  t.equal(fine.statusCode, 201, fine.body.slice(0, 200))
+  const read = (await getJson(app, `/v1/facilities/${fine.json().id}`)).body
+  t.equal(read.name, 'Treff 🌳')
+  t.equal(read.description, 'Zeile 1\n\tZeile 2\r\n')
 })

@@ -237,9 +237,10 @@ t.test('cached facility answers outlive writes to other records, never a change 
   const contact = (await getJson(app, '/v1/contacts?limit=1')).body.items[0]
   await write('PATCH', `/v1/contacts/${contact.id}`, { role: `${contact.role} (Test)` }, `/v1/contacts/${contact.id}`)
   await check('PATCH a contact', ['/v1/facilities/shk-mitte?format=jsonld'])
-  await write('DELETE', '/v1/facilities/kreativhaus', {}, '/v1/facilities/kreativhaus')
-  await check('DELETE a facility', ['/v1/facilities/kreativhaus'])
-  t.equal((await app.inject('/v1/facilities/kreativhaus')).statusCode, 404)
+  // (A facility that no contact, agreement party or event names: those are refused, 409.)
+  await write('DELETE', '/v1/facilities/familienzentrum-moabit-ost', {}, '/v1/facilities/familienzentrum-moabit-ost')
+  await check('DELETE a facility', ['/v1/facilities/familienzentrum-moabit-ost'])
+  t.equal((await app.inject('/v1/facilities/familienzentrum-moabit-ost')).statusCode, 404)
   // Plain SQL on the app's connection, outside the repositories' writes: the change feed need not
   // say all it changed (tables without change triggers; a service moved and deleted at once), so
   // nothing kept from before it is vouched for, even when writes through the API follow.
@@ -368,8 +369,10 @@ t.test('after a write, requests that build an answer queue: each is answered, th
 t.test('cached facility pages outlive writes to facilities not on them, while their query selects the same ones', async (t) => {
   const app = await buildTestApp(t)
   const { key } = createKey(app, ['directory:write'])
-  const sprengelOperator = (await getJson(app, '/v1/facilities/sprengelhaus')).body.operator.slug as string
-  const lists = [`/v1/facilities?updatedSince=2020-01-01T00:00:00Z&operator=${sprengelOperator}`,
+  // The facility deleted below: one that no contact, agreement party or event names.
+  const gone = 'begegnungsstaette-spandauer-strasse'
+  const goneOperator = (await getJson(app, `/v1/facilities/${gone}`)).body.operator.slug as string
+  const lists = [`/v1/facilities?updatedSince=2020-01-01T00:00:00Z&operator=${goneOperator}`,
     '/v1/facilities', '/v1/facilities?limit=3', '/v1/facilities?limit=3&sort=-name', '/v1/facilities?q=familienzentrum',
     '/v1/facilities?q=senioren', '/v1/facilities?q=zaubergarten', '/v1/facilities?type=familienzentrum', '/v1/facilities?ortsteil=Moabit',
     '/v1/facilities?category=beratung', '/v1/facilities?targetGroup=senioren', '/v1/facilities?fields=id,name&sort=-updatedAt',
@@ -392,18 +395,18 @@ t.test('cached facility pages outlive writes to facilities not on them, while th
   t.same(await check('PATCH a description'), without, 'exactly the pages without the facility are kept')
 
   // Changes that bring a facility onto a page it was not on.
-  await write('PATCH', '/v1/facilities/sprengelhaus', { description: 'Mit Zaubergarten.' }, '/v1/facilities/sprengelhaus')
+  await write('PATCH', `/v1/facilities/${gone}`, { description: 'Mit Zaubergarten.' }, `/v1/facilities/${gone}`)
   await check('a facility comes into a search')
-  t.same(await ids('/v1/facilities?q=zaubergarten'), [seedId('facility', 'sprengelhaus')])
+  t.same(await ids('/v1/facilities?q=zaubergarten'), [seedId('facility', gone)])
   await write('PATCH', '/v1/facilities/villa-luetzow', { name: 'AAA Villa Lützow (Test)' }, '/v1/facilities/villa-luetzow')
   await check('a renamed facility moves to the first page')
   t.equal((await ids('/v1/facilities?limit=3'))[0], seedId('facility', 'villa-luetzow'))
   const advising = await ids('/v1/facilities?category=beratung')
-  const newcomer = (await ids('/v1/facilities')).find((id) => !advising.includes(id))!
+  const newcomer = (await ids('/v1/facilities')).find((id) => !advising.includes(id) && id !== seedId('facility', gone))!
   await write('POST', '/v1/services', { ...testServiceInput(newcomer), category: 'beratung' })
   await check('a new service brings its facility into a category')
   t.ok((await ids('/v1/facilities?category=beratung')).includes(newcomer))
-  await write('DELETE', '/v1/facilities/sprengelhaus', {}, '/v1/facilities/sprengelhaus')
+  await write('DELETE', `/v1/facilities/${gone}`, {}, `/v1/facilities/${gone}`)
   await check('a facility deleted')
   // The new service (its name has the word) keeps its facility in the search.
   t.same(await ids('/v1/facilities?q=zaubergarten'), [newcomer])
@@ -412,9 +415,9 @@ t.test('cached facility pages outlive writes to facilities not on them, while th
   app.db.$client.prepare("update facilities set ortsteil = 'Moabit' where slug = 'kreativhaus'").run()
   await check('an UPDATE in SQL moves a facility into Moabit')
   // A sync page of a deleted facility's operator: renaming the operator touches no live facility.
-  await write('PATCH', `/v1/organisations/${sprengelOperator}`, { slug: `${sprengelOperator}-neu` }, `/v1/organisations/${sprengelOperator}`)
+  await write('PATCH', `/v1/organisations/${goneOperator}`, { slug: `${goneOperator}-neu` }, `/v1/organisations/${goneOperator}`)
   await check('the operator of a deleted facility renamed')
-  t.equal((await getJson(app, `/v1/facilities?updatedSince=2020-01-01T00:00:00Z&operator=${sprengelOperator}`)).body.total, 0)
+  t.equal((await getJson(app, `/v1/facilities?updatedSince=2020-01-01T00:00:00Z&operator=${goneOperator}`)).body.total, 0)
   t.ok((await ids('/v1/facilities?ortsteil=Moabit')).includes(kreativhaus))
   // Contacts are embedded (include=contacts) and have changes of their own.
   const contact = await write('POST', '/v1/contacts', testContact('kreativhaus'))
@@ -458,9 +461,12 @@ t.test('cached service pages outlive writes to records not on them, while their 
   await check('a target group relabelled')
   await write('DELETE', `/v1/services/${created.id}`, {}, `/v1/services/${created.id}`)
   await check('a service deleted')
-  await write('DELETE', '/v1/facilities/meerbaum-haus', {}, '/v1/facilities/meerbaum-haus')
+  // (One that no contact, agreement party or event names: those are refused, 409.)
+  const goneServices = await items('/v1/services?facility=familienzentrum-moabit-ost')
+  t.ok(goneServices.length > 0)
+  await write('DELETE', '/v1/facilities/familienzentrum-moabit-ost', {}, '/v1/facilities/familienzentrum-moabit-ost')
   await check('a facility deleted (its services go with it)')
-  t.same(await items('/v1/services?facility=meerbaum-haus&targetGroup=senioren'), [])
+  t.same(await items('/v1/services?facility=familienzentrum-moabit-ost'), [])
 })
 
 t.test('a facility\'s empty service page is not kept once the facility is gone or its slug is another\'s', async (t) => {
@@ -534,9 +540,13 @@ t.test('cached contacts, events, organisations and full feed pages outlive write
   await write('PATCH', '/v1/facilities/sprengelhaus', { operator: otherOperator }, '/v1/facilities/sprengelhaus')
   // The operators' facility counts change; contacts and events do not show a facility's operator.
   t.same(await check('a facility moved to another operator'), except(...organisations, tail))
-  await write('DELETE', '/v1/facilities/meerbaum-haus', {}, '/v1/facilities/meerbaum-haus')
-  await check('a facility that events show deleted')
-  t.notOk((await getJson(app, '/v1/events')).body.items[0].participants.some((p: any) => p.facility?.slug === 'meerbaum-haus'))
+  // A facility that events show cannot be deleted (409: nothing changes); one that nothing
+  // names can.
+  const refused = await app.inject({ method: 'DELETE', url: '/v1/facilities/meerbaum-haus', headers: { ...bearer(key), 'if-match': '*' } })
+  t.equal(refused.statusCode, 409)
+  await check('a facility that events show: its delete refused')
+  await write('DELETE', '/v1/facilities/familienzentrum-moabit-ost', {}, '/v1/facilities/familienzentrum-moabit-ost')
+  await check('a facility that nothing names deleted')
 
   await write('PATCH', `/v1/contacts/${contact.id}`, { visibility: 'internal' }, `/v1/contacts/${contact.id}`)
   t.same(await check('a contact made internal'), except(...contacts, ...feed, tail))

@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Value } from 'typebox/value'
 import type { FastifyInstance } from 'fastify'
 import { seedId } from '../../src/lib/uuid.ts'
@@ -25,6 +25,17 @@ const newOrganisation = (slug = 'test-traeger') => ({
   notes: ['Eine Notiz'],
   sources: [{ url: 'https://example.org/test', title: 'Test', facts: ['name'] }]
 })
+
+// Deletes the contacts of an organisation through the API (internal ones included), so that
+// nothing names it any more but its facilities.
+async function deleteContactsOf (t: Test, app: FastifyInstance, slug: string): Promise<void> {
+  const key = bearer(createKey(app, ['directory:write', 'contacts:read-internal']).key)
+  const contacts = (await getJson(app, `/v1/contacts?organisation=${slug}&limit=500`, { headers: key })).body.items as { id: string }[]
+  t.ok(contacts.length > 0, `${slug} has contacts`)
+  for (const c of contacts) {
+    t.equal((await app.inject({ method: 'DELETE', url: `/v1/contacts/${c.id}`, headers: { ...key, 'if-match': '*' } })).statusCode, 204)
+  }
+}
 
 const etagOf = async (app: FastifyInstance, idOrSlug: string) => String((await app.inject(`/v1/organisations/${idOrSlug}`)).headers.etag)
 
@@ -92,6 +103,7 @@ t.test('POST /v1/organisations (422) refuses a slug in use, also by a deleted or
   t.equal(taken.headers['content-type'], PROBLEM_JSON)
   t.same(taken.json().errors, [{ field: 'body.slug', message: `is already used by organisation ${seedId('organisation', 'fipp')}` }])
   t.same(await feedSince(app, since), [], 'nothing was written')
+  await deleteContactsOf(t, app, 'kreativhaus-ev')
   const etag = await etagOf(app, 'kreativhaus-ev')
   t.equal((await app.inject({ method: 'DELETE', url: '/v1/organisations/kreativhaus-ev', headers: { ...bearer(key), 'if-match': etag } })).statusCode, 204)
   const deleted = await app.inject({ method: 'POST', url: '/v1/organisations', headers: bearer(key), payload: newOrganisation('kreativhaus-ev') })
@@ -259,6 +271,7 @@ t.test('DELETE /v1/organisations/{idOrSlug} is a soft delete with tombstone, fee
   t.equal((await app.inject({ method: 'DELETE', url: '/v1/organisations/kreativhaus-ev', headers: bearer(key) })).statusCode, 428)
   t.equal((await app.inject({ method: 'DELETE', url: '/v1/organisations/kreativhaus-ev', headers: { ...bearer(key), 'if-match': '"x"' } })).statusCode, 412)
   t.equal((await app.inject('/v1/organisations/kreativhaus-ev')).statusCode, 200, 'still there')
+  await deleteContactsOf(t, app, 'kreativhaus-ev')
   const since = app.dataVersion().seq
   const sinceTime = new Date().toISOString()
   const etag = await etagOf(app, 'kreativhaus-ev')
@@ -279,7 +292,7 @@ t.test('DELETE /v1/organisations/{idOrSlug} is a soft delete with tombstone, fee
   t.same(history.items[0].changes.name, { old: before.name, new: null })
 })
 
-t.test('DELETE /v1/organisations/{idOrSlug} (409) while facilities name it as operator', async (t) => {
+t.test('DELETE /v1/organisations/{idOrSlug} (409) while facilities name it as operator, or contacts, parties, events name it', async (t) => {
   const app = await buildTestApp(t)
   const { key } = createKey(app, ['directory:write'])
   const since = app.dataVersion().seq
@@ -297,11 +310,21 @@ t.test('DELETE /v1/organisations/{idOrSlug} (409) while facilities name it as op
   t.same(await feedSince(app, since), [], 'nothing was written')
   t.equal((await getJson(app, '/v1/facilities/kreativhaus')).body.operator.slug, 'fipp')
   t.equal((await app.inject({ method: 'DELETE', url: '/v1/organisations/stadtrand', headers: { ...bearer(key), 'if-match': '"stale"' } })).statusCode, 412, 'a stale ETag is reported before the conflict')
+  // The JobCenter operates no facility, but the agreement, its event and contacts name it.
+  const jobcenter = await app.inject({ method: 'DELETE', url: '/v1/organisations/jobcenter-berlin-mitte', headers: { ...bearer(key), 'if-match': '*' } })
+  t.equal(jobcenter.statusCode, 409)
+  t.match(jobcenter.json().detail, /^The organisation 'jobcenter-berlin-mitte' is still named by 2 contacts, the agreement party 'JobCenter Mitte' \([0-9a-f-]{36}\) and the event voneinander-wissen-in-mitte-2020;/)
+  t.same(await feedSince(app, since), [], 'nothing was written')
 
   // Once its only facility has another operator, it can go.
   const shk = await app.inject('/v1/facilities/shk-mitte')
   const moved = await app.inject({ method: 'PATCH', url: '/v1/facilities/shk-mitte', headers: { ...bearer(key), 'if-match': String(shk.headers.etag) }, payload: { operator: null } })
   t.equal(moved.statusCode, 200)
+  // Its contact still names it.
+  const named = await app.inject({ method: 'DELETE', url: '/v1/organisations/stadtrand', headers: { ...bearer(key), 'if-match': await etagOf(app, 'stadtrand') } })
+  t.equal(named.statusCode, 409)
+  t.equal(named.json().detail, "The organisation 'stadtrand' is still named by 1 contact; deleting it would change them unseen. Delete them or point them elsewhere first.")
+  await deleteContactsOf(t, app, 'stadtrand')
   const deleted = await app.inject({ method: 'DELETE', url: '/v1/organisations/stadtrand', headers: { ...bearer(key), 'if-match': await etagOf(app, 'stadtrand') } })
   t.equal(deleted.statusCode, 204)
   const reassign = await app.inject({ method: 'PATCH', url: '/v1/facilities/shk-mitte', headers: { ...bearer(key), 'if-match': String(moved.headers.etag) }, payload: { operator: 'stadtrand' } })

@@ -709,3 +709,24 @@ t.test('services repository iterate() yields every record in batches, in list or
   }
   t.equal(app.repos.services.list({ limit: 500, offset: 0, updatedSince: '2000-01-01T00:00:00Z' }).items.filter((s) => 'deleted' in s).length, 1)
 })
+
+t.test('GET /v1/services (400) for a cursor whose keys have the wrong types', async (t) => {
+  const app = await readOnlyApp(t)
+  const forged = (key: unknown[]) => Buffer.from(JSON.stringify(key)).toString('base64url')
+  for (const [url, key] of [
+    ['/v1/services?sort=name', ['name', 1, 2]],
+    ['/v1/services?sort=name', ['name', 'Baby-Treff', 7]],
+    ['/v1/services?sort=name', ['name', { a: 1 }, 'x']],
+    ['/v1/facilities?q=familienzentrum', ['relevance', 'abc', 'x']],
+    ['/v1/facilities?q=familienzentrum', ['relevance', -1.5, null]]
+  ] as const) {
+    const { res, body } = await getJson(app, `${url}&cursor=${forged([...key])}`)
+    t.equal(res.statusCode, 400, `${url} ${JSON.stringify(key)}`)
+    t.equal(body.type, '/problems/invalid-cursor')
+  }
+  // What the API issues still works.
+  const next = (await getJson(app, '/v1/facilities?q=familienzentrum&limit=1')).body.links.next
+  t.equal((await app.inject(next)).statusCode, 200)
+  const page = (await getJson(app, '/v1/services?sort=name&limit=2')).body.links.next
+  t.equal((await app.inject(page)).statusCode, 200)
+})

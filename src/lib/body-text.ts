@@ -1,0 +1,53 @@
+import { HttpProblem } from './problem.ts'
+
+// Text a JSON body may not carry: control characters other than tab, line feed and carriage
+// return (U+0000 ends strings in C, and vCard, iCalendar and XML have no place for the others),
+// and lone UTF-16 surrogates (no character at all: stored as UTF-8 they would turn into U+FFFD,
+// so the record read back would differ from the one written). JSON.parse refuses them raw, so
+// only \u escapes bring them in: bodies without such an escape are not walked.
+const SUSPECT_ESCAPE = /\\u(?:00[01]|d[89a-f])/i
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+
+function flaw (text: string): string | null {
+  const control = CONTROL.exec(text)
+  if (control !== null) return `contains the control character U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`
+  if (LONE_SURROGATE.test(text)) return 'contains a lone UTF-16 surrogate (not a character)'
+  return null
+}
+
+// The first member (as `body.a.0.b`) whose name or text has such a character, and why.
+function find (value: unknown, path: string): { field: string, message: string } | null {
+  if (typeof value === 'string') {
+    const message = flaw(value)
+    return message === null ? null : { field: path, message }
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = find(value[i], `${path}.${i}`)
+      if (found !== null) return found
+    }
+    return null
+  }
+  if (value !== null && typeof value === 'object') {
+    for (const [name, member] of Object.entries(value)) {
+      const message = flaw(name)
+      if (message !== null) return { field: path, message: `has a member name that ${message}` }
+      const found = find(member, `${path}.${name}`)
+      if (found !== null) return found
+    }
+  }
+  return null
+}
+
+// A 400 for a parsed JSON body (`raw`: its text) that carries such text, else null.
+export function invalidBodyText (raw: string, parsed: unknown): HttpProblem | null {
+  if (!SUSPECT_ESCAPE.test(raw)) return null
+  const found = find(parsed, 'body')
+  if (found === null) return null
+  return new HttpProblem(400, `The request is invalid: ${found.field} ${found.message}.`, {
+    type: '/problems/validation-error',
+    errors: [found]
+  })
+}
