@@ -13,6 +13,8 @@ import type { Event } from '../schemas/agreements.ts'
 
 export const ICAL_MEDIA_TYPE = 'text/calendar; charset=utf-8'
 export const CALENDAR_TIME_ZONE = 'Europe/Berlin'
+// The name of a calendar of the agreement's events.
+export const CALENDAR_TITLE = 'Kooperation Jobcenter und Nachbarschaftseinrichtungen Mitte'
 const PRODUCT_ID = '-//Mitte Partner Directory//DE'
 const UID_DOMAIN = 'mitte-partner-directory'
 
@@ -22,6 +24,9 @@ export interface CalendarOptions {
   // Absolute base address of this API (`https://partner.example.org`, also with a path prefix);
   // each VEVENT then links to `<url>/v1/events/<id>`.
   url?: string
+  // Revisions per event id (SEQUENCE, RFC 5545 §3.8.7.4: grows with every revision, so that a
+  // calendar replaces its copy); 0 where none is given.
+  revisions?: Map<string, number>
 }
 
 // The event id is a stable UUID, so a re-export updates the event in a subscribed calendar
@@ -49,6 +54,7 @@ export function eventsCalendar (events: Event[], options: CalendarOptions): stri
       start: new TZDate(event.startsAt, event.timeZone),
       end: event.endsAt === null ? null : new TZDate(event.endsAt, event.timeZone),
       stamp: new Date(event.updatedAt),
+      sequence: options.revisions?.get(event.id) ?? 0,
       created: new Date(event.createdAt),
       lastModified: new Date(event.updatedAt),
       summary: event.title,

@@ -228,6 +228,7 @@ interface ResolvedParty {
 
 export function createAgreementsRepository (db: Db, writer: Writer) {
   const sqlite = db.$client
+  const revisions = sqlite.prepare("SELECT entity_id AS id, count(*) AS n FROM changes WHERE entity_type = 'event' AND action = 'update' AND entity_id IN (SELECT value FROM json_each(?)) GROUP BY entity_id")
   // Links to soft-deleted records are hidden, so joins only match live rows.
   const liveFacility = (column: typeof agreementParties.facilityId | typeof eventParticipants.facilityId) =>
     and(eq(facilities.id, column), isNull(facilities.deletedAt))
@@ -768,6 +769,13 @@ export function createAgreementsRepository (db: Db, writer: Writer) {
     },
 
     findEvent: findEventLive,
+
+    // How often each event was revised (its updates in the change feed): the iCalendar SEQUENCE
+    // (RFC 5545 §3.8.7.4), so that a calendar takes a re-exported event as the newer version.
+    eventRevisions (ids: string[]): Map<string, number> {
+      const rows = revisions.all(JSON.stringify(ids)) as { id: string, n: number }[]
+      return new Map(rows.map((r) => [r.id, r.n]))
+    },
 
     // Id of an event by id or slug, deleted ones included (their history stays readable).
     resolveAnyEventId (idOrSlug: string): string | undefined {

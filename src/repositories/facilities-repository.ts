@@ -435,6 +435,8 @@ export function createFacilitiesRepository (db: Db, writer: Writer, options: Fac
   const operatorByIdOrSlug = sqlite.prepare('SELECT id FROM organisations WHERE (id = ? OR slug = ?) AND deleted_at IS NULL').pluck()
   const targetGroupBySlug = sqlite.prepare('SELECT id FROM target_groups WHERE slug = ? AND deleted_at IS NULL').pluck()
   const slugOwner = sqlite.prepare('SELECT id FROM facilities WHERE slug = ?').pluck()
+  const liveServiceIds = sqlite.prepare('SELECT id FROM services WHERE facility_id = ? AND deleted_at IS NULL').pluck()
+  const deleteServicesOf = sqlite.prepare('UPDATE services SET deleted_at = ?, updated_at = ? WHERE facility_id = ? AND deleted_at IS NULL')
 
   // References and rules a schema cannot express; violations are 422 field errors.
   function resolveReferences (input: FacilityInput, selfId: string | null): { operatorId: string | null, targetGroupIds: string[] } {
@@ -595,13 +597,15 @@ export function createFacilitiesRepository (db: Db, writer: Writer, options: Fac
         db.update(facilities).set({ ...columnsOf(input, references.operatorId), updatedAt: context.now }).where(eq(facilities.id, current.id)).run()
         writeLinks(current.id, input, references.targetGroupIds)
         writer.recordHistory(context, 'facility', current.id, 'update', changes)
+        // Its services show its slug and name: each gets a change of its own (feed entry).
+        if ('slug' in changes || 'name' in changes) writer.touchServices(context, liveServiceIds.all(current.id) as string[])
         reindexFacilities(db, [current.id])
         return findLive(current.id)!
       })
     },
 
-    // Its services go with it (README: tombstones in updatedSince, the facility's delete in the
-    // feed). Refused while contacts, the agreement's parties or events name it (referencesTo).
+    // Its services go with it (tombstones in updatedSince, deletes in the feed). Refused while
+    // contacts, the agreement's parties or events name it (referencesTo).
     softDelete (idOrSlug: string, actor: string, check: (current: Facility) => void): Facility | undefined {
       return writer.write(actor, (context) => {
         const current = findLive(idOrSlug)
@@ -612,6 +616,10 @@ export function createFacilitiesRepository (db: Db, writer: Writer, options: Fac
           throw new StillInUseError(`The facility '${current.slug}' is still named by ${listed(references)}; deleting it would change them unseen. Delete them or point them elsewhere first, or keep the facility with status closed.`)
         }
         db.update(facilities).set({ deletedAt: context.now, updatedAt: context.now }).where(eq(facilities.id, current.id)).run()
+        // Its services go with it, each with a delete of its own in the feed and its history.
+        const services = liveServiceIds.all(current.id) as string[]
+        deleteServicesOf.run(context.now, context.now, current.id)
+        for (const id of services) writer.recordHistory(context, 'service', id, 'delete', {})
         writer.recordHistory(context, 'facility', current.id, 'delete', diff(writableOf(current) as unknown as Record<string, unknown>, null))
         reindexFacilities(db, [current.id])
         return current

@@ -63,6 +63,8 @@ interface VocabularyKind<T extends VocabularyRecord> {
   inUse: (current: T) => string | null
   // Facilities whose search documents contain the entry's labels (their own or their services').
   indexedFacilities: string
+  // Live services that show the entry (slug and labels).
+  shownByServices: string
 }
 
 export function createVocabulariesRepository (db: Db, writer: Writer) {
@@ -256,6 +258,7 @@ export function createVocabulariesRepository (db: Db, writer: Writer) {
     const change = sqlite.prepare(`UPDATE ${kind.table} SET slug = ?, label_de = ?, label_en = ?, description = ?, updated_at = ? WHERE id = ?`)
     const remove = sqlite.prepare(`UPDATE ${kind.table} SET deleted_at = ?, updated_at = ? WHERE id = ?`)
     const facilityIds = sqlite.prepare(kind.indexedFacilities).pluck()
+    const serviceIds = sqlite.prepare(kind.shownByServices).pluck()
 
     // Deleted entries keep their slug (the unique index covers them), so they are asked too.
     function checkSlug (input: VocabularyInput, selfId: string | null): void {
@@ -293,6 +296,8 @@ export function createVocabulariesRepository (db: Db, writer: Writer) {
           if ('labelDe' in changes || 'labelEn' in changes || 'slug' in changes) {
             const affected = facilityIds.all({ id: current.id }) as string[]
             writer.touchFacilities(context, affected)
+            // Services show them too: each gets a change of its own (feed entry).
+            writer.touchServices(context, serviceIds.all({ id: current.id }) as string[])
             if ('labelDe' in changes || 'labelEn' in changes) reindexFacilities(db, affected)
           }
           return kind.find(current.id)!
@@ -331,7 +336,8 @@ export function createVocabulariesRepository (db: Db, writer: Writer) {
       ? null
       : `The target group '${group.slug}' is still linked by ${plural(group.facilityCount, 'facility', 'facilities')} (${group.facilities.map((f) => f.facility.slug).join(', ')}) and ${plural(group.serviceCount, 'service', 'services')}. Remove the links first.`,
     indexedFacilities: `SELECT facility_id FROM facility_target_groups WHERE target_group_id = :id
-      UNION SELECT s.facility_id FROM service_target_groups l JOIN services s ON s.id = l.service_id WHERE l.target_group_id = :id`
+      UNION SELECT s.facility_id FROM service_target_groups l JOIN services s ON s.id = l.service_id WHERE l.target_group_id = :id`,
+    shownByServices: 'SELECT service_id FROM service_target_groups WHERE target_group_id = :id'
   })
 
   const categoryWrites = writes<Category>({
@@ -342,7 +348,8 @@ export function createVocabulariesRepository (db: Db, writer: Writer) {
     inUse: (category) => category.serviceCount === 0
       ? null
       : `The category '${category.slug}' is still used by ${plural(category.serviceCount, 'service', 'services')} of ${plural(category.facilityCount, 'facility', 'facilities')}. Move them to another category first.`,
-    indexedFacilities: 'SELECT DISTINCT facility_id FROM services WHERE category_id = :id'
+    indexedFacilities: 'SELECT DISTINCT facility_id FROM services WHERE category_id = :id',
+    shownByServices: 'SELECT id FROM services WHERE category_id = :id'
   })
 
   return {

@@ -29,6 +29,7 @@ export function createWriter (db: Db) {
   const setActor = sqlite.prepare('INSERT INTO write_context (id, actor) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET actor = excluded.actor')
   const clearActor = sqlite.prepare('DELETE FROM write_context WHERE id = 1')
   const touchFacilities = sqlite.prepare('UPDATE facilities SET updated_at = ? WHERE deleted_at IS NULL AND id IN (SELECT value FROM json_each(?))')
+  const touchServices = sqlite.prepare('UPDATE services SET updated_at = ? WHERE deleted_at IS NULL AND id IN (SELECT value FROM json_each(?))')
   const insertHistory = sqlite.prepare('INSERT INTO history (entity_type, entity_id, action, actor, changed_at, changes) VALUES (?, ?, ?, ?, ?, ?)')
 
   return {
@@ -49,6 +50,12 @@ export function createWriter (db: Db) {
     // see them (the triggers add them to the change feed as updates).
     touchFacilities (context: WriteContext, facilityIds: string[]): void {
       if (facilityIds.length > 0) touchFacilities.run(context.now, JSON.stringify(facilityIds))
+    },
+
+    // The same for live services whose facility, category or target groups changed what they
+    // show of them (a service's updatedAt already counts theirs; the feed needs an entry).
+    touchServices (context: WriteContext, serviceIds: string[]): void {
+      if (serviceIds.length > 0) touchServices.run(context.now, JSON.stringify(serviceIds))
     },
 
     recordHistory (context: WriteContext, entityType: string, entityId: string, action: HistoryAction, changes: FieldChanges): void {

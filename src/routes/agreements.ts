@@ -12,8 +12,8 @@ import { applyMergePatch, withNulls } from '../lib/merge-patch.ts'
 import { agreementWrite, requirePrincipal } from '../plugins/auth.ts'
 import { agreementWritableOf, partyWritableOf } from '../repositories/agreements-repository.ts'
 import { notFound } from '../lib/problem.ts'
-import { collect, sendExport, sendNdjson, sendPage, withoutTombstones } from './list-support.ts'
-import { eventsCalendar } from '../formats/ical.ts'
+import { collect, sendCalendar, sendNdjson, sendPage, withoutTombstones } from './list-support.ts'
+import { CALENDAR_TITLE } from '../formats/ical.ts'
 import { checkIfMatch, entityTag, idempotentCreate, sendItem, validateRecord } from './write-support.ts'
 
 const AgreementParams = idOrSlugParams('kooperationsvereinbarung-2018')
@@ -257,7 +257,7 @@ const agreementsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { format, ...query } = request.query
     const options = { ...query, agreement: [agreementId] }
     if (request.format === 'ndjson') return sendNdjson(reply, app.repos.agreements.iterateEvents(options))
-    if (request.format === 'ics') return sendExport(reply, 'ics', 'events', eventsCalendar(withoutTombstones(collect(app.repos.agreements.iterateEvents(options))), { name: 'Kooperation Jobcenter und Nachbarschaftseinrichtungen Mitte' }))
+    if (request.format === 'ics') return sendCalendar(reply, app.repos.agreements, 'events', withoutTombstones(collect(app.repos.agreements.iterateEvents(options))), CALENDAR_TITLE)
     return sendPage(request, reply, app.repos.agreements.listEvents(options))
   })
 }

@@ -7,9 +7,9 @@ import { EventInputSchema, EventListQuery, EventListSchema, EventPatchSchema, Ev
 import { eventWritableOf } from '../repositories/agreements-repository.ts'
 import { notFound } from '../lib/problem.ts'
 import { agreementWrite, requirePrincipal } from '../plugins/auth.ts'
-import { collect, sendExport, sendNdjson, sendPage, withoutTombstones } from './list-support.ts'
+import { collect, sendCalendar, sendExport, sendNdjson, sendPage, withoutTombstones } from './list-support.ts'
 import { eventsCsv } from '../formats/csv.ts'
-import { eventsCalendar } from '../formats/ical.ts'
+import { CALENDAR_TITLE } from '../formats/ical.ts'
 import { checkIfMatch, entityTag, idempotentCreate, sendItem } from './write-support.ts'
 import { mergedInput } from './agreements.ts'
 
@@ -43,7 +43,7 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (request.format === 'csv' || request.format === 'csv-excel') {
       return sendExport(reply, request.format, 'events', eventsCsv(collect(app.repos.agreements.iterateEvents(query)), { excel: request.format === 'csv-excel' }))
     }
-    if (request.format === 'ics') return sendExport(reply, 'ics', 'events', eventsCalendar(withoutTombstones(collect(app.repos.agreements.iterateEvents(query))), { name: 'Kooperation Jobcenter und Nachbarschaftseinrichtungen Mitte' }))
+    if (request.format === 'ics') return sendCalendar(reply, app.repos.agreements, 'events', withoutTombstones(collect(app.repos.agreements.iterateEvents(query))), CALENDAR_TITLE)
     return sendPage(request, reply, app.repos.agreements.listEvents(query))
   })
 
@@ -60,7 +60,7 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const event = app.repos.agreements.findEvent(request.params.idOrSlug)
     if (event === undefined) throw notFound('event', request.params.idOrSlug)
-    if (request.format === 'ics') return sendExport(reply, 'ics', event.slug, eventsCalendar([event], { name: event.title }))
+    if (request.format === 'ics') return sendCalendar(reply, app.repos.agreements, event.slug, [event], event.title)
     return sendItem(reply, event)
   })
 

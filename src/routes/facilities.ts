@@ -228,7 +228,7 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['facilities'],
       operationId: 'deleteFacility',
       summary: 'Delete a facility',
-      description: 'A soft delete: the facility leaves every list and search, and appears as a tombstone with `updatedSince` and as a delete in the change feed; its services go with it (tombstones with `updatedSince`). Refused (409) while contacts, the agreement\'s parties or events name it: a delete would change them without a change of their own, and a party or participant is a fact about the past (a facility that closed keeps its record with `status: closed`). Needs `If-Match` and a key with `directory:write` or `facility:<id>:write`.',
+      description: 'A soft delete: the facility leaves every list and search, and appears as a tombstone with `updatedSince` and as a delete in the change feed; its services go with it (a delete of each in the change feed, tombstones with `updatedSince`). Refused (409) while contacts, the agreement\'s parties or events name it: a delete would change them without a change of their own, and a party or participant is a fact about the past (a facility that closed keeps its record with `status: closed`). Needs `If-Match` and a key with `directory:write` or `facility:<id>:write`.',
       security: BEARER_AUTH,
       headers: ConditionalHeaders,
       params: IdOrSlugParams,

@@ -4,7 +4,9 @@ import { pageUrl } from '../lib/cursor.ts'
 import type { ServicePage, ServicesRepository } from '../repositories/services-repository.ts'
 import { CSV_MEDIA_TYPE } from '../formats/csv.ts'
 import { GEOJSON_MEDIA_TYPE } from '../formats/geojson.ts'
-import { ICAL_MEDIA_TYPE } from '../formats/ical.ts'
+import { eventsCalendar, ICAL_MEDIA_TYPE } from '../formats/ical.ts'
+import type { AgreementsRepository } from '../repositories/agreements-repository.ts'
+import type { Event } from '../schemas/agreements.ts'
 import { JSONLD_MEDIA_TYPE } from '../formats/jsonld.ts'
 import { VCARD_MEDIA_TYPE } from '../formats/vcard.ts'
 
@@ -109,4 +111,10 @@ export function keepServicePage (reply: FastifyReply, repository: ServicesReposi
   reply.cacheDependsOn(...records, 'category:*', 'target_group:*')
     .cacheRecheck(['service', 'facility'], () => repository.pageKey(query), page.key)
   return page
+}
+
+// Events as iCalendar, each with its number of revisions as SEQUENCE.
+export function sendCalendar (reply: FastifyReply, repository: AgreementsRepository, name: string, events: Event[], title: string) {
+  const revisions = repository.eventRevisions(events.map((e) => e.id))
+  return sendExport(reply, 'ics', name, eventsCalendar(events, { name: title, revisions }))
 }

@@ -341,3 +341,21 @@ t.test('PATCH /v1/events/{idOrSlug} keeps the stored links of participants it do
   app.db.$client.prepare('update facilities set deleted_at = null where id = ?').run(KREATIVHAUS)
   t.equal((await getJson(app, EVENT_URL)).body.participants[2].facility.slug, 'kreativhaus', 'restored with the facility')
 })
+
+t.test('a PATCHed event is a newer revision in iCalendar (SEQUENCE grows; RFC 5545 §3.8.7.4)', async (t) => {
+  const app = await buildTestApp(t)
+  const key = bearer(createKey(app, ['admin']).key)
+  const sequences = async () => [
+    ...(await app.inject('/v1/events?format=ics')).body.matchAll(/^SEQUENCE:(\d+)\r$/gm),
+    ...(await app.inject('/v1/events/voneinander-wissen-in-mitte-2020?format=ics')).body.matchAll(/^SEQUENCE:(\d+)\r$/gm),
+    ...(await app.inject('/v1/agreements/kooperationsvereinbarung-2018/events?format=ics')).body.matchAll(/^SEQUENCE:(\d+)\r$/gm)
+  ].map((m) => Number(m[1]))
+  const before = await sequences()
+  t.equal(before.length, 3, 'one event in each of the three calendars')
+  t.ok(before.every((n) => n === before[0]))
+  for (const title of ['Voneinander wissen (1)', 'Voneinander wissen (2)']) {
+    const res = await app.inject({ method: 'PATCH', url: '/v1/events/voneinander-wissen-in-mitte-2020', headers: { ...key, 'if-match': '*', 'content-type': 'application/merge-patch+json' }, payload: { title } })
+    t.equal(res.statusCode, 200)
+  }
+  t.same(await sequences(), before.map((n) => n + 2), 'two revisions later')
+})

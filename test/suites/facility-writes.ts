@@ -168,9 +168,12 @@ t.test('DELETE /v1/facilities/{idOrSlug} is a soft delete with tombstone and fee
   const serviceTombstones = (await getJson(app, `/v1/services?updatedSince=${since}`)).body.items
   t.same(serviceTombstones.map((i: any) => [i.id, i.deleted]).sort(), services.map((s: string) => [s, true]).sort(), 'its services go with it')
   const feed = (await getJson(app, `/v1/changes?since=${seeded}`)).body.items
-  t.same(feed.map((c: any) => [c.entityId, c.action]), [[id, 'delete']])
+  t.same(feed.filter((c: any) => c.entityType === 'facility').map((c: any) => [c.entityId, c.action]), [[id, 'delete']])
+  t.same(feed.filter((c: any) => c.entityType === 'service').map((c: any) => [c.entityId, c.action]).sort(), services.map((s: string) => [s, 'delete']).sort(), 'a delete of each service in the feed')
+  t.equal(feed.length, 1 + services.length)
   const history = (await getJson(app, `${url}/history`)).body.items
   t.equal(history.at(-1).action, 'delete')
+  t.equal((await getJson(app, `/v1/services/${services[0]}/history`)).body.items.at(-1).action, 'delete', 'and in each service\'s history')
 })
 
 t.test('DELETE /v1/facilities/{idOrSlug} (409) while contacts, agreement parties or events name it; nothing changes', async (t) => {
@@ -329,4 +332,29 @@ t.test('bodies with control characters or lone surrogates are 400 (nothing writt
   const read = (await getJson(app, `/v1/facilities/${fine.json().id}`)).body
   t.equal(read.name, 'Treff 🌳')
   t.equal(read.description, 'Zeile 1\n\tZeile 2\r\n')
+})
+
+t.test('PATCH of a facility\'s name or slug gives each of its services a feed entry; other fields do not', async (t) => {
+  const app = await buildTestApp(t)
+  const { key } = createKey(app, ['directory:write'])
+  const services = (await getJson(app, '/v1/facilities/shk-mitte/services?limit=500')).body.items.map((s: { id: string }) => s.id).sort()
+  t.ok(services.length > 0)
+  const feedAfter = async (seq: number) => (await getJson(app, `/v1/changes?since=${seq}&limit=1000`)).body.items.map((c: any) => [c.entityType, c.entityId, c.action])
+  const patch = async (body: object) => {
+    const res = await app.inject({ method: 'PATCH', url: `/v1/facilities/${seedId('facility', 'shk-mitte')}`, headers: { ...bearer(key), 'if-match': '*', 'content-type': 'application/merge-patch+json' }, payload: body })
+    t.equal(res.statusCode, 200)
+  }
+  let seq = newestSeq(app)
+  await patch({ fax: '030 123' })
+  t.same(await feedAfter(seq), [['facility', seedId('facility', 'shk-mitte'), 'update']], 'a fax: the facility only')
+  for (const body of [{ name: 'SHK Mitte (umbenannt)' }, { slug: 'shk-mitte-neu' }]) {
+    seq = newestSeq(app)
+    await patch(body)
+    const feed = await feedAfter(seq)
+    t.same(feed[0], ['facility', seedId('facility', 'shk-mitte'), 'update'])
+    t.same(feed.slice(1).map((c: string[]) => c[1]).sort(), services, `${Object.keys(body)[0]}: every service follows`)
+    t.ok(feed.slice(1).every((c: string[]) => c[0] === 'service' && c[2] === 'update'))
+  }
+  const shown = (await getJson(app, `/v1/services/${services[0]}`)).body.facility
+  t.same([shown.name, shown.slug], ['SHK Mitte (umbenannt)', 'shk-mitte-neu'])
 })

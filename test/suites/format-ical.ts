@@ -186,3 +186,12 @@ t.test('an empty list is a valid calendar', async (t) => {
   t.equal(calendar.getFirstPropertyValue('x-wr-timezone'), 'Europe/Berlin')
   t.ok(text.endsWith('X-WR-TIMEZONE:Europe/Berlin\r\nEND:VCALENDAR\r\n'))
 })
+
+t.test('SEQUENCE is the number of revisions given, 0 without', async (t) => {
+  const [real] = await realEvents(t)
+  const other = syntheticEvent(real!, { slug: 'revised' })
+  const text = eventsCalendar([real!, other], { name: 'Test', revisions: new Map([[other.id, 3]]) })
+  const { events } = parse(text)
+  t.same(events.map((e) => e.sequence), [0, 3])
+  t.same(parse(eventsCalendar([other], { name: 'Test' })).events.map((e) => e.sequence), [0])
+})

@@ -152,11 +152,13 @@ t.test('POST /v1/services (422) rejects unknown references, repeated target grou
   }
   // A deleted facility cannot get new services.
   const etag = await etagOf(app, '/v1/facilities/familienzentrum-moabit-ost')
+  t.same((await feedSince(app, since)).filter(([type]: string[]) => type === 'service'), [], 'no service was written')
   t.equal((await app.inject({ method: 'DELETE', url: '/v1/facilities/familienzentrum-moabit-ost', headers: { ...bearer(key), 'if-match': etag } })).statusCode, 204)
+  const afterDelete = app.dataVersion().seq
   const deleted = await app.inject({ method: 'POST', url: '/v1/services', headers: bearer(key), payload: newService('familienzentrum-moabit-ost') })
   t.equal(deleted.statusCode, 422)
   t.same(deleted.json().errors.map((e: any) => e.field), ['body.facility'])
-  t.same((await feedSince(app, since)).filter(([type]: string[]) => type === 'service'), [], 'no service was written')
+  t.same(await feedSince(app, afterDelete), [], 'nothing was written')
 })
 
 t.test('POST /v1/services with Idempotency-Key returns the first result on retry', async (t) => {

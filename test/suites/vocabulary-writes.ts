@@ -181,11 +181,14 @@ for (const v of VOCABULARIES) {
     t.same(reread.json(), res.json())
     t.equal(reread.headers.etag, res.headers.etag, 'the ETag of the change is the ETag of a GET')
     t.same(idsOf((await getJson(app, `/v1/facilities?${filter}=${v.seeded}-neu&limit=500`)).body), facilities)
-    // The facilities show the slug, so they changed too and follow in the feed.
+    // The facilities and services show the slug, so they changed too and follow in the feed.
+    const services = (await getJson(app, `/v1/services?${filter}=${v.seeded}-neu&limit=500`)).body.items.map((s: { id: string }) => s.id).sort()
+    t.ok(services.length > 0)
     const [first, ...rest] = await feedSince(app, since)
     t.same(first, [v.entityType, before.id, 'update'])
-    t.same(rest.map((c: any[]) => c[1]).sort(), facilities)
-    t.ok(rest.every((c: any[]) => c[0] === 'facility' && c[2] === 'update'))
+    t.same(rest.filter((c: any[]) => c[0] === 'facility').map((c: any[]) => c[1]).sort(), facilities)
+    t.same(rest.filter((c: any[]) => c[0] === 'service').map((c: any[]) => c[1]).sort(), services)
+    t.ok(rest.every((c: any[]) => ['facility', 'service'].includes(c[0]) && c[2] === 'update'))
     const history = (await getJson(app, `${v.path}/${v.seeded}-neu/history`)).body.items
     t.equal(history.length, 1)
     t.same(history[0].actor, { keyId, name: 'Redaktion' })
