@@ -6,7 +6,7 @@ import {
 } from '../schemas/common.ts'
 import {
   OrganisationDetailSchema, OrganisationInputSchema, OrganisationListQuery, OrganisationListSchema, OrganisationPatchSchema,
-  type OrganisationInput
+  type OrganisationDetail, type OrganisationInput
 } from '../schemas/organisations.ts'
 import { applyMergePatch, withNulls } from '../lib/merge-patch.ts'
 import { directoryWrite, requirePrincipal } from '../plugins/auth.ts'
@@ -22,6 +22,13 @@ const OrganisationParams = idOrSlugParams('bezirksamt-mitte')
 const READ_ONLY_PARTS = 'Its units and sites are read-only through the API and are not part of the body.'
 
 const organisationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  // With a key that reads internal contacts, an organisation's representation lists them and
+  // has its own ETag; the public one (read without the key) names the same record, so a write
+  // takes either (none when it is the same).
+  const publicView = (current: OrganisationDetail): OrganisationDetail[] => {
+    const shown = app.repos.organisations.find(current.id)
+    return shown === undefined || shown.contacts.length === current.contacts.length ? [] : [shown]
+  }
   app.get('/v1/organisations', {
     config: { formats: ['json', 'ndjson', 'csv', 'csv-excel', 'vcard'] },
     schema: {
@@ -54,7 +61,7 @@ const organisationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['organisations'],
       operationId: 'getOrganisation',
       summary: 'Get an organisation',
-      description: 'One organisation by UUID or slug (e.g. `jobcenter-berlin-mitte`), with its units, its sites (Standorte), its public contacts and the facilities it operates. Internal contacts are not listed. Its `ETag` is what `If-Match` of a change or delete names.',
+      description: 'One organisation by UUID or slug (e.g. `jobcenter-berlin-mitte`), with its units, its sites (Standorte), its contacts and the facilities it operates. Internal contacts are listed only with a key with `contacts:read-internal` (the answer then has its own `ETag`). Its `ETag` is what `If-Match` of a change or delete names; a write takes the ETag of the public answer as well.',
       params: OrganisationParams,
       response: { 200: ref(OrganisationDetailSchema), 400: problemResponses[400], 404: problemResponses[404], 500: problemResponses[500] }
     }
@@ -112,7 +119,7 @@ const organisationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const principal = requirePrincipal(request)
     const updated = app.repos.organisations.update(request.params.idOrSlug, principal.keyId, (current) => {
-      checkIfMatch(request, current)
+      checkIfMatch(request, current, ...publicView(current))
       const before = writableOf(current) as unknown as Record<string, unknown>
       const merged = withNulls(before, applyMergePatch(before, request.body) as Record<string, unknown>)
       validateRecord(OrganisationInputSchema, merged)
@@ -145,7 +152,7 @@ const organisationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const principal = requirePrincipal(request)
     const deleted = app.repos.organisations.softDelete(request.params.idOrSlug, principal.keyId, (current) => {
-      checkIfMatch(request, current)
+      checkIfMatch(request, current, ...publicView(current))
     }, contactAccess(request))
     if (deleted === undefined) throw notFound('organisation', request.params.idOrSlug)
     return reply.code(204).send(null)

@@ -20,7 +20,9 @@ export function sendItem<T> (reply: FastifyReply, record: T): T {
 }
 
 // Optimistic concurrency (RFC 9110 If-Match): a write must name the version it changes.
-export function checkIfMatch (request: FastifyRequest, current: unknown): void {
+// `others`: other representations of the record as it is now (what a reader without the
+// writer's scopes gets); their ETags name the current record too.
+export function checkIfMatch (request: FastifyRequest, current: unknown, ...others: unknown[]): void {
   const header = request.headers['if-match']
   if (header === undefined) {
     throw new HttpProblem(428, 'This write needs an If-Match header with the current ETag of the record (GET it first).', { type: '/problems/if-match-required' })
@@ -28,7 +30,7 @@ export function checkIfMatch (request: FastifyRequest, current: unknown): void {
   const etag = entityTag(current)
   // An ETag from a compressed GET names the same record ("….br" → "…").
   const candidates = header.split(',').map((c) => identityEtag(c.trim()))
-  if (!candidates.includes('*') && !candidates.includes(etag)) {
+  if (!candidates.includes('*') && !candidates.includes(etag) && !others.some((other) => candidates.includes(entityTag(other)))) {
     throw new HttpProblem(412, 'The record has changed since you read it (the If-Match ETag is not current). GET it again and reapply your change.', { type: '/problems/stale-etag' })
   }
   // RFC 9110 §13.2.2: If-None-Match is evaluated next; on a write, `*` (the record exists) or its

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -34,4 +34,23 @@ t.test('the example sync script keeps a copy in step, deletes included', async (
   t.notOk(Object.values(after).some((f) => f.slug === 'familienzentrum-moabit-ost'))
   t.equal(Object.values(after).find((f) => f.slug === 'shk-mitte').phone, '030 999 999')
   t.match(await sync(), /updated 0, deleted 0; 13 facilities/, 'nothing new, nothing done')
+
+  // Counts derived from services: a new service, and one moved to another facility.
+  const counts = async () => Object.fromEntries((await app.inject('/v1/facilities?limit=500')).json().items.map((f: any) => [f.id, [f.serviceCount, f.categories]]))
+  const copied = () => Object.fromEntries(Object.values(copy()).map((f) => [f.id, [f.serviceCount, f.categories]]))
+  const created = await app.inject({ method: 'POST', url: '/v1/services', headers: bearer(key), payload: { facility: 'meerbaum-haus', name: 'Synchrontest', description: null, category: 'kultur', scheduleNote: null, feeNote: null, asOf: null, status: 'active', targetGroups: [], sources: [{ url: 'https://example.org/test', title: 'Test', facts: ['name'] }] } })
+  t.equal(created.statusCode, 201)
+  t.match(await sync(), /updated 1, deleted 0; 13 facilities/, 'the facility with the new service')
+  t.same(copied(), await counts(), 'serviceCount and categories as the server has them')
+  const moved = await app.inject({ method: 'PATCH', url: `/v1/services/${created.json().id}`, headers: { ...bearer(key), 'if-match': '*', 'content-type': 'application/merge-patch+json' }, payload: { facility: 'shk-mitte' } })
+  t.equal(moved.statusCode, 200)
+  t.match(await sync(), /updated 2, deleted 0; 13 facilities/, 'the facility the service left and the one it is at')
+  t.same(copied(), await counts(), 'and after the move')
+
+  // A feed position the server never had (its database restored from an older backup): a full copy again.
+  const state = JSON.parse(readFileSync(file, 'utf8'))
+  writeFileSync(file, JSON.stringify({ ...state, lastSeq: state.lastSeq + 1000 }))
+  t.match(await sync(), /the server does not know feed position \d+: copied 13 facilities/)
+  t.same(copied(), await counts())
+  t.match(await sync(), /updated 0, deleted 0; 13 facilities/)
 })
