@@ -309,8 +309,9 @@ export function seedDatabase (db: Db, data: SeedData = loadSeedData(), now = new
       })))
       if (!changed && participantsChanged) touch(t.events, eventId)
     }
-    // Seeded records that a later review found not to be facts: deleted as a DELETE through the
-    // API would, so databases seeded earlier lose them too and copies see a tombstone.
+    // Seeded records that a later review found not to be facts: soft-deleted, so databases
+    // seeded earlier lose them too and copies see a delete in the feed and a tombstone (like
+    // every change the seed makes, without a history entry: history records the keys' writes).
     for (const key of withdrawn) {
       const withdrawn = db.update(t.services).set({ deletedAt: now, updatedAt: now })
         .where(and(eq(t.services.id, seedId('service', key)), isNull(t.services.deletedAt))).run()

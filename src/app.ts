@@ -24,7 +24,7 @@ import changesRoutes from './routes/changes.ts'
 import dataQualityRoutes from './routes/data-quality.ts'
 import problemRoutes from './routes/problems.ts'
 import hsdsRoutes from './routes/hsds.ts'
-import auth, { wasAnsweredBeforeBody } from './plugins/auth.ts'
+import auth from './plugins/auth.ts'
 import { invalidBodyText } from './lib/body-text.ts'
 
 export interface AppOptions {
@@ -83,7 +83,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
       const status = code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : code === 'HPE_HEADER_OVERFLOW' ? 431 : 400
       // As Node does: nothing is written once an answer has begun.
       const answering = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true
-      if (socket.writable && !answering && !wasAnsweredBeforeBody(socket)) {
+      if (socket.writable && !answering) {
         const body = JSON.stringify({
           ...problemTypeFor(status),
           status,

@@ -10,8 +10,8 @@
 // own: the copy also remembers which facility each service belongs to, and a service's change
 // refreshes the facility it left and the one it is at. Progress is saved after every page, a
 // `429` or `503` is retried after its `Retry-After`, and a feed position the server does not
-// know (after a restore from an older backup) starts a full copy again. Run it from cron as
-// often as you like.
+// know (after a restore from an older backup, while the restored feed is behind it) starts a
+// full copy again. Run it from cron as often as you like.
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 

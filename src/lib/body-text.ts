@@ -1,13 +1,14 @@
 import { HttpProblem } from './problem.ts'
 
 // Text a JSON body may not carry: control characters other than tab, line feed and carriage
-// return (U+0000 ends strings in C, and vCard, iCalendar and XML have no place for the others),
-// and lone UTF-16 surrogates (no character at all: stored as UTF-8 they would turn into U+FFFD,
-// so the record read back would differ from the one written). JSON.parse refuses them raw, so
-// only \u escapes bring them in: bodies without such an escape are not walked.
-const SUSPECT_ESCAPE = /\\u(?:00[01]|d[89a-f])/i
+// return (C0, DEL and C1: U+0000 ends strings in C, and vCard, iCalendar and XML have no place
+// for the others), and lone UTF-16 surrogates (no character at all: stored as UTF-8 they would
+// turn into U+FFFD, so the record read back would differ from the one written). JSON.parse
+// refuses raw C0 characters, so they come in as escapes (\u…, \b, \f); DEL and C1 may also come
+// raw. A body with none of these is not walked.
+const SUSPECT = /\\u|\\[bf]|[\u007f-\u009f]/
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
-const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
 
 function flaw (text: string): string | null {
@@ -43,7 +44,7 @@ function find (value: unknown, path: string): { field: string, message: string }
 
 // A 400 for a parsed JSON body (`raw`: its text) that carries such text, else null.
 export function invalidBodyText (raw: string, parsed: unknown): HttpProblem | null {
-  if (!SUSPECT_ESCAPE.test(raw)) return null
+  if (!SUSPECT.test(raw)) return null
   const found = find(parsed, 'body')
   if (found === null) return null
   return new HttpProblem(400, `The request is invalid: ${found.field} ${found.message}.`, {

@@ -51,7 +51,7 @@ const MESSAGES = {
 export default fp(async function auth (app: FastifyInstance) {
   app.decorateRequest('principal', null)
   app.decorateRequest('authFailure', undefined)
-  app.decorate('checkAccess', (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
+  app.decorate('checkAccess', (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
     let failure = request.authFailure
     const access = request.routeOptions.config.access
     if (failure === undefined && access !== undefined) {
@@ -61,7 +61,10 @@ export default fp(async function auth (app: FastifyInstance) {
         failure = error as HttpProblem
       }
     }
-    if (failure !== undefined) answeredBeforeBody(request)
+    // The body was not read: the connection closes after the answer, as after a 413, so the
+    // server reads no more of a body it will not take (else Node would read all of it, and a
+    // slow one would meet the request timeout after the answer).
+    if (failure !== undefined && !request.raw.complete) reply.header('connection', 'close')
     done(failure)
   })
   // A callback hook, not async: it runs on every request, and most have no header.
@@ -91,20 +94,6 @@ export default fp(async function auth (app: FastifyInstance) {
     }
   })
 }, { name: 'auth', dependencies: ['repositories'] })
-
-// Sockets whose request was answered before its body was read: Node reads and drops the rest of
-// the body, and a client that sends it too slowly then meets the request timeout. Its answer has
-// been sent, so the timeout closes the connection without a second answer (app.ts).
-const answeredEarly = new WeakSet<object>()
-
-function answeredBeforeBody (request: FastifyRequest): void {
-  const raw = request.raw
-  if (raw.complete) return
-  answeredEarly.add(raw.socket)
-  raw.once('end', () => answeredEarly.delete(raw.socket))
-}
-
-export const wasAnsweredBeforeBody = (socket: object): boolean => answeredEarly.has(socket)
 
 export function requirePrincipal (request: FastifyRequest): Principal {
   if (request.principal === null) {

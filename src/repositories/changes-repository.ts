@@ -14,6 +14,9 @@ const LIVE_PUBLIC_CONTACT = 'EXISTS (SELECT 1 FROM contacts k WHERE k.id = c.ent
 // public sees it go and come back, never what happened, or when, in between.
 const WHILE_HIDDEN = (change: string): string =>
   `EXISTS (SELECT 1 FROM contact_hidden_periods h WHERE h.contact_id = ${change}.entity_id AND ${change}.seq > h.from_seq AND (h.to_seq IS NULL OR ${change}.seq < h.to_seq))`
+// Which entries the caller sees (@internal: whether it may read internal contacts).
+const VISIBLE = `NOT (c.entity_type = 'contact' AND @internal = 0 AND NOT ${LIVE_PUBLIC_CONTACT} AND NOT ${EVER_PUBLIC_CONTACT('c.entity_id')})
+    AND NOT (c.entity_type = 'contact' AND @internal = 0 AND ${WHILE_HIDDEN('c')})`
 const FEED = `
   SELECT c.seq, c.entity_type AS entityType, c.entity_id AS entityId, c.changed_at AS changedAt,
     CASE WHEN c.entity_type = 'contact' AND @internal = 0 AND NOT ${LIVE_PUBLIC_CONTACT}
@@ -33,16 +36,18 @@ const FEED = `
     END AS href
   FROM changes c
   WHERE c.seq > @since AND (@types IS NULL OR c.entity_type IN (SELECT value FROM json_each(@types)))
-    AND NOT (c.entity_type = 'contact' AND @internal = 0 AND NOT ${LIVE_PUBLIC_CONTACT} AND NOT ${EVER_PUBLIC_CONTACT('c.entity_id')})
-    AND NOT (c.entity_type = 'contact' AND @internal = 0 AND ${WHILE_HIDDEN('c')})
+    AND ${VISIBLE}
   ORDER BY c.seq
   LIMIT @limit`
+// The newest entry the caller can see (the feed's end for it; entries never become hidden).
+const NEWEST_VISIBLE = `SELECT c.seq FROM changes c WHERE ${VISIBLE} ORDER BY c.seq DESC LIMIT 1`
 
 // One row of the feed as the response cache reads it: which record changed, and how.
 export interface ChangeRow { seq: number, type: string, id: string, action: string }
 
 export function createChangesRepository (db: Db) {
   const feed = db.$client.prepare(FEED)
+  const newestVisible = db.$client.prepare(NEWEST_VISIBLE).pluck()
   const last = db.$client.prepare('SELECT seq, changed_at AS changedAt FROM changes ORDER BY seq DESC LIMIT 1')
   const rowsAfter = db.$client.prepare('SELECT seq, entity_type AS type, entity_id AS id, action FROM changes WHERE seq > ? ORDER BY seq LIMIT ?')
   const facilityOfService = db.$client.prepare('SELECT facility_id FROM services WHERE id = ?').pluck()
@@ -61,14 +66,18 @@ export function createChangesRepository (db: Db) {
     },
     // includeInternal: the caller may read internal contacts, so their changes are real ones.
     after (query: ChangeFeedQuery, includeInternal = false): { items: Change[], hasMore: boolean } {
-      // A position this feed never had: a copy that kept it would skip every change until the
-      // feed got there (after a restore from an older backup, say), so it is refused.
-      const newest = (last.get() as { seq: number } | undefined)?.seq ?? 0
+      // A position after the newest entry the caller can see: the feed never gave it out (the
+      // database was restored from an older backup, say), and a copy that kept it would skip
+      // every change until the feed got there. (Only until then: once the restored feed has
+      // passed it, the position looks valid again.) Measured against the caller's own entries,
+      // so the number of hidden ones after them is not told.
+      const internal = includeInternal ? 1 : 0
+      const newest = (newestVisible.get({ internal }) as number | undefined) ?? 0
       if (query.since > newest) {
-        throw new InvalidQueryError('query.since', `is after the newest change (${newest}); the feed never had this position (was the directory restored from an older backup?). Take a full copy again (since=0) and go on from its lastSeq`)
+        throw new InvalidQueryError('query.since', `is after the newest change (${newest}); the feed never gave out this position (was the directory restored from an older backup?). Take a full copy again (since=0) and go on from its lastSeq`)
       }
       const types = query.entityType?.length ? JSON.stringify(query.entityType) : null
-      const rows = feed.all({ internal: includeInternal ? 1 : 0, since: query.since, types, limit: query.limit + 1 }) as Change[]
+      const rows = feed.all({ internal, since: query.since, types, limit: query.limit + 1 }) as Change[]
       const hasMore = rows.length > query.limit
       const items = (hasMore ? rows.slice(0, query.limit) : rows)
         .map((row) => (row.action === 'delete' ? { ...row, href: null } : row))

@@ -6,6 +6,7 @@ import { decodeCursor, encodeCursor, type CursorKey } from '../lib/cursor.ts'
 import { isOpenAt, validateOpeningHours } from '../lib/opening-hours.ts'
 import { newId } from '../lib/uuid.ts'
 import { InvalidRecordError, StillInUseError, type FieldError } from '../lib/problem.ts'
+import { createServicesRepository, writableOf as serviceInputOf, type ServicesRepository } from './services-repository.ts'
 import { reindexFacilities } from './search-index.ts'
 import { diff, type WriteContext, type Writer } from './writer.ts'
 import { explainMatch, matchExpression, queryTokens } from '../lib/search-text.ts'
@@ -149,10 +150,13 @@ export function writableOf (f: Facility): FacilityInput {
 export interface FacilitiesRepositoryOptions {
   // How many built records are kept per data generation (see toFacilities).
   builtKept?: number
+  // The services, whose records a facility's delete writes to their history.
+  services?: Pick<ServicesRepository, 'listForFacilities'>
 }
 
 export function createFacilitiesRepository (db: Db, writer: Writer, options: FacilitiesRepositoryOptions = {}) {
   const builtKept = options.builtKept ?? BUILT_KEPT
+  const serviceRecords = options.services ?? createServicesRepository(db, writer)
   const sqlite = db.$client
   // Filter combinations repeat, so their statements are prepared once and kept.
   const statements = new Map<string, Statement>()
@@ -615,11 +619,14 @@ export function createFacilitiesRepository (db: Db, writer: Writer, options: Fac
         if (references.length > 0) {
           throw new StillInUseError(`The facility '${current.slug}' is still named by ${listed(references)}; deleting it would change them unseen. Delete them or point them elsewhere first, or keep the facility with status closed.`)
         }
+        // Its services go with it, each with a delete of its own in the feed and its history
+        // (read while they and the facility are live).
+        const services = serviceRecords.listForFacilities([current.id]).get(current.id) ?? []
         db.update(facilities).set({ deletedAt: context.now, updatedAt: context.now }).where(eq(facilities.id, current.id)).run()
-        // Its services go with it, each with a delete of its own in the feed and its history.
-        const services = liveServiceIds.all(current.id) as string[]
         deleteServicesOf.run(context.now, context.now, current.id)
-        for (const id of services) writer.recordHistory(context, 'service', id, 'delete', {})
+        for (const service of services) {
+          writer.recordHistory(context, 'service', service.id, 'delete', diff(serviceInputOf(service) as unknown as Record<string, unknown>, null))
+        }
         writer.recordHistory(context, 'facility', current.id, 'delete', diff(writableOf(current) as unknown as Record<string, unknown>, null))
         reindexFacilities(db, [current.id])
         return current

@@ -14,10 +14,11 @@ import { createHealthRepository } from './health-repository.ts'
 
 export function createRepositories (db: Db) {
   const writer = createWriter(db)
+  const services = createServicesRepository(db, writer)
   return {
     writer,
-    facilities: createFacilitiesRepository(db, writer),
-    services: createServicesRepository(db, writer),
+    facilities: createFacilitiesRepository(db, writer, { services }),
+    services,
     vocabularies: createVocabulariesRepository(db, writer),
     organisations: createOrganisationsRepository(db, writer),
     contacts: createContactsRepository(db, writer),

@@ -153,13 +153,14 @@ export function facilityRefsKey (db: Db, referencing: keyof typeof FACILITY_REFE
 // agreement's parties, events (participants; for an organisation also the site an event takes
 // place at). These records show it; a delete would change them without a change of their own
 // (no feed entry, no new updatedAt), and a party or event participant is a fact about the past
-// that a delete must not erase. So deletes are refused while any is left. Contacts are counted,
-// never named (internal ones among them).
+// that a delete must not erase. So deletes are refused while any is left. Contacts are given by
+// id, never by name: internal ones among them, which a key that may delete the record may also
+// write (directory:write, or the facility's own key for its contacts), so it can resolve them.
 export function referencesTo (db: Db, kind: 'facility' | 'organisation', id: string): string[] {
   const column = kind === 'facility' ? 'facility_id' : 'organisation_id'
   const found: string[] = []
-  const contacts = cachedStatement(db, `SELECT count(*) FROM contacts WHERE ${column} = ? AND deleted_at IS NULL`).pluck().get(id) as number
-  if (contacts > 0) found.push(`${contacts} ${contacts === 1 ? 'contact' : 'contacts'}`)
+  const contacts = cachedStatement(db, `SELECT id FROM contacts WHERE ${column} = ? AND deleted_at IS NULL ORDER BY id`).pluck().all(id) as string[]
+  if (contacts.length > 0) found.push(`the ${contacts.length === 1 ? 'contact' : 'contacts'} ${contacts.join(', ')}`)
   const parties = cachedStatement(db, `SELECT id, name FROM agreement_parties WHERE ${column} = ? AND deleted_at IS NULL ORDER BY id`).all(id) as { id: string, name: string }[]
   if (parties.length > 0) found.push(`the agreement ${parties.length === 1 ? 'party' : 'parties'} ${parties.map((p) => `'${p.name}' (${p.id})`).join(', ')}`)
   const events = cachedStatement(db, `SELECT slug FROM events e WHERE e.deleted_at IS NULL AND (

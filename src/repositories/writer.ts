@@ -29,7 +29,10 @@ export function createWriter (db: Db) {
   const setActor = sqlite.prepare('INSERT INTO write_context (id, actor) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET actor = excluded.actor')
   const clearActor = sqlite.prepare('DELETE FROM write_context WHERE id = 1')
   const touchFacilities = sqlite.prepare('UPDATE facilities SET updated_at = ? WHERE deleted_at IS NULL AND id IN (SELECT value FROM json_each(?))')
-  const touchServices = sqlite.prepare('UPDATE services SET updated_at = ? WHERE deleted_at IS NULL AND id IN (SELECT value FROM json_each(?))')
+  // Live services only: with their facility and category live (others are not shown at all).
+  const touchServices = sqlite.prepare(`UPDATE services SET updated_at = ? WHERE deleted_at IS NULL AND id IN (SELECT value FROM json_each(?))
+    AND EXISTS (SELECT 1 FROM facilities f WHERE f.id = services.facility_id AND f.deleted_at IS NULL)
+    AND EXISTS (SELECT 1 FROM categories c WHERE c.id = services.category_id AND c.deleted_at IS NULL)`)
   const insertHistory = sqlite.prepare('INSERT INTO history (entity_type, entity_id, action, actor, changed_at, changes) VALUES (?, ?, ?, ?, ?, ?)')
 
   return {

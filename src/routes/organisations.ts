@@ -143,7 +143,7 @@ const organisationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         204: { type: 'null', description: 'Deleted.' },
         400: problemResponses[400],
         404: problemResponses[404],
-        409: problemResponse('Live records still name the organisation (facilities as operator, contacts, agreement parties, events); `detail` lists them (contacts counted, not named). Nothing was written.'),
+        409: problemResponse('Live records still name the organisation (facilities as operator, contacts, agreement parties, events); `detail` lists them (contacts by id, internal ones too: the key may write them). Nothing was written.'),
         ...deleteProblemResponses,
         ...conditionalProblemResponses,
         500: problemResponses[500]

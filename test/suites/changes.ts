@@ -165,3 +165,22 @@ t.test('GET /v1/changes (400) for a since after the newest change: a position th
   t.equal(huge.res.statusCode, 400, 'beyond the integers JSON can carry exactly')
   t.same(huge.body.errors.map((e: { field: string }) => e.field), ['query.since'])
 })
+
+t.test('GET /v1/changes (400) measures since against the entries the caller sees: hidden ones are not told', async (t) => {
+  const app = await buildTestApp(t)
+  const writer = bearer(createKey(app, ['directory:write', 'contacts:read-internal']).key)
+  const anonymousEnd = (await getJson(app, '/v1/changes?limit=1000')).body.lastSeq
+  // Three changes of an internal contact after it: not in the public feed.
+  const created = await app.inject({ method: 'POST', url: '/v1/contacts', headers: writer, payload: { name: 'Interne Testperson', role: 'Test', organisation: null, facility: 'kreativhaus', phone: null, email: null, visibility: 'internal', asOf: null, sources: [{ url: 'https://example.org/test', title: 'Test', facts: ['name'] }] } })
+  t.equal(created.statusCode, 201)
+  for (const role of ['Test 2', 'Test 3']) {
+    t.equal((await app.inject({ method: 'PATCH', url: `/v1/contacts/${created.json().id}`, headers: { ...writer, 'if-match': '*', 'content-type': 'application/merge-patch+json' }, payload: { role } })).statusCode, 200)
+  }
+  t.equal((await getJson(app, `/v1/changes?since=${anonymousEnd}`)).body.items.length, 0, 'nothing new for the public')
+  const beyond = await getJson(app, `/v1/changes?since=${anonymousEnd + 1}`)
+  t.equal(beyond.res.statusCode, 400)
+  t.match(beyond.body.errors[0].message, `is after the newest change (${anonymousEnd})`, 'the public end, not the real one')
+  const keyed = await getJson(app, `/v1/changes?since=${anonymousEnd + 1}`, { headers: writer })
+  t.equal(keyed.res.statusCode, 200, 'a key that reads internal contacts sees them')
+  t.equal(keyed.body.items.length, 2)
+})

@@ -78,3 +78,41 @@ t.test('a database of the first migration upgrades to the latest with all data k
   const feed = (await app.inject('/v1/changes?entityType=contact')).body
   t.ok(feed.includes('00000000-0000-4000-8000-000000000005') && !feed.includes('00000000-0000-4000-8000-000000000006'), 'the internal contact stays out of the public feed')
 })
+
+// A database at migration 0007 (before a facility's delete took its services with it).
+function migrationsUpTo (dir: string, last: number): string {
+  const folder = join(dir, `migrations-${last}`)
+  mkdirSync(join(folder, 'meta'), { recursive: true })
+  const journal = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, 'meta/_journal.json'), 'utf8'))
+  const entries = journal.entries.slice(0, last + 1)
+  for (const entry of entries) copyFileSync(join(MIGRATIONS_FOLDER, `${entry.tag}.sql`), join(folder, `${entry.tag}.sql`))
+  writeFileSync(join(folder, 'meta/_journal.json'), JSON.stringify({ ...journal, entries }))
+  return folder
+}
+
+t.test('0008: services of facilities deleted before are deleted at their facility\'s time, with feed deletes', async (t) => {
+  const { seedDatabase } = await import('../../seed/seed.ts')
+  const { seedId } = await import('../../src/lib/uuid.ts')
+  const dir = mkdtempSync(join(tmpdir(), 'mpd-migrate-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'old.db')
+  const old = openDatabase(file)
+  migrate(old, { migrationsFolder: migrationsUpTo(dir, 7) })
+  seedDatabase(old)
+  const facility = seedId('facility', 'familienzentrum-moabit-ost')
+  // A delete as the code before 0008 made it: the facility only.
+  old.$client.prepare("update facilities set deleted_at = '2026-05-01T10:00:00.000Z', updated_at = '2026-05-01T10:00:00.000Z' where id = ?").run(facility)
+  const services = old.$client.prepare('select id from services where facility_id = ? and deleted_at is null order by id').pluck().all(facility) as string[]
+  t.ok(services.length > 0)
+  const others = old.$client.prepare('select count(*) from services where deleted_at is null').pluck().get() as number - services.length
+  const before = old.$client.prepare('select max(seq) from changes').pluck().get() as number
+  old.$client.close()
+
+  const db = openDatabase(file)
+  t.teardown(() => db.$client.close())
+  migrateDatabase(db)
+  t.same(db.$client.prepare('select distinct deleted_at, updated_at from services where facility_id = ?').all(facility), [{ deleted_at: '2026-05-01T10:00:00.000Z', updated_at: '2026-05-01T10:00:00.000Z' }])
+  t.equal(db.$client.prepare('select count(*) from services where deleted_at is null').pluck().get(), others, 'no other service touched')
+  const feed = db.$client.prepare('select entity_type, entity_id, action from changes where seq > ? order by entity_id').all(before) as { entity_type: string, entity_id: string, action: string }[]
+  t.same(feed, services.map((id) => ({ entity_type: 'service', entity_id: id, action: 'delete' })), 'a feed delete for each')
+})
