@@ -811,7 +811,7 @@ export function renderReport (r: SoakResult, v: Verdict, context: { commit: stri
   lines.push(
     '## Machine and settings',
     '',
-    `- Date: ${r.startedAt}; commit ${context.commit} (with uncommitted work of others in the same checkout)`,
+    `- Date: ${r.startedAt}; commit ${context.commit}`,
     `- CPU: ${cpu.length} × ${cpu[0]?.model ?? 'unknown'}; memory ${(totalmem() / 2 ** 30).toFixed(1)} GiB; ${platform()} ${release()}`,
     `- Load average (1/5/15 min) before ${context.loadBefore.map((x) => x.toFixed(2)).join(' / ')}, after ${context.loadAfter.map((x) => x.toFixed(2)).join(' / ')}`,
     `- Node ${process.version}; fastify ${version('fastify')}; better-sqlite3 ${version('better-sqlite3')}; drizzle-orm ${version('drizzle-orm')}; autocannon ${version('autocannon')}`,
@@ -974,7 +974,11 @@ async function main (): Promise<void> {
   const loadBefore = loadavg()
   const result = await runSoak(options)
   const v = verdict(result)
-  const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: PROJECT_ROOT, encoding: 'utf8' }).stdout?.trim() || 'unknown'
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: PROJECT_ROOT, encoding: 'utf8' }).stdout?.trim() || 'unknown'
+  // Changes to tracked files at the start of the run (the report itself aside) are in the bundle too.
+  const changed = (spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: PROJECT_ROOT, encoding: 'utf8' }).stdout ?? '')
+    .split('\n').filter((line) => line.trim() !== '' && !line.endsWith('bench/SOAK.md'))
+  const commit = changed.length === 0 ? head : `${head} (with uncommitted changes to ${changed.length} tracked ${changed.length === 1 ? 'file' : 'files'})`
   const command = `npm run soak${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`
   const out = isAbsolute(flags.out) ? flags.out : join(PROJECT_ROOT, flags.out)
   writeFileSync(out, renderReport(result, v, { commit, loadBefore, loadAfter: loadavg(), command }))
