@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, exists, gte, inArray, isNull, or, sql, type SQL } from 'drizzle-orm'
 import type { AnySQLiteColumn, SQLiteSelect } from 'drizzle-orm/sqlite-core'
+import type { Statement } from 'better-sqlite3'
 import type { Db } from '../db/client.ts'
 import { categories, facilities, services, serviceTargetGroups, targetGroups } from '../db/schema.ts'
 import { decodeCursor, encodeCursor, type CursorKey } from '../lib/cursor.ts'
@@ -222,8 +223,34 @@ export function createServicesRepository (db: Db, writer: Writer) {
       .limit(limit).offset(offset)
   }
 
+  // Rows as plain objects straight from SQLite: drizzle's mapping of each value (decoders,
+  // entity checks) cost more than the query itself for a list of a hundred services. The
+  // statement is drizzle's SQL, prepared once per text; the columns come in the order of the
+  // selection's keys (drizzle selects them in that order, `rank` last).
+  const rawStatements = new Map<string, Statement>()
+  function rawQuery<R> (query: { toSQL: () => { sql: string, params: unknown[] } }, columns: object): { all: () => R[] } {
+    const { sql: text, params } = query.toSQL()
+    let statement = rawStatements.get(text)
+    if (statement === undefined) {
+      statement = db.$client.prepare(text).raw(true)
+      if (rawStatements.size >= 1000) rawStatements.delete(rawStatements.keys().next().value!)
+      rawStatements.set(text, statement)
+    }
+    const prepared = statement
+    const names = [...Object.keys(columns), 'rank']
+    const sourcesAt = names.indexOf('sources')
+    return {
+      all: () => (prepared.all(...params) as unknown[][]).map((values) => {
+        const row: Record<string, unknown> = {}
+        for (let i = 0; i < names.length; i++) row[names[i]!] = values[i]
+        if (sourcesAt >= 0) row.sources = JSON.parse(values[sourcesAt] as string)
+        return row as R
+      })
+    }
+  }
+
   function select (p: Plan, cursor: CursorKey | null, limit: number, offset: number): RankedRow[] {
-    return selectQuery(p, cursor, limit, offset, fields).all()
+    return rawQuery<RankedRow>(selectQuery(p, cursor, limit, offset, fields), fields).all()
   }
 
   function countQuery (p: Plan) {
@@ -257,8 +284,8 @@ export function createServicesRepository (db: Db, writer: Writer) {
       prepared = {
         p,
         count: countQuery(p).prepare(),
-        select: selectQuery(p, cursor, query.limit + 1, query.offset, fields).prepare(),
-        keys: selectQuery(p, cursor, query.limit + 1, query.offset, keyFields).prepare()
+        select: rawQuery<RankedRow>(selectQuery(p, cursor, query.limit + 1, query.offset, fields), fields),
+        keys: rawQuery<KeyRow>(selectQuery(p, cursor, query.limit + 1, query.offset, keyFields), keyFields)
       }
       if (pageQueries.size >= PAGE_QUERIES_KEPT) pageQueries.delete(pageQueries.keys().next().value!)
       pageQueries.set(key, prepared)
