@@ -972,13 +972,14 @@ async function main (): Promise<void> {
     }
   }
   const loadBefore = loadavg()
-  const result = await runSoak(options)
-  const v = verdict(result)
+  // The code measured: the commit and changes to tracked files at the start (the bundle is built
+  // from them; the report itself aside).
   const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: PROJECT_ROOT, encoding: 'utf8' }).stdout?.trim() || 'unknown'
-  // Changes to tracked files at the start of the run (the report itself aside) are in the bundle too.
   const changed = (spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: PROJECT_ROOT, encoding: 'utf8' }).stdout ?? '')
     .split('\n').filter((line) => line.trim() !== '' && !line.endsWith('bench/SOAK.md'))
   const commit = changed.length === 0 ? head : `${head} (with uncommitted changes to ${changed.length} tracked ${changed.length === 1 ? 'file' : 'files'})`
+  const result = await runSoak(options)
+  const v = verdict(result)
   const command = `npm run soak${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`
   const out = isAbsolute(flags.out) ? flags.out : join(PROJECT_ROOT, flags.out)
   writeFileSync(out, renderReport(result, v, { commit, loadBefore, loadAfter: loadavg(), command }))

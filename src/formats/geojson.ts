@@ -39,6 +39,8 @@ export interface FacilityProperties {
   openingHoursNote: string | null
   url: string
   updatedAt: string
+  // With `near`: the distance in metres, as in JSON.
+  distance?: number
 }
 
 export interface TombstoneProperties {
@@ -85,7 +87,8 @@ export function facilityFeature (f: Facility): GeoJsonFeature<FacilityProperties
       openingHours: f.openingHours.osm,
       openingHoursNote: f.openingHours.note,
       url: `/v1/facilities/${f.id}`,
-      updatedAt: f.updatedAt
+      updatedAt: f.updatedAt,
+      ...(f.distance === undefined ? {} : { distance: f.distance })
     }
   }
 }

@@ -51,7 +51,7 @@ const MESSAGES = {
 export default fp(async function auth (app: FastifyInstance) {
   app.decorateRequest('principal', null)
   app.decorateRequest('authFailure', undefined)
-  app.decorate('checkAccess', (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
+  app.decorate('checkAccess', (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
     let failure = request.authFailure
     const access = request.routeOptions.config.access
     if (failure === undefined && access !== undefined) {
@@ -61,10 +61,6 @@ export default fp(async function auth (app: FastifyInstance) {
         failure = error as HttpProblem
       }
     }
-    // The body was not read: the connection closes after the answer, as after a 413, so the
-    // server reads no more of a body it will not take (else Node would read all of it, and a
-    // slow one would meet the request timeout after the answer).
-    if (failure !== undefined && !request.raw.complete) reply.header('connection', 'close')
     done(failure)
   })
   // A callback hook, not async: it runs on every request, and most have no header.

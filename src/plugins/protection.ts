@@ -55,4 +55,15 @@ export default fp(async function protection (app: FastifyInstance, options: Prot
   //    address: such a request has no principal), with the security headers. So does a write
   //    without a key (401) or without the scope (403), before its body is read.
   app.addHook('onRequest', app.checkAccess)
+  // An answer sent before the request's body was read in full (401, 403 and 429 come before it
+  // is read, 415 without reading it) closes the connection, as fastify does after a 413: else
+  // Node would go on reading and dropping the rest of a body that will not be taken, as much as
+  // a client sends, and a slow one would meet the request timeout after the answer (a second
+  // answer on the connection). Requests without a body keep their connection.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    const headers = request.headers
+    const hasBody = headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0')
+    if (hasBody && !request.raw.complete) reply.header('connection', 'close')
+    done(null, payload)
+  })
 }, { name: 'protection', dependencies: ['auth', 'http-cache'] })

@@ -39,15 +39,15 @@ const FEED = `
     AND ${VISIBLE}
   ORDER BY c.seq
   LIMIT @limit`
-// The newest entry the caller can see (the feed's end for it; entries never become hidden).
-const NEWEST_VISIBLE = `SELECT c.seq FROM changes c WHERE ${VISIBLE} ORDER BY c.seq DESC LIMIT 1`
+// Whether the caller can see the entry at a position (entries never become hidden).
+const VISIBLE_AT = `SELECT 1 FROM changes c WHERE c.seq = @since AND ${VISIBLE}`
 
 // One row of the feed as the response cache reads it: which record changed, and how.
 export interface ChangeRow { seq: number, type: string, id: string, action: string }
 
 export function createChangesRepository (db: Db) {
   const feed = db.$client.prepare(FEED)
-  const newestVisible = db.$client.prepare(NEWEST_VISIBLE).pluck()
+  const visibleAt = db.$client.prepare(VISIBLE_AT).pluck()
   const last = db.$client.prepare('SELECT seq, changed_at AS changedAt FROM changes ORDER BY seq DESC LIMIT 1')
   const rowsAfter = db.$client.prepare('SELECT seq, entity_type AS type, entity_id AS id, action FROM changes WHERE seq > ? ORDER BY seq LIMIT ?')
   const facilityOfService = db.$client.prepare('SELECT facility_id FROM services WHERE id = ?').pluck()
@@ -66,18 +66,17 @@ export function createChangesRepository (db: Db) {
     },
     // includeInternal: the caller may read internal contacts, so their changes are real ones.
     after (query: ChangeFeedQuery, includeInternal = false): { items: Change[], hasMore: boolean } {
-      // A position after the newest entry the caller can see: the feed never gave it out (the
-      // database was restored from an older backup, say), and a copy that kept it would skip
-      // every change until the feed got there. (Only until then: once the restored feed has
-      // passed it, the position looks valid again.) Measured against the caller's own entries,
-      // so the number of hidden ones after them is not told.
       const internal = includeInternal ? 1 : 0
-      const newest = (newestVisible.get({ internal }) as number | undefined) ?? 0
-      if (query.since > newest) {
-        throw new InvalidQueryError('query.since', `is after the newest change (${newest}); the feed never gave out this position (was the directory restored from an older backup?). Take a full copy again (since=0) and go on from its lastSeq`)
-      }
       const types = query.entityType?.length ? JSON.stringify(query.entityType) : null
       const rows = feed.all({ internal, since: query.since, types, limit: query.limit + 1 }) as Change[]
+      // A page with nothing after a position the caller was never given (the database was
+      // restored from an older backup, say): a copy that kept it would skip every change until
+      // the feed got there, so it is refused. Every position the feed gives out (lastSeq) is an
+      // entry the caller sees, or 0. (A restore shows only while the restored feed is behind the
+      // position; the answer does not tell how far the feed is, nor how many hidden entries.)
+      if (rows.length === 0 && query.since > 0 && visibleAt.get({ since: query.since, internal }) === undefined) {
+        throw new InvalidQueryError('query.since', 'is not a position this feed gave out (was the directory restored from an older backup?). Take a full copy again (since=0) and go on from its lastSeq')
+      }
       const hasMore = rows.length > query.limit
       const items = (hasMore ? rows.slice(0, query.limit) : rows)
         .map((row) => (row.action === 'delete' ? { ...row, href: null } : row))

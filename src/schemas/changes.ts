@@ -28,7 +28,7 @@ export const ChangeSchema = Type.Object({
 export type Change = Static<typeof ChangeSchema>
 
 export const ChangeFeedQuery = Type.Object({
-  since: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0, description: 'Return changes after this sequence number (the `lastSeq` of the previous page; 0 for the beginning). A number after the newest change the caller can see is a 400: the feed never gave it out (a restore from an older backup); take a full copy again. (A restore shows this way only while the restored feed is behind the position.)' }),
+  since: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0, description: 'Return changes after this sequence number (the `lastSeq` of the previous page; 0 for the beginning). A position the feed never gave out (after its newest entry, or an entry hidden from the caller) is a 400 when nothing follows it: a restore from an older backup; take a full copy again. (A restore shows this way only while the restored feed is behind the position.)' }),
   limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Page size (1–1000).' }),
   entityType: Type.Optional(many(Vocabulary(ENTITY_TYPES, { description: 'Kind of record.' }), 'Only changes of this kind of record.'))
 }, { additionalProperties: false })

@@ -147,7 +147,7 @@ t.test('GET /v1/changes (400) for bad parameters', async (t) => {
   t.equal(empty.body.lastSeq, 0)
 })
 
-t.test('GET /v1/changes (400) for a since after the newest change: a position the feed never had', async (t) => {
+t.test('GET /v1/changes (400) for a since after the newest change: a position the feed never gave out', async (t) => {
   const app = await readOnlyApp(t)
   const newest = (await getJson(app, '/v1/changes?limit=1000')).body.lastSeq
   const at = await getJson(app, `/v1/changes?since=${newest}`)
@@ -160,13 +160,13 @@ t.test('GET /v1/changes (400) for a since after the newest change: a position th
     t.equal(res.headers['content-type'], PROBLEM_JSON)
     t.same(body.errors.map((e: { field: string }) => e.field), ['query.since'])
   }
-  t.match((await getJson(app, `/v1/changes?since=${newest + 1}`)).body.errors[0].message, `is after the newest change (${newest})`)
+  t.equal((await getJson(app, `/v1/changes?since=${newest + 1}`)).body.errors[0].message, 'is not a position this feed gave out (was the directory restored from an older backup?). Take a full copy again (since=0) and go on from its lastSeq')
   const huge = await getJson(app, '/v1/changes?since=99999999999999999999')
   t.equal(huge.res.statusCode, 400, 'beyond the integers JSON can carry exactly')
   t.same(huge.body.errors.map((e: { field: string }) => e.field), ['query.since'])
 })
 
-t.test('GET /v1/changes (400) measures since against the entries the caller sees: hidden ones are not told', async (t) => {
+t.test('GET /v1/changes (400) for a since that is a hidden entry: the position was never given out, and nothing tells how many hidden ones follow', async (t) => {
   const app = await buildTestApp(t)
   const writer = bearer(createKey(app, ['directory:write', 'contacts:read-internal']).key)
   const anonymousEnd = (await getJson(app, '/v1/changes?limit=1000')).body.lastSeq
@@ -179,7 +179,7 @@ t.test('GET /v1/changes (400) measures since against the entries the caller sees
   t.equal((await getJson(app, `/v1/changes?since=${anonymousEnd}`)).body.items.length, 0, 'nothing new for the public')
   const beyond = await getJson(app, `/v1/changes?since=${anonymousEnd + 1}`)
   t.equal(beyond.res.statusCode, 400)
-  t.match(beyond.body.errors[0].message, `is after the newest change (${anonymousEnd})`, 'the public end, not the real one')
+  t.notMatch(`${beyond.body.detail} ${beyond.body.errors[0].message}`.replaceAll('since=0', ''), /\d/, 'no number tells how far the feed really is')
   const keyed = await getJson(app, `/v1/changes?since=${anonymousEnd + 1}`, { headers: writer })
   t.equal(keyed.res.statusCode, 200, 'a key that reads internal contacts sees them')
   t.equal(keyed.body.items.length, 2)

@@ -103,3 +103,18 @@ t.test('text with line breaks survives', async (t) => {
   t.equal(facilitiesFeatureCollection([]).features.length, 0)
   t.same(roundTrip(facilitiesFeatureCollection([])), { type: 'FeatureCollection', features: [] }, 'an empty collection is valid')
 })
+
+t.test('with near, each feature has its distance in metres, as in JSON', async (t) => {
+  const { buildTestApp, insertTestFacility } = await import('../helper.ts')
+  const app = await buildTestApp(t)
+  // Synthetic facilities with synthetic coordinates: no source gives the real ones.
+  insertTestFacility(app, { slug: 'test-nah', name: 'Test nah', lat: 52.5219, lon: 13.4132 })
+  insertTestFacility(app, { slug: 'test-fern', name: 'Test fern', lat: 52.5300, lon: 13.4000 })
+  const json = (await getJson(app, '/v1/facilities?near=52.5219,13.4132&radius=3000')).body.items as { slug: string, distance: number }[]
+  t.same(json.map((f) => f.slug), ['test-nah', 'test-fern'])
+  const res = await app.inject('/v1/facilities?near=52.5219,13.4132&radius=3000&format=geojson')
+  const parsed = roundTrip(res.json())
+  t.same(parsed.features.map((f) => [f.properties.slug, f.properties.distance]), json.map((f) => [f.slug, f.distance]))
+  const plain = roundTrip((await app.inject('/v1/facilities?format=geojson')).json())
+  t.ok(plain.features.every((f) => !('distance' in f.properties)), 'without near, no distance')
+})

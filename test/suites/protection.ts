@@ -206,12 +206,14 @@ t.test('Authorization headers never reach the logs', async (t) => {
 
 // A POST whose body arrives one byte every 50 ms (never idle, never done: slowloris), with the
 // given headers; resolves with everything the server sent once it closed the connection.
-async function slowPost (t: Test, headers: string, requestMs = 300): Promise<string> {
+async function slowPost (t: Test, headers: string, requestMs = 300, rateLimitMax = 0): Promise<string> {
   const { createConnection } = await import('node:net')
   const { buildApp } = await import('../../src/app.ts')
-  const app = await buildApp({ config: { DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', RATE_LIMIT_MAX: 0 }, seed: false, logger: false, timeouts: { requestMs, idleMs: 10_000 } })
+  const app = await buildApp({ config: { DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', RATE_LIMIT_MAX: rateLimitMax }, seed: false, logger: false, timeouts: { requestMs, idleMs: 10_000 } })
   t.teardown(() => app.close())
   const { key } = createKey(app, ['directory:write'])
+  // Uses up the allowance of a rate limit, if there is one (the same address as the socket's).
+  if (rateLimitMax > 0) for (let i = 0; i < rateLimitMax; i++) await app.inject({ url: '/v1/categories', remoteAddress: '127.0.0.1' })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as { port: number }
   return new Promise<string>((resolve, reject) => {
@@ -243,4 +245,18 @@ t.test('a write without a key is answered 401 before its body, and the connectio
   t.match(answer, /\r\nConnection: close\r\n/i)
   t.equal(answer.match(/HTTP\/1\.1 /g)?.length, 1, 'one answer only')
   t.match(answer, /"type":"\/problems\/api-key-required"/)
+})
+
+t.test('a 429 before the body, and a 415 that does not read it, close the connection too', async (t) => {
+  for (const [what, headers, rateLimitMax, status] of [
+    ['rate-limited', '', 1, '429 Too Many Requests'],
+    ['an unsupported media type', 'Authorization: Bearer {key}\r\nContent-Type: text/csv\r\n', 0, '415 Unsupported Media Type']
+  ] as const) {
+    const started = Date.now()
+    const answer = await slowPost(t, headers, 60_000, rateLimitMax)
+    t.ok(Date.now() - started < 5_000, `${what}: closed at once`)
+    t.match(answer, new RegExp(`^HTTP/1\\.1 ${status}\r\n`), what)
+    t.match(answer, /\r\nConnection: close\r\n/i)
+    t.equal(answer.match(/HTTP\/1\.1 /g)?.length, 1, `${what}: one answer only`)
+  }
 })
