@@ -227,21 +227,25 @@ export function createFacilitiesRepository (db: Db, writer: Writer, options: Fac
       where.push(clause)
       params.push(JSON.stringify(values))
     }
-    list(query.type, 'EXISTS (SELECT 1 FROM facility_types ft WHERE ft.facility_id = f.id AND ft.type IN (SELECT value FROM json_each(?)))')
+    // Taxonomy filters: any of the values (the default; `any` is the clause as the indexes serve
+    // it best), or with match=all every one of them (`has`: the facility has the value v.value).
+    const taxonomy = (values: string[] | undefined, any: string, has: string) =>
+      list(values, query.match === 'all' ? `NOT EXISTS (SELECT 1 FROM json_each(?) v WHERE NOT ${has})` : any)
+    taxonomy(query.type, 'EXISTS (SELECT 1 FROM facility_types ft WHERE ft.facility_id = f.id AND ft.type IN (SELECT value FROM json_each(?)))',
+      'EXISTS (SELECT 1 FROM facility_types ft WHERE ft.facility_id = f.id AND ft.type = v.value)')
     list(query.ortsteil, 'f.ortsteil COLLATE NOCASE IN (SELECT value FROM json_each(?))')
     list(query.bezirksregion, 'f.bezirksregion COLLATE NOCASE IN (SELECT value FROM json_each(?))')
     list(query.partnershipStatus, 'f.partnership_status IN (SELECT value FROM json_each(?))')
     list(query.operator, 'f.operator_id IN (SELECT o.id FROM organisations o, json_each(?) v WHERE o.id = v.value OR o.slug = v.value)')
-    list(query.category, `EXISTS (SELECT 1 FROM services s JOIN categories c ON c.id = s.category_id
-      WHERE s.facility_id = f.id AND s.deleted_at IS NULL AND c.slug IN (SELECT value FROM json_each(?)))`)
-    if (query.targetGroup !== undefined && query.targetGroup.length > 0) {
-      // A facility serves a target group when it names it itself or one of its services does.
-      where.push(`EXISTS (SELECT 1 FROM target_groups tg, json_each(?) v WHERE tg.slug = v.value AND (
-        EXISTS (SELECT 1 FROM facility_target_groups l WHERE l.facility_id = f.id AND l.target_group_id = tg.id) OR
+    const offers = (category: string) => `EXISTS (SELECT 1 FROM services s JOIN categories c ON c.id = s.category_id
+      WHERE s.facility_id = f.id AND s.deleted_at IS NULL AND ${category})`
+    taxonomy(query.category, offers('c.slug IN (SELECT value FROM json_each(?))'), offers('c.slug = v.value'))
+    // A facility serves a target group when it names it itself or one of its services does.
+    const serves = (group: string) => `(EXISTS (SELECT 1 FROM facility_target_groups l WHERE l.facility_id = f.id AND l.target_group_id = ${group}) OR
         EXISTS (SELECT 1 FROM service_target_groups l JOIN services s ON s.id = l.service_id
-          WHERE s.facility_id = f.id AND s.deleted_at IS NULL AND l.target_group_id = tg.id)))`)
-      params.push(JSON.stringify(query.targetGroup))
-    }
+          WHERE s.facility_id = f.id AND s.deleted_at IS NULL AND l.target_group_id = ${group}))`
+    taxonomy(query.targetGroup, `EXISTS (SELECT 1 FROM target_groups tg, json_each(?) v WHERE tg.slug = v.value AND ${serves('tg.id')})`,
+      `EXISTS (SELECT 1 FROM target_groups tg WHERE tg.slug = v.value AND ${serves('tg.id')})`)
 
     let openAt: Date | null = null
     if (query.openAt !== undefined) openAt = new Date(timestampParameter('query.openAt', query.openAt))

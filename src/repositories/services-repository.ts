@@ -172,13 +172,16 @@ export function createServicesRepository (db: Db, writer: Writer) {
       conditions.push(inArray(categories.slug, filters.category))
     }
     if (filters.targetGroup?.length) {
-      conditions.push(exists(db.select({ one: sql`1` }).from(serviceTargetGroups)
+      const naming = (slugs: string[]) => exists(db.select({ one: sql`1` }).from(serviceTargetGroups)
         .innerJoin(targetGroups, eq(targetGroups.id, serviceTargetGroups.targetGroupId))
         .where(and(
           eq(serviceTargetGroups.serviceId, services.id),
-          inArray(targetGroups.slug, filters.targetGroup),
+          inArray(targetGroups.slug, slugs),
           isNull(targetGroups.deletedAt)
-        ))))
+        )))
+      // Any of them (the default), or with match=all every one.
+      if (filters.match === 'all') conditions.push(...filters.targetGroup.map((slug) => naming([slug])))
+      else conditions.push(naming(filters.targetGroup))
     }
     return conditions
   }

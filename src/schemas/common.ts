@@ -338,3 +338,10 @@ export function mergePatchSchema (schema: TObject, description: string): TUnsafe
     .map(([name, child]) => [name, patchOf(child)]))
   return Type.Unsafe<Record<string, unknown>>({ type: 'object', properties, additionalProperties: false, minProperties: 1, description })
 }
+
+// How several values of one taxonomy filter combine (AND/OR taxonomy queries). No default in the
+// schema, so links to further pages do not grow a `match=any`.
+export const TaxonomyMatchSchema = Type.Union([Type.Literal('any'), Type.Literal('all')], {
+  description: 'How several values of one taxonomy filter combine: `any` (without `match`: at least one of them) or `all` (every one of them), for `type`, `targetGroup` and `category` (services: `targetGroup`; a service has one category). Different filters always combine with AND.',
+  examples: ['all']
+})

@@ -4,7 +4,7 @@ import { projectPath } from '../lib/paths.ts'
 import { FACILITY_STATUSES, FACILITY_TYPE_LABELS, FACILITY_TYPES, PARTNERSHIP_STATUSES } from '../domain/vocabulary.ts'
 import {
   Id, Nullable, OrganisationRefSchema, Pagination, Slug, Sources, SyncQuery, TargetGroupLinkSchema, Timestamp,
-  Vocabulary, listItemSchema, many, mergePatchSchema, pageSchema, ref, InputText, SourceInputSchema, TargetGroupLinkInputSchema
+  Vocabulary, listItemSchema, many, mergePatchSchema, pageSchema, ref, InputText, TaxonomyMatchSchema, SourceInputSchema, TargetGroupLinkInputSchema
 } from './common.ts'
 import { ServiceSchema } from './services.ts'
 import { ContactSchema } from './contacts.ts'
@@ -97,6 +97,7 @@ export const FacilityListQuery = Type.Object({
   targetGroup: Type.Optional(many(Slug, 'Target group slug, e.g. `senioren`.')),
   category: Type.Optional(many(Slug, 'Service category slug, e.g. `beratung`.')),
   partnershipStatus: Type.Optional(many(PartnershipStatusSchema, 'Partnership status.')),
+  match: Type.Optional(TaxonomyMatchSchema),
   operator: Type.Optional(many(Type.String({ minLength: 1, maxLength: 200 }), 'Operator organisation id or slug.')),
   near: Type.Optional(Type.String({ pattern: `^${COORDINATE},${COORDINATE}$`, description: '`lat,lon` (WGS 84): only facilities with known coordinates, with their `distance` in metres; sorts by distance unless `sort` says otherwise.', examples: ['52.5110,13.4070'] })),
   radius: Type.Optional(Type.Number({ minimum: 1, maximum: 100000, description: 'With `near`: the maximum distance in metres.', examples: [1500] })),

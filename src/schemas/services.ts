@@ -4,7 +4,7 @@ import type { MatchExplanation } from '../lib/search-text.ts'
 import {
   CategoryRefSchema, FacilityRefSchema, Id, Nullable, Pagination, Slug, Sources, SyncQuery, TargetGroupLinkSchema,
   Timestamp, Vocabulary, listItemSchema, many, mergePatchSchema, pageSchema, ref,
-  InputText, SourceInputSchema, TargetGroupLinkInputSchema
+  InputText, TaxonomyMatchSchema, SourceInputSchema, TargetGroupLinkInputSchema
 } from './common.ts'
 
 export const AS_OF_PATTERN = '^[0-9]{4}(/[0-9]{4})?$'
@@ -75,6 +75,7 @@ export const ServiceListQuery = Type.Object({
   facility: Type.Optional(many(Type.String({ minLength: 1, maxLength: 200 }), 'Facility id or slug, e.g. `kreativhaus`.')),
   category: Type.Optional(many(Slug, 'Service category slug, e.g. `beratung`.')),
   targetGroup: Type.Optional(many(Slug, 'Target group slug, e.g. `senioren`.')),
+  match: Type.Optional(TaxonomyMatchSchema),
   sort: Type.Optional(Vocabulary(SERVICE_SORTS, { description: 'Sort order; a leading `-` is descending. `facility`: facility name, category slug, name. `relevance` needs `q`. `id` is always the final tie-break, so the order is stable. Default: `relevance` with `q`, `updatedAt` with `updatedSince`, else `facility`.' })),
   ...SyncQuery,
   ...Pagination

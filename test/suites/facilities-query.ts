@@ -222,3 +222,28 @@ t.test('wordForms (kept per word) gives exactly the folded and transliterated fo
     t.same([...new Set(wordForms(word))], expected, `${word} again (kept)`)
   }
 })
+
+t.test('GET /v1/facilities?match=all: every value of a taxonomy filter, not any (AND/OR taxonomy queries)', async (t) => {
+  const app = await readOnlyApp(t)
+  const ids = async (url: string) => (await getJson(app, url)).body.items.map((f: { id: string }) => f.id).sort()
+  const all = (await getJson(app, '/v1/facilities?limit=500&include=services')).body.items as any[]
+  const groupsOf = (f: any) => new Set([...f.targetGroups.map((g: any) => g.slug), ...f.services.flatMap((s: any) => s.targetGroups.map((g: any) => g.slug))])
+  const expect = (test: (f: any) => boolean) => all.filter(test).map((f) => f.id).sort()
+  for (const [a, b] of [['senioren', 'familien'], ['kinder', 'jugendliche']]) {
+    const both = await ids(`/v1/facilities?targetGroup=${a}&targetGroup=${b}&match=all&limit=500`)
+    const either = await ids(`/v1/facilities?targetGroup=${a}&targetGroup=${b}&limit=500`)
+    t.same(both, expect((f) => groupsOf(f).has(a) && groupsOf(f).has(b)), `${a} and ${b}`)
+    t.same(either, expect((f) => groupsOf(f).has(a) || groupsOf(f).has(b)), `${a} or ${b}`)
+    t.same(await ids(`/v1/facilities?targetGroup=${a}&targetGroup=${b}&match=any&limit=500`), either, 'match=any is the default')
+    t.ok(both.length < either.length, 'all narrows')
+  }
+  const categories = await ids('/v1/facilities?category=beratung&category=kultur&match=all&limit=500')
+  t.same(categories, expect((f) => f.categories.includes('beratung') && f.categories.includes('kultur')), 'categories: beratung and kultur')
+  t.ok(categories.length > 0)
+  const types = await ids('/v1/facilities?type=familienzentrum&type=stadtteilzentrum&match=all&limit=500')
+  t.same(types, expect((f) => f.types.includes('familienzentrum') && f.types.includes('stadtteilzentrum')), 'types: both')
+  t.same(await ids('/v1/facilities?targetGroup=senioren&match=all&limit=500'), await ids('/v1/facilities?targetGroup=senioren&limit=500'), 'one value: the same either way')
+  const bad = await getJson(app, '/v1/facilities?match=some')
+  t.equal(bad.res.statusCode, 400)
+  t.same(bad.body.errors.map((e: { field: string }) => e.field), ['query.match'])
+})

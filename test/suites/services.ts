@@ -730,3 +730,20 @@ t.test('GET /v1/services (400) for a cursor whose keys have the wrong types', as
   const page = (await getJson(app, '/v1/services?sort=name&limit=2')).body.links.next
   t.equal((await app.inject(page)).statusCode, 200)
 })
+
+t.test('GET /v1/services?match=all: services that name every target group given', async (t) => {
+  const app = await readOnlyApp(t)
+  const services = (await getJson(app, '/v1/services?limit=500')).body.items as any[]
+  const names = (s: any) => new Set(s.targetGroups.map((g: any) => g.slug))
+  const counts = new Map<string, number>()
+  for (const s of services) for (const g of names(s)) counts.set(g as string, (counts.get(g as string) ?? 0) + 1)
+  // Two target groups that some service names together.
+  const pair = services.map((s) => [...names(s)] as string[]).find((g) => g.length >= 2)!.slice(0, 2)
+  const ids = async (url: string) => (await getJson(app, url)).body.items.map((s: { id: string }) => s.id).sort()
+  const both = await ids(`/v1/services?targetGroup=${pair[0]}&targetGroup=${pair[1]}&match=all&limit=500`)
+  t.same(both, services.filter((s) => names(s).has(pair[0]) && names(s).has(pair[1])).map((s) => s.id).sort())
+  t.ok(both.length > 0)
+  const either = await ids(`/v1/services?targetGroup=${pair[0]}&targetGroup=${pair[1]}&limit=500`)
+  t.same(either, services.filter((s) => names(s).has(pair[0]) || names(s).has(pair[1])).map((s) => s.id).sort())
+  t.ok(both.length < either.length)
+})
