@@ -171,6 +171,13 @@ export function createServicesRepository (db: Db, writer: Writer) {
     if (filters.category?.length) {
       conditions.push(inArray(categories.slug, filters.category))
     }
+    // Where: the facility's named areas, compared as GET /v1/facilities compares them.
+    if (filters.ortsteil?.length) {
+      conditions.push(sql`${facilities.ortsteil} COLLATE NOCASE IN (SELECT value FROM json_each(${JSON.stringify(filters.ortsteil)}))`)
+    }
+    if (filters.bezirksregion?.length) {
+      conditions.push(sql`${facilities.bezirksregion} COLLATE NOCASE IN (SELECT value FROM json_each(${JSON.stringify(filters.bezirksregion)}))`)
+    }
     if (filters.targetGroup?.length) {
       const naming = (slugs: string[]) => exists(db.select({ one: sql`1` }).from(serviceTargetGroups)
         .innerJoin(targetGroups, eq(targetGroups.id, serviceTargetGroups.targetGroupId))

@@ -75,6 +75,8 @@ export const ServiceListQuery = Type.Object({
   facility: Type.Optional(many(Type.String({ minLength: 1, maxLength: 200 }), 'Facility id or slug, e.g. `kreativhaus`.')),
   category: Type.Optional(many(Slug, 'Service category slug, e.g. `beratung`.')),
   targetGroup: Type.Optional(many(Slug, 'Target group slug, e.g. `senioren`.')),
+  ortsteil: Type.Optional(many(Type.String({ minLength: 1, maxLength: 100 }), 'Ortsteil of the facility, e.g. `Moabit` (case-insensitive).')),
+  bezirksregion: Type.Optional(many(Type.String({ minLength: 1, maxLength: 100 }), 'Bezirksregion of the facility, e.g. `Tiergarten Süd` (case-insensitive); only where a source states it.')),
   match: Type.Optional(TaxonomyMatchSchema),
   sort: Type.Optional(Vocabulary(SERVICE_SORTS, { description: 'Sort order; a leading `-` is descending. `facility`: facility name, category slug, name. `relevance` needs `q`. `id` is always the final tie-break, so the order is stable. Default: `relevance` with `q`, `updatedAt` with `updatedSince`, else `facility`.' })),
   ...SyncQuery,

@@ -747,3 +747,19 @@ t.test('GET /v1/services?match=all: services that name every target group given'
   t.same(either, services.filter((s) => names(s).has(pair[0]) || names(s).has(pair[1])).map((s) => s.id).sort())
   t.ok(both.length < either.length)
 })
+
+t.test('GET /v1/services?ortsteil=&bezirksregion=: offers by their facility\'s named area, as facilities are filtered', async (t) => {
+  const app = await readOnlyApp(t)
+  const facilityIds = async (url: string) => new Set((await getJson(app, url)).body.items.map((f: { id: string }) => f.id))
+  const services = (await getJson(app, '/v1/services?limit=500')).body.items as { id: string, facility: { id: string } }[]
+  for (const [param, value] of [['ortsteil', 'Moabit'], ['ortsteil', 'gesundbrunnen'], ['bezirksregion', 'Tiergarten Süd']]) {
+    const inArea = await facilityIds(`/v1/facilities?${param}=${encodeURIComponent(value)}&limit=500`)
+    t.ok(inArea.size > 0, `${param}=${value}: facilities there`)
+    const got = (await getJson(app, `/v1/services?${param}=${encodeURIComponent(value)}&limit=500`)).body.items.map((s: { id: string }) => s.id).sort()
+    t.same(got, services.filter((s) => inArea.has(s.facility.id)).map((s) => s.id).sort(), `${param}=${value}: the services of those facilities`)
+    t.ok(got.length > 0)
+  }
+  const two = (await getJson(app, '/v1/services?ortsteil=Moabit&ortsteil=Wedding&limit=500')).body.total
+  const one = (await getJson(app, '/v1/services?ortsteil=Moabit&limit=500')).body.total
+  t.ok(two >= one, 'several areas: any of them')
+})
