@@ -5,6 +5,7 @@ import type { Facility } from '../schemas/facilities.ts'
 import type { Organisation } from '../schemas/organisations.ts'
 import type { Service } from '../schemas/services.ts'
 import type { Event } from '../schemas/agreements.ts'
+import type { Category, TargetGroup } from '../schemas/vocabularies.ts'
 
 // CSV exports of the API records (RFC 4180): one header row, then one row per record, CRLF line
 // endings, UTF-8. Every column is a dotted path into the JSON record (`address.street`); a path
@@ -90,11 +91,23 @@ export const EVENT_CSV_COLUMNS = columns<Event>(
 
 type Row<T> = T | Tombstone
 
+export const TARGET_GROUP_CSV_COLUMNS = columns<TargetGroup>(
+  'id', 'slug', 'labelDe', 'labelEn', 'description', 'facilityCount', 'serviceCount', 'createdAt', 'updatedAt',
+  'deleted', 'deletedAt'
+)
+
+export const CATEGORY_CSV_COLUMNS = columns<Category>(
+  'id', 'slug', 'labelDe', 'labelEn', 'description', 'serviceCount', 'facilityCount', 'createdAt', 'updatedAt',
+  'deleted', 'deletedAt'
+)
+
 export const facilitiesCsv = (records: readonly Row<Facility>[], options?: CsvOptions) => toCsv(FACILITY_CSV_COLUMNS, records, options)
 export const servicesCsv = (records: readonly Row<Service>[], options?: CsvOptions) => toCsv(SERVICE_CSV_COLUMNS, records, options)
 export const contactsCsv = (records: readonly Row<Contact>[], options?: CsvOptions) => toCsv(CONTACT_CSV_COLUMNS, records, options)
 export const organisationsCsv = (records: readonly Row<Organisation>[], options?: CsvOptions) => toCsv(ORGANISATION_CSV_COLUMNS, records, options)
 export const eventsCsv = (records: readonly Row<Event>[], options?: CsvOptions) => toCsv(EVENT_CSV_COLUMNS, records, options)
+export const targetGroupsCsv = (records: readonly Row<TargetGroup>[], options?: CsvOptions) => toCsv(TARGET_GROUP_CSV_COLUMNS, records, options)
+export const categoriesCsv = (records: readonly Row<Category>[], options?: CsvOptions) => toCsv(CATEGORY_CSV_COLUMNS, records, options)
 
 function toCsv (header: readonly string[], records: readonly object[], options: CsvOptions = {}): string {
   const excel = options.excel === true

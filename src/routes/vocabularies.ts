@@ -13,7 +13,8 @@ import { directoryWrite, requirePrincipal } from '../plugins/auth.ts'
 import { writableOf, type VocabularyInput } from '../repositories/vocabularies-repository.ts'
 import { notFound } from '../lib/problem.ts'
 import { checkIfMatch, entityTag, idempotentCreate, sendItem, validateRecord } from './write-support.ts'
-import { sendNdjson, sendPage } from './list-support.ts'
+import { collect, sendExport, sendNdjson, sendPage } from './list-support.ts'
+import { categoriesCsv, targetGroupsCsv } from '../formats/csv.ts'
 
 const CategoryParams = idOrSlugParams('begegnung')
 const TargetGroupParams = idOrSlugParams('eltern')
@@ -28,7 +29,7 @@ function merge (schema: TSchema, current: VocabularyInput & { id: string }, patc
 
 const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/target-groups', {
-    config: { formats: ['json', 'ndjson'] },
+    config: { formats: ['json', 'ndjson', 'csv', 'csv-excel'] },
     schema: {
       tags: ['vocabularies'],
       operationId: 'listTargetGroups',
@@ -44,6 +45,9 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const { format, ...query } = request.query
     if (request.format === 'ndjson') return sendNdjson(reply, app.repos.vocabularies.iterateTargetGroups(query))
+    if (request.format === 'csv' || request.format === 'csv-excel') {
+      return sendExport(reply, request.format, 'target-groups', targetGroupsCsv(collect(app.repos.vocabularies.iterateTargetGroups(query)), { excel: request.format === 'csv-excel' }))
+    }
     return sendPage(request, reply, app.repos.vocabularies.listTargetGroups(query))
   })
 
@@ -162,7 +166,7 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/v1/categories', {
-    config: { formats: ['json', 'ndjson'] },
+    config: { formats: ['json', 'ndjson', 'csv', 'csv-excel'] },
     schema: {
       tags: ['vocabularies'],
       operationId: 'listCategories',
@@ -178,6 +182,9 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const { format, ...query } = request.query
     if (request.format === 'ndjson') return sendNdjson(reply, app.repos.vocabularies.iterateCategories(query))
+    if (request.format === 'csv' || request.format === 'csv-excel') {
+      return sendExport(reply, request.format, 'categories', categoriesCsv(collect(app.repos.vocabularies.iterateCategories(query)), { excel: request.format === 'csv-excel' }))
+    }
     return sendPage(request, reply, app.repos.vocabularies.listCategories(query))
   })
 

@@ -2,8 +2,8 @@ import t from 'tap'
 import { parse } from 'csv-parse/sync'
 import type { FastifyInstance } from 'fastify'
 import {
-  CONTACT_CSV_COLUMNS, EVENT_CSV_COLUMNS, FACILITY_CSV_COLUMNS, MULTI_VALUE_SEPARATOR, ORGANISATION_CSV_COLUMNS,
-  SERVICE_CSV_COLUMNS, contactsCsv, eventsCsv, facilitiesCsv, organisationsCsv, servicesCsv, type CsvOptions
+  CATEGORY_CSV_COLUMNS, CONTACT_CSV_COLUMNS, EVENT_CSV_COLUMNS, FACILITY_CSV_COLUMNS, MULTI_VALUE_SEPARATOR, ORGANISATION_CSV_COLUMNS,
+  SERVICE_CSV_COLUMNS, TARGET_GROUP_CSV_COLUMNS, contactsCsv, eventsCsv, facilitiesCsv, organisationsCsv, servicesCsv, type CsvOptions
 } from '../../src/formats/csv.ts'
 import type { Contact } from '../../src/schemas/contacts.ts'
 import type { Facility } from '../../src/schemas/facilities.ts'
@@ -251,5 +251,22 @@ t.test('events', async (t) => {
     const participants = event['participants.name']!.split(MULTI_VALUE_SEPARATOR)
     t.same(participants, events.find((e) => e.slug === 'voneinander-wissen-in-mitte-2020')!.participants.map((p) => p.name), 'participants in source order')
     t.ok(participants.includes('Begegnungsstätte „Mehr Mitte“'), 'participant names with umlauts and quotes')
+  }
+})
+
+t.test('target groups and categories: every list has CSV, with the counts of the JSON list', async (t) => {
+  const app = await readOnlyApp(t)
+  for (const [path, columns] of [['/v1/target-groups', TARGET_GROUP_CSV_COLUMNS], ['/v1/categories', CATEGORY_CSV_COLUMNS]] as const) {
+    const json = await list<{ slug: string, labelDe: string, serviceCount: number, facilityCount: number }>(app, path)
+    for (const excel of [false, true]) {
+      const res = await app.inject(`${path}?format=${excel ? 'csv-excel' : 'csv'}`)
+      t.equal(res.statusCode, 200)
+      t.match(res.headers['content-type'], /^text\/csv; charset=utf-8/)
+      t.match(res.headers['content-disposition'], new RegExp(`${path.slice(4)}\\.csv`))
+      const { header, records } = read(res.body, { excel })
+      t.same(header, columns, `${path}: header order`)
+      t.same(records.map((r) => [r.slug, r.labelDe, Number(r.serviceCount), Number(r.facilityCount)]), json.map((e) => [e.slug, e.labelDe, e.serviceCount, e.facilityCount]), `${path} (${excel ? 'Excel' : 'RFC 4180'}): the same entries and counts`)
+    }
+    t.match(String((await app.inject({ url: path, headers: { accept: 'text/csv' } })).headers['content-type']), /^text\/csv/, 'also by Accept')
   }
 })

@@ -738,7 +738,7 @@ t.test('GET /v1/services?match=all: services that name every target group given'
   const counts = new Map<string, number>()
   for (const s of services) for (const g of names(s)) counts.set(g as string, (counts.get(g as string) ?? 0) + 1)
   // Two target groups that some service names together.
-  const pair = services.map((s) => [...names(s)] as string[]).find((g) => g.length >= 2)!.slice(0, 2)
+  const pair = services.map((s) => [...names(s)] as string[]).find((g) => g.length >= 2)!.slice(0, 2) as [string, string]
   const ids = async (url: string) => (await getJson(app, url)).body.items.map((s: { id: string }) => s.id).sort()
   const both = await ids(`/v1/services?targetGroup=${pair[0]}&targetGroup=${pair[1]}&match=all&limit=500`)
   t.same(both, services.filter((s) => names(s).has(pair[0]) && names(s).has(pair[1])).map((s) => s.id).sort())
@@ -752,7 +752,7 @@ t.test('GET /v1/services?ortsteil=&bezirksregion=: offers by their facility\'s n
   const app = await readOnlyApp(t)
   const facilityIds = async (url: string) => new Set((await getJson(app, url)).body.items.map((f: { id: string }) => f.id))
   const services = (await getJson(app, '/v1/services?limit=500')).body.items as { id: string, facility: { id: string } }[]
-  for (const [param, value] of [['ortsteil', 'Moabit'], ['ortsteil', 'gesundbrunnen'], ['bezirksregion', 'Tiergarten Süd']]) {
+  for (const [param, value] of [['ortsteil', 'Moabit'], ['ortsteil', 'gesundbrunnen'], ['bezirksregion', 'Tiergarten Süd']] as const) {
     const inArea = await facilityIds(`/v1/facilities?${param}=${encodeURIComponent(value)}&limit=500`)
     t.ok(inArea.size > 0, `${param}=${value}: facilities there`)
     const got = (await getJson(app, `/v1/services?${param}=${encodeURIComponent(value)}&limit=500`)).body.items.map((s: { id: string }) => s.id).sort()

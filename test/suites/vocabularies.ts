@@ -90,7 +90,7 @@ t.test('GET /v1/target-groups (200) counts agree with the facility and service f
 t.test('GET /v1/target-groups (400) for unknown parameters and bad paging', async (t) => {
   const app = await readOnlyApp(t)
   await expectProblem400(t, app, '/v1/target-groups?slug=senioren', 'query.slug')
-  t.equal((await app.inject('/v1/target-groups?format=csv')).statusCode, 406, 'a format the list does not offer is 406')
+  t.equal((await app.inject('/v1/target-groups?format=vcard')).statusCode, 406, 'a format the list does not offer is 406')
   for (const url of ['/v1/target-groups?limit=501', '/v1/target-groups?offset=-1', '/v1/target-groups?sort=name']) {
     const { res } = await getJson(app, url)
     t.equal(res.statusCode, 400, url)
