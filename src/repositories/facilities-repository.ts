@@ -227,6 +227,9 @@ export function createFacilitiesRepository (db: Db, writer: Writer, options: Fac
       where.push(clause)
       params.push(JSON.stringify(values))
     }
+    if (query.match === 'all' && !(query.type?.length || query.targetGroup?.length || query.category?.length)) {
+      throw invalidParameter('query.match', 'all needs type, targetGroup or category to apply to')
+    }
     // Taxonomy filters: any of the values (the default; `any` is the clause as the indexes serve
     // it best), or with match=all every one of them (`has`: the facility has the value v.value).
     const taxonomy = (values: string[] | undefined, any: string, has: string) =>
@@ -237,7 +240,10 @@ export function createFacilitiesRepository (db: Db, writer: Writer, options: Fac
     list(query.bezirksregion, 'f.bezirksregion COLLATE NOCASE IN (SELECT value FROM json_each(?))')
     list(query.partnershipStatus, 'f.partnership_status IN (SELECT value FROM json_each(?))')
     list(query.operator, 'f.operator_id IN (SELECT o.id FROM organisations o, json_each(?) v WHERE o.id = v.value OR o.slug = v.value)')
-    const offers = (category: string) => `EXISTS (SELECT 1 FROM services s JOIN categories c ON c.id = s.category_id
+    // Services first (CROSS JOIN fixes the order): the facility's few services by its index,
+    // then their categories. With `c.slug = ?` SQLite would start from the category and visit
+    // every service of it for every facility (80 s at 20,000 facilities).
+    const offers = (category: string) => `EXISTS (SELECT 1 FROM services s CROSS JOIN categories c ON c.id = s.category_id
       WHERE s.facility_id = f.id AND s.deleted_at IS NULL AND ${category})`
     taxonomy(query.category, offers('c.slug IN (SELECT value FROM json_each(?))'), offers('c.slug = v.value'))
     // A facility serves a target group when it names it itself or one of its services does.

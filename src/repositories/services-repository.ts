@@ -197,6 +197,10 @@ export function createServicesRepository (db: Db, writer: Writer) {
     const tokens = query.q === undefined ? [] : queryTokens(query.q)
     const sort = query.sort ?? defaultSort(query, tokens)
     if (sort === 'relevance' && tokens.length === 0) throw invalidParameter('query.sort', 'relevance needs a search text q')
+    if (query.match === 'all') {
+      if (!query.targetGroup?.length) throw invalidParameter('query.match', 'all needs targetGroup to apply to')
+      if ((query.category?.length ?? 0) > 1) throw invalidParameter('query.match', 'all cannot apply to category: a service has one category')
+    }
     const conditions = filterCondition(query)
     if (query.updatedSince !== undefined) {
       conditions.push(gte(changedAt, timestampParameter('query.updatedSince', query.updatedSince)))

@@ -86,7 +86,7 @@ const facilitiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'listFacilities',
       summary: 'List, filter and search facilities',
       description: [
-        'Neighbourhood facilities. Filters: repeating one parameter means OR (`type=familienzentrum&type=stadtteilzentrum`), different parameters combine with AND. `targetGroup` matches the facility\'s own target groups and those of its services.',
+        'Neighbourhood facilities. Filters: repeating one parameter means OR (`type=familienzentrum&type=stadtteilzentrum`), or with `match=all` AND for `type`, `targetGroup` and `category`; different parameters combine with AND. `targetGroup` matches the facility\'s own target groups and those of its services.',
         '',
         '**Search** with `q` (ranked by relevance; each result says why it matched in `match`). **Where**: `near` + `radius`, `bbox`, `ortsteil`, `bezirksregion`; facilities without coordinates never match a geographic filter. **When**: `openAt`, `openNow`.',
         '',

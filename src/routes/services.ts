@@ -32,7 +32,7 @@ const servicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'listServices',
       summary: 'List, filter and search services',
       description: [
-        'Offers (Angebote) of the facilities, by default sorted by facility name, category slug and name. Filters: repeating one parameter means OR (`category=beratung&category=bildung`), different parameters combine with AND. `facility` takes a facility UUID or slug; `targetGroup` matches the target groups the service itself names (not those of its facility). Services of deleted facilities or categories are not listed.',
+        'Offers (Angebote) of the facilities, by default sorted by facility name, category slug and name. Filters: repeating one parameter means OR (`category=beratung&category=bildung`), or with `match=all` AND for `targetGroup`; different parameters combine with AND. `facility` takes a facility UUID or slug; `targetGroup` matches the target groups the service itself names (not those of its facility). Services of deleted facilities or categories are not listed.',
         '',
         '**Search** with `q` over name, description, category, target groups and facility name (ranked by relevance, the service\'s name counting most; each result says why it matched in `match`).',
         '',

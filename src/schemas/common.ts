@@ -184,9 +184,10 @@ export const TargetGroupLinkInputSchema = Type.Object({
   originalWording: InputText(500, 'How the source words it.')
 }, { additionalProperties: false })
 
-// A repeatable query parameter: `?type=a&type=b` means a OR b.
+// A repeatable query parameter: `?type=a&type=b` means a OR b (AND with `match=all`, where the
+// list takes it).
 export const many = <T extends TSchema>(item: T, description: string) =>
-  Type.Array(item, { description: `${description} Repeat the parameter for OR.`, maxItems: 50 })
+  Type.Array(item, { description: `${description} Repeat the parameter for several values: any of them (OR; \`match=all\`: every one, where the list takes \`match\`).`, maxItems: 50 })
 
 export const Pagination = {
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 50, description: 'Page size (1–500).' }),

@@ -247,3 +247,32 @@ t.test('GET /v1/facilities?match=all: every value of a taxonomy filter, not any 
   t.equal(bad.res.statusCode, 400)
   t.same(bad.body.errors.map((e: { field: string }) => e.field), ['query.match'])
 })
+
+t.test('match=all: 400 where it has nothing to apply to; its category clause starts from the facility\'s services (query plan)', async (t) => {
+  const app = await buildTestApp(t)
+  for (const [url, field] of [['/v1/facilities?match=all', 'query.match'], ['/v1/facilities?ortsteil=Moabit&match=all', 'query.match'],
+    ['/v1/services?match=all', 'query.match'], ['/v1/services?category=beratung&category=kultur&match=all', 'query.match']] as const) {
+    const { res, body } = await getJson(app, url)
+    t.equal(res.statusCode, 400, url)
+    t.same(body.errors.map((e: { field: string }) => e.field), [field])
+  }
+  t.equal((await app.inject('/v1/services?category=beratung&targetGroup=senioren&match=all')).statusCode, 200, 'one category with match=all is fine')
+  // The SQL the list runs, caught as it is prepared, and how SQLite would run it: the services
+  // of each facility by their facility index, never every service of a category per facility.
+  const sqlite = app.db.$client
+  const prepared: string[] = []
+  const prepare = sqlite.prepare.bind(sqlite)
+  sqlite.prepare = ((text: string) => { prepared.push(text); return prepare(text) }) as typeof sqlite.prepare
+  t.teardown(() => { sqlite.prepare = prepare as typeof sqlite.prepare })
+  for (const match of ['all', 'any']) {
+    prepared.length = 0
+    t.equal((await app.inject({ url: `/v1/facilities?category=beratung&category=kultur&match=${match}`, headers: { 'cache-control': 'no-cache' } })).statusCode, 200)
+    const statements = prepared.filter((text) => text.includes('categories c'))
+    t.ok(statements.length > 0, `${match}: the category clause was prepared`)
+    for (const text of statements) {
+      const plan = (prepare(`EXPLAIN QUERY PLAN ${text}`).all(...Array(prepare(text).source.split('?').length - 1).fill(null)) as { detail: string }[]).map((row) => row.detail).join('\n')
+      t.match(plan, /SEARCH s USING INDEX services_facility_idx/, `${match}: services by facility`)
+      t.notMatch(plan, /services_category_idx/, `${match}: not every service of a category`)
+    }
+  }
+})
