@@ -4,6 +4,7 @@ import type { Database } from 'better-sqlite3'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { dataGeneration, untrackedWrites } from '../db/client.ts'
+import { canReadInternalContacts } from '../lib/api-keys.ts'
 import type { ChangeRow, ChangesRepository } from '../repositories/changes-repository.ts'
 import { codedEtag, compress, compressAsync, compressStream, MIN_COMPRESSED_BYTES, negotiateCoding, type Coding } from '../lib/content-coding.ts'
 
@@ -191,6 +192,24 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
     }
     const changedAt = Math.max(row === undefined ? startedAt.getTime() : Date.parse(row.changedAt), untrackedAt)
     return { seq, changedAt: new Date(changedAt), key: `${seq}.${untracked}` }
+  }
+  // The Last-Modified of what the public sees: the newest change it can see. An edit of a contact
+  // that is hidden from it changes none of its answers, and its time must not show in them.
+  // Kept as of a feed position, and advanced by reading only the entries after it (entries never
+  // become hidden); a feed that moved back (a restore) is read again.
+  let publicSeq = 0
+  let publicAt = 0
+  const publicChangedAt = (version: DataVersion): Date => {
+    if (version.seq < publicSeq) {
+      publicSeq = 0
+      publicAt = 0
+    }
+    if (version.seq > publicSeq) {
+      const row = app.repos.changes.lastPublicAfter(publicSeq)
+      if (row !== undefined) publicAt = Date.parse(row.changedAt)
+      publicSeq = version.seq
+    }
+    return new Date(Math.max(publicAt, startedAt.getTime(), untrackedAt))
   }
   app.decorate('clock', { now: () => Date.now() })
   app.decorate('dataVersion', dataVersion)
@@ -403,7 +422,9 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
     // Item routes set the ETag of the record (see write-support.ts) so that If-Match agrees.
     const etag = (reply.getHeader('etag') as string | undefined) ?? strongEtag(payload)
     // An answer that also depends on the clock was last modified when it was built.
-    const lastModified = reply.cacheExpiresAt === undefined ? dataVersion().changedAt.toUTCString() : new Date(app.clock.now()).toUTCString()
+    const version = dataVersion()
+    const changedAt = canReadInternalContacts(request.principal) ? version.changedAt : publicChangedAt(version)
+    const lastModified = reply.cacheExpiresAt === undefined ? changedAt.toUTCString() : new Date(app.clock.now()).toUTCString()
     reply.header('etag', etag)
     reply.header('last-modified', lastModified)
     const body = typeof payload === 'string' ? Buffer.from(payload) : payload

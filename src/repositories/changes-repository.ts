@@ -39,6 +39,8 @@ const FEED = `
     AND ${VISIBLE}
   ORDER BY c.seq
   LIMIT @limit`
+// The newest entry after a position that the public sees (its time is the public's Last-Modified).
+const NEWEST_PUBLIC_AFTER = `SELECT c.seq, c.changed_at AS changedAt FROM changes c WHERE c.seq > @after AND ${VISIBLE} ORDER BY c.seq DESC LIMIT 1`
 // Whether the caller can see the entry at a position (entries never become hidden).
 const VISIBLE_AT = `SELECT 1 FROM changes c WHERE c.seq = @since AND ${VISIBLE}`
 
@@ -48,6 +50,7 @@ export interface ChangeRow { seq: number, type: string, id: string, action: stri
 export function createChangesRepository (db: Db) {
   const feed = db.$client.prepare(FEED)
   const visibleAt = db.$client.prepare(VISIBLE_AT).pluck()
+  const newestPublicAfter = db.$client.prepare(NEWEST_PUBLIC_AFTER)
   const last = db.$client.prepare('SELECT seq, changed_at AS changedAt FROM changes ORDER BY seq DESC LIMIT 1')
   const rowsAfter = db.$client.prepare('SELECT seq, entity_type AS type, entity_id AS id, action FROM changes WHERE seq > ? ORDER BY seq LIMIT ?')
   const facilityOfService = db.$client.prepare('SELECT facility_id FROM services WHERE id = ?').pluck()
@@ -55,6 +58,11 @@ export function createChangesRepository (db: Db) {
     // The newest change (the data's version for the response cache), none in an empty database.
     last (): { seq: number, changedAt: string } | undefined {
       return last.get() as { seq: number, changedAt: string } | undefined
+    },
+    // The newest change after seq that the public sees (not the changes of contacts that are
+    // hidden from it), if any.
+    lastPublicAfter (seq: number): { seq: number, changedAt: string } | undefined {
+      return newestPublicAfter.get({ after: seq, internal: 0 }) as { seq: number, changedAt: string } | undefined
     },
     // Every change after seq, in order, up to limit (all kinds, the acting key aside).
     rowsAfter (seq: number, limit: number): ChangeRow[] {

@@ -582,3 +582,29 @@ t.test('HEAD answers with the headers of the GET, from the same cached answer', 
   t.equal(headAfter.headers['last-modified'], get.headers['last-modified'], 'a kept answer keeps its Last-Modified')
   t.equal(headAfter.headers['x-cache'], 'hit')
 })
+
+t.test('the public Last-Modified is the newest change the public sees: an internal contact\'s edit does not show in it', async (t) => {
+  const app = await buildTestApp(t)
+  const key = bearer(createKey(app, ['directory:write', 'contacts:read-internal']).key)
+  const changedAt = (seq: number) => new Date(app.db.$client.prepare('SELECT changed_at FROM changes WHERE seq = ?').pluck().get(seq) as string).toUTCString()
+  const patch = async (url: string, body: object) => {
+    const res = await app.inject({ method: 'PATCH', url, headers: { ...key, 'if-match': '*', 'content-type': 'application/merge-patch+json' }, payload: body })
+    t.equal(res.statusCode, 200, url)
+  }
+  await patch('/v1/facilities/shk-mitte', { fax: '030 111' })
+  const publicSeq = app.dataVersion().seq
+  // HTTP dates count whole seconds: the hidden edit comes more than a second later.
+  await new Promise((resolve) => setTimeout(resolve, 1100))
+  const internal = app.db.$client.prepare("SELECT id FROM contacts WHERE visibility = 'internal' AND deleted_at IS NULL LIMIT 1").pluck().get() as string
+  await patch(`/v1/contacts/${internal}`, { role: 'Geänderte Rolle (intern)' })
+  const hiddenSeq = app.dataVersion().seq
+  t.not(changedAt(hiddenSeq), changedAt(publicSeq), 'the two changes are seconds apart')
+  for (const url of ['/v1/facilities', '/v1/contacts', '/v1/changes?since=0&limit=1000', '/v1/facilities/shk-mitte']) {
+    t.equal((await app.inject(url)).headers['last-modified'], changedAt(publicSeq), `${url}: the public change's time`)
+  }
+  const keyed = await app.inject({ url: '/v1/contacts', headers: key })
+  t.equal(keyed.headers['last-modified'], changedAt(hiddenSeq), 'a key that reads internal contacts gets the newest change')
+  // A public change moves it on.
+  await patch('/v1/facilities/shk-mitte', { fax: '030 222' })
+  t.equal((await app.inject('/v1/facilities')).headers['last-modified'], changedAt(app.dataVersion().seq))
+})
