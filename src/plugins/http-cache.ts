@@ -4,7 +4,6 @@ import type { Database } from 'better-sqlite3'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { dataGeneration, untrackedWrites } from '../db/client.ts'
-import { canReadInternalContacts } from '../lib/api-keys.ts'
 import type { ChangeRow, ChangesRepository } from '../repositories/changes-repository.ts'
 import { codedEtag, compress, compressAsync, compressStream, MIN_COMPRESSED_BYTES, negotiateCoding, type Coding } from '../lib/content-coding.ts'
 
@@ -193,7 +192,7 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
     const changedAt = Math.max(row === undefined ? startedAt.getTime() : Date.parse(row.changedAt), untrackedAt)
     return { seq, changedAt: new Date(changedAt), key: `${seq}.${untracked}` }
   }
-  // The Last-Modified of what the public sees: the newest change it can see. An edit of a contact
+  // The Last-Modified of what the public (no key) sees: the newest change it can see. An edit of a contact
   // that is hidden from it changes none of its answers, and its time must not show in them.
   // Kept as of a feed position, and advanced by reading only the entries after it (entries never
   // become hidden); a feed that moved back (a restore) is read again.
@@ -206,7 +205,7 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
     }
     if (version.seq > publicSeq) {
       const row = app.repos.changes.lastPublicAfter(publicSeq)
-      if (row !== undefined) publicAt = Date.parse(row.changedAt)
+      if (row !== undefined) publicAt = Math.max(publicAt, Date.parse(row.changedAt))
       publicSeq = version.seq
     }
     return new Date(Math.max(publicAt, startedAt.getTime(), untrackedAt))
@@ -423,7 +422,9 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
     const etag = (reply.getHeader('etag') as string | undefined) ?? strongEtag(payload)
     // An answer that also depends on the clock was last modified when it was built.
     const version = dataVersion()
-    const changedAt = canReadInternalContacts(request.principal) ? version.changedAt : publicChangedAt(version)
+    // Readers with a key may see internal data in some answers (a contact's history for
+    // directory:write, internal contacts for contacts:read-internal): the newest change of any kind.
+    const changedAt = request.principal !== null ? version.changedAt : publicChangedAt(version)
     const lastModified = reply.cacheExpiresAt === undefined ? changedAt.toUTCString() : new Date(app.clock.now()).toUTCString()
     reply.header('etag', etag)
     reply.header('last-modified', lastModified)

@@ -604,6 +604,14 @@ t.test('the public Last-Modified is the newest change the public sees: an intern
   }
   const keyed = await app.inject({ url: '/v1/contacts', headers: key })
   t.equal(keyed.headers['last-modified'], changedAt(hiddenSeq), 'a key that reads internal contacts gets the newest change')
+  // So does any key: directory:write reads an internal contact's history.
+  const writer = bearer(createKey(app, ['directory:write']).key)
+  const history = await app.inject({ url: `/v1/contacts/${internal}/history`, headers: writer })
+  t.equal(history.statusCode, 200)
+  t.equal(history.json().items.length, 1, 'the hidden edit is in it')
+  t.equal(history.headers['last-modified'], changedAt(hiddenSeq), 'with its time')
+  const revalidated = await app.inject({ url: `/v1/contacts/${internal}/history`, headers: { ...writer, 'if-modified-since': changedAt(publicSeq) } })
+  t.equal(revalidated.statusCode, 200, 'not a 304 for a date before the edit')
   // A public change moves it on.
   await patch('/v1/facilities/shk-mitte', { fax: '030 222' })
   t.equal((await app.inject('/v1/facilities')).headers['last-modified'], changedAt(app.dataVersion().seq))
