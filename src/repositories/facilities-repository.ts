@@ -239,7 +239,7 @@ export function createFacilitiesRepository (db: Db, writer: Writer, options: Fac
     list(query.ortsteil, 'f.ortsteil COLLATE NOCASE IN (SELECT value FROM json_each(?))')
     list(query.bezirksregion, 'f.bezirksregion COLLATE NOCASE IN (SELECT value FROM json_each(?))')
     list(query.partnershipStatus, 'f.partnership_status IN (SELECT value FROM json_each(?))')
-    list(query.operator, 'f.operator_id IN (SELECT o.id FROM organisations o, json_each(?) v WHERE o.id = v.value OR o.slug = v.value)')
+    list(query.operator, 'f.operator_id IN (SELECT o.id FROM organisations o, json_each(?) v WHERE (o.id = v.value OR o.slug = v.value) AND o.deleted_at IS NULL)')
     // Services first (CROSS JOIN fixes the order): the facility's few services by its index,
     // then their categories. With `c.slug = ?` SQLite would start from the category and visit
     // every service of it for every facility (80 s at 20,000 facilities).

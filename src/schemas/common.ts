@@ -184,10 +184,10 @@ export const TargetGroupLinkInputSchema = Type.Object({
   originalWording: InputText(500, 'How the source words it.')
 }, { additionalProperties: false })
 
-// A repeatable query parameter: `?type=a&type=b` means a OR b (AND with `match=all`, where the
-// list takes it).
-export const many = <T extends TSchema>(item: T, description: string) =>
-  Type.Array(item, { description: `${description} Repeat the parameter for several values: any of them (OR; \`match=all\`: every one, where the list takes \`match\`).`, maxItems: 50 })
+// A repeatable query parameter: `?type=a&type=b` means a OR b; a taxonomy filter (`taxonomy`)
+// means a AND b with `match=all`.
+export const many = <T extends TSchema>(item: T, description: string, taxonomy = false) =>
+  Type.Array(item, { description: `${description} Repeat the parameter for several values: any of them (OR)${taxonomy ? '; with `match=all` every one (AND)' : ''}.`, maxItems: 50 })
 
 export const Pagination = {
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 50, description: 'Page size (1–500).' }),

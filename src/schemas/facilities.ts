@@ -91,11 +91,11 @@ const COORDINATE = '-?[0-9]{1,3}(?:\\.[0-9]{1,12})?'
 
 export const FacilityListQuery = Type.Object({
   q: Type.Optional(Type.String({ maxLength: 200, description: 'Full-text search over names, alternate names, descriptions, services, target groups and categories; case-, umlaut- and ß-insensitive, every word as a prefix (`begegnungs`, `Wattstrasse`). Any text is allowed.', examples: ['Familienzentrum Wattstrasse'] })),
-  type: Type.Optional(many(FacilityTypeSchema, 'Facility type.')),
+  type: Type.Optional(many(FacilityTypeSchema, 'Facility type.', true)),
   ortsteil: Type.Optional(many(Type.String({ minLength: 1, maxLength: 100 }), 'Ortsteil, e.g. `Moabit` (ASCII letters case-insensitive: `moabit`; umlauts as written).')),
   bezirksregion: Type.Optional(many(Type.String({ minLength: 1, maxLength: 100 }), 'Bezirksregion, e.g. `Tiergarten Süd` (ASCII letters case-insensitive; umlauts as written); only where a source states it.')),
-  targetGroup: Type.Optional(many(Slug, 'Target group slug, e.g. `senioren`.')),
-  category: Type.Optional(many(Slug, 'Service category slug, e.g. `beratung`.')),
+  targetGroup: Type.Optional(many(Slug, 'Target group slug, e.g. `senioren`.', true)),
+  category: Type.Optional(many(Slug, 'Service category slug, e.g. `beratung`.', true)),
   partnershipStatus: Type.Optional(many(PartnershipStatusSchema, 'Partnership status.')),
   match: Type.Optional(TaxonomyMatchSchema),
   operator: Type.Optional(many(Type.String({ minLength: 1, maxLength: 200 }), 'Operator organisation id or slug.')),

@@ -74,7 +74,7 @@ export const ServiceListQuery = Type.Object({
   q: Type.Optional(Type.String({ maxLength: 200, description: 'Full-text search over name, description, category, target groups and facility name; case-, umlaut- and ß-insensitive, every word as a prefix (`selbsthil`, `Lübecker Strasse`). Any text is allowed; only its letters and digits count.', examples: ['Selbsthilfe Migration'] })),
   facility: Type.Optional(many(Type.String({ minLength: 1, maxLength: 200 }), 'Facility id or slug, e.g. `kreativhaus`.')),
   category: Type.Optional(many(Slug, 'Service category slug, e.g. `beratung`.')),
-  targetGroup: Type.Optional(many(Slug, 'Target group slug, e.g. `senioren`.')),
+  targetGroup: Type.Optional(many(Slug, 'Target group slug, e.g. `senioren`.', true)),
   ortsteil: Type.Optional(many(Type.String({ minLength: 1, maxLength: 100 }), 'Ortsteil of the facility, e.g. `Moabit` (ASCII letters case-insensitive: `moabit`; umlauts as written).')),
   bezirksregion: Type.Optional(many(Type.String({ minLength: 1, maxLength: 100 }), 'Bezirksregion of the facility, e.g. `Tiergarten Süd` (ASCII letters case-insensitive; umlauts as written); only where a source states it.')),
   match: Type.Optional(TaxonomyMatchSchema),

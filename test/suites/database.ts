@@ -134,3 +134,38 @@ t.test('start-up rebuilds a search index that does not hold every live facility 
   const found = (await app.inject('/v1/facilities?q=kreativhaus')).json()
   t.ok(found.items.some((f: { slug: string }) => f.slug === 'kreativhaus'), 'search finds it')
 })
+
+t.test('db:seed setting a vocabulary label back gives the facilities and services that show it a change (feed entries)', async (t) => {
+  const db = openDatabase(':memory:')
+  t.teardown(() => db.$client.close())
+  migrateDatabase(db)
+  seedDatabase(db, undefined, '2026-01-01T00:00:00.000Z')
+  const sqlite = db.$client
+  const group = seedId('target-group', 'senioren')
+  const category = seedId('category', 'kultur')
+  // As an API rename left them (its own feed entries aside).
+  sqlite.prepare("UPDATE target_groups SET label_de = 'Ältere' WHERE id = ?").run(group)
+  sqlite.prepare("UPDATE categories SET label_en = 'Culture (renamed)' WHERE id = ?").run(category)
+  const before = sqlite.prepare('SELECT max(seq) FROM changes').pluck().get() as number
+  seedDatabase(db, undefined, '2026-02-01T00:00:00.000Z')
+  const feed = sqlite.prepare('SELECT entity_type AS type, entity_id AS id FROM changes WHERE seq > ?').all(before) as { type: string, id: string }[]
+  const ids = (type: string) => [...new Set(feed.filter((c) => c.type === type).map((c) => c.id))].sort()
+  const showingGroup = {
+    facility: sqlite.prepare(`SELECT facility_id FROM facility_target_groups WHERE target_group_id = @group
+      UNION SELECT s.facility_id FROM service_target_groups l JOIN services s ON s.id = l.service_id WHERE l.target_group_id = @group AND s.deleted_at IS NULL`).pluck().all({ group }) as string[],
+    service: sqlite.prepare('SELECT service_id FROM service_target_groups WHERE target_group_id = ?').pluck().all(group) as string[]
+  }
+  const showingCategory = {
+    facility: sqlite.prepare('SELECT DISTINCT facility_id FROM services WHERE category_id = ? AND deleted_at IS NULL').pluck().all(category) as string[],
+    service: sqlite.prepare('SELECT id FROM services WHERE category_id = ? AND deleted_at IS NULL').pluck().all(category) as string[]
+  }
+  t.same(ids('target_group'), [group])
+  t.same(ids('category'), [category])
+  t.same(ids('facility'), [...new Set([...showingGroup.facility, ...showingCategory.facility])].sort(), 'each facility that shows either')
+  t.same(ids('service'), [...new Set([...showingGroup.service, ...showingCategory.service])].sort(), 'each service that shows either')
+  t.ok(ids('service').length > 0)
+  const after = sqlite.prepare('SELECT max(seq) FROM changes').pluck().get() as number
+  const again = seedDatabase(db, undefined, '2026-03-01T00:00:00.000Z')
+  t.same([again.inserted, again.updated], [0, 0], 'a further run changes nothing')
+  t.equal(sqlite.prepare('SELECT max(seq) FROM changes').pluck().get(), after, 'and writes no feed entry')
+})

@@ -276,3 +276,14 @@ t.test('match=all: 400 where it has nothing to apply to; its category clause sta
     }
   }
 })
+
+t.test('GET /v1/facilities?operator= names live organisations only (a facility left pointing at a deleted one is not its)', async (t) => {
+  const app = await buildTestApp(t)
+  const before = (await getJson(app, '/v1/facilities?operator=stadtteilverein-tiergarten')).body.total
+  t.ok(before > 0)
+  // As a db:seed run after the organisation's delete leaves it (the facility still names it).
+  app.db.$client.prepare("UPDATE organisations SET deleted_at = '2026-05-01T00:00:00.000Z' WHERE slug = 'stadtteilverein-tiergarten'").run()
+  const { body } = await getJson(app, '/v1/facilities?operator=stadtteilverein-tiergarten')
+  t.equal(body.total, 0)
+  t.same(body.items, [])
+})
