@@ -9,6 +9,9 @@ import * as t from '../src/db/schema.ts'
 import { projectPath } from '../src/lib/paths.ts'
 import { seedId } from '../src/lib/uuid.ts'
 import { reindexFacilities } from '../src/repositories/search-index.ts'
+import { cachedStatement } from '../src/repositories/shared.ts'
+import { touchShowing } from '../src/repositories/vocabularies-repository.ts'
+import { createWriter } from '../src/repositories/writer.ts'
 import {
   SeedAgreement, SeedContact, SeedFacility, SeedOrganisation, SeedSourceCatalogue, SeedVocabularyEntry,
   type SeedSourceCatalogue as Catalogue, type SeedVocabularyEntry as VocabularyEntry
@@ -74,6 +77,14 @@ export function seedDatabase (db: Db, data: SeedData = loadSeedData(), now = new
     return id
   }
 
+  // What facilities and services show of a vocabulary entry (slug and labels), null if it is new.
+  // When the seed sets it back, they get a change of their own, as when the API changes it.
+  const writer = createWriter(db)
+  function shownOf (table: 'categories' | 'target_groups', id: string): string | null {
+    const row = cachedStatement(db, `SELECT slug, label_de, label_en FROM ${table} WHERE id = ?`).get(id)
+    return row === undefined ? null : JSON.stringify(row)
+  }
+
   // Returns true when the record was inserted or changed, so link tables can mark their parent.
   function upsert (table: SQLiteTable & { id: any }, row: Row, linksChanged = false): boolean {
     const existing = db.select().from(table).where(eq(table.id, row.id)).get() as Row | undefined
@@ -108,14 +119,14 @@ export function seedDatabase (db: Db, data: SeedData = loadSeedData(), now = new
       const id = categoryIds.get(c.slug)!
       const shown = shownOf('categories', id)
       upsert(t.categories, { id, slug: c.slug, labelDe: c.labelDe, labelEn: c.labelEn, description: c.description })
-      if (shown !== null && shown !== shownOf('categories', id)) touchShowing('category', id)
+      if (shown !== null && shown !== shownOf('categories', id)) touchShowing(db, writer, { actor: 'seed', now }, 'category', id)
     }
     const groupIds = new Map(data.targetGroups.map((g) => [g.slug, seedId('target-group', g.slug)]))
     for (const g of data.targetGroups) {
       const id = groupIds.get(g.slug)!
       const shown = shownOf('target_groups', id)
       upsert(t.targetGroups, { id, slug: g.slug, labelDe: g.labelDe, labelEn: g.labelEn, description: g.description })
-      if (shown !== null && shown !== shownOf('target_groups', id)) touchShowing('target_group', id)
+      if (shown !== null && shown !== shownOf('target_groups', id)) touchShowing(db, writer, { actor: 'seed', now }, 'target_group', id)
     }
 
     const organisationIds = new Map(data.organisations.map((o) => [o.slug, seedId('organisation', o.slug)]))
@@ -325,28 +336,6 @@ export function seedDatabase (db: Db, data: SeedData = loadSeedData(), now = new
     }
     if (counts.inserted + counts.updated > 0) reindexFacilities(db)
   })
-
-  // What facilities and services show of a vocabulary entry (slug and labels), null if it is new.
-  function shownOf (table: 'categories' | 'target_groups', id: string): string | null {
-    const row = db.$client.prepare(`SELECT slug, label_de, label_en FROM ${table} WHERE id = ?`).get(id)
-    return row === undefined ? null : JSON.stringify(row)
-  }
-
-  // The facilities and services that show an entry whose slug or labels the seed set back get a
-  // change of their own (feed entries, updatedSince), as when the API changes them
-  // (vocabularies-repository.ts).
-  function touchShowing (kind: 'category' | 'target_group', id: string): void {
-    const sqlite = db.$client
-    if (kind === 'category') {
-      sqlite.prepare('UPDATE facilities SET updated_at = ? WHERE deleted_at IS NULL AND id IN (SELECT facility_id FROM services WHERE category_id = ? AND deleted_at IS NULL)').run(now, id)
-      sqlite.prepare('UPDATE services SET updated_at = ? WHERE deleted_at IS NULL AND category_id = ? AND facility_id IN (SELECT id FROM facilities WHERE deleted_at IS NULL)').run(now, id)
-    } else {
-      sqlite.prepare(`UPDATE facilities SET updated_at = @now WHERE deleted_at IS NULL AND id IN (
-        SELECT facility_id FROM facility_target_groups WHERE target_group_id = @id
-        UNION SELECT s.facility_id FROM service_target_groups l JOIN services s ON s.id = l.service_id WHERE l.target_group_id = @id AND s.deleted_at IS NULL)`).run({ now, id })
-      sqlite.prepare('UPDATE services SET updated_at = ? WHERE deleted_at IS NULL AND id IN (SELECT service_id FROM service_target_groups WHERE target_group_id = ?) AND facility_id IN (SELECT id FROM facilities WHERE deleted_at IS NULL)').run(now, id)
-    }
-  }
 
   function touch (table: SQLiteTable & { id: any }, id: string): void {
     db.update(table).set({ updatedAt: now } as never).where(eq(table.id, id)).run()

@@ -32,7 +32,7 @@ export const PROBLEM_TYPES = {
   'method-not-allowed': { status: 405, title: 'Method Not Allowed', description: 'The path exists but not with this method; `Allow` lists the methods it has.' },
   'not-acceptable': { status: 406, title: 'Not Acceptable', description: 'The format asked for (`format=` or `Accept`) is not available for this resource; `detail` lists those that are.' },
   conflict: { status: 409, title: 'Conflict', description: 'The request conflicts with the current state of the data.' },
-  'still-in-use': { status: 409, title: 'Conflict', description: 'The record cannot be deleted while others use it (an operator of facilities, a category or target group of services). Move or delete those first.' },
+  'still-in-use': { status: 409, title: 'Conflict', description: 'The record cannot be deleted while others use or name it (an operator of facilities; a category or target group of services; a facility or organisation that contacts, the agreement\'s parties or events name). `detail` lists them. Move or delete those first.' },
   'request-timeout': { status: 408, title: 'Request Timeout', description: 'The whole request did not arrive within 30 seconds; the connection is closed. Send it again.' },
   'length-required': { status: 411, title: 'Length Required', description: 'A body was sent without `Content-Length` (or chunked encoding).' },
   'precondition-failed': { status: 412, title: 'Precondition Failed', description: '`If-None-Match` names the record as it is now (or `*`: it exists), so the write was not done.' },

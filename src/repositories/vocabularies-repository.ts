@@ -11,8 +11,8 @@ import type {
 } from '../schemas/vocabularies.ts'
 import { reindexFacilities } from './search-index.ts'
 import { liveServiceCondition } from './services-repository.ts'
-import { groupBy, idOrSlugCondition, keysetCondition, syncCondition, tombstoneOf } from './shared.ts'
-import { diff, type Writer } from './writer.ts'
+import { cachedStatement, groupBy, idOrSlugCondition, keysetCondition, syncCondition, tombstoneOf } from './shared.ts'
+import { diff, type WriteContext, type Writer } from './writer.ts'
 
 type Column = typeof targetGroups.id
 type VocabularyTable = typeof targetGroups | typeof categories
@@ -61,10 +61,30 @@ interface VocabularyKind<T extends VocabularyRecord> {
   find: (idOrSlug: string) => T | undefined
   // Why the entry may not be deleted now, or null.
   inUse: (current: T) => string | null
-  // Facilities whose search documents contain the entry's labels (their own or their services').
-  indexedFacilities: string
-  // Live services that show the entry (slug and labels).
-  shownByServices: string
+}
+
+// The records that show a vocabulary entry (its slug and labels): facilities, whose search
+// documents also contain its labels (their own links or their services'), and services.
+const SHOWN_BY = {
+  target_group: {
+    facilities: `SELECT facility_id FROM facility_target_groups WHERE target_group_id = :id
+      UNION SELECT s.facility_id FROM service_target_groups l JOIN services s ON s.id = l.service_id WHERE l.target_group_id = :id`,
+    services: 'SELECT service_id FROM service_target_groups WHERE target_group_id = :id'
+  },
+  category: {
+    facilities: 'SELECT DISTINCT facility_id FROM services WHERE category_id = :id',
+    services: 'SELECT id FROM services WHERE category_id = :id'
+  }
+}
+
+// When an entry's slug or labels change (through the API, or set back by the seed), each
+// facility and service that shows it gets a change of its own (feed entry, updatedSince).
+// Returns the facilities, whose search documents the caller rebuilds if the labels changed.
+export function touchShowing (db: Db, writer: Writer, context: WriteContext, kind: keyof typeof SHOWN_BY, id: string): string[] {
+  const facilityIds = cachedStatement(db, SHOWN_BY[kind].facilities).pluck().all({ id }) as string[]
+  writer.touchFacilities(context, facilityIds)
+  writer.touchServices(context, cachedStatement(db, SHOWN_BY[kind].services).pluck().all({ id }) as string[])
+  return facilityIds
 }
 
 export function createVocabulariesRepository (db: Db, writer: Writer) {
@@ -257,8 +277,6 @@ export function createVocabulariesRepository (db: Db, writer: Writer) {
     const insert = sqlite.prepare(`INSERT INTO ${kind.table} (id, slug, label_de, label_en, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
     const change = sqlite.prepare(`UPDATE ${kind.table} SET slug = ?, label_de = ?, label_en = ?, description = ?, updated_at = ? WHERE id = ?`)
     const remove = sqlite.prepare(`UPDATE ${kind.table} SET deleted_at = ?, updated_at = ? WHERE id = ?`)
-    const facilityIds = sqlite.prepare(kind.indexedFacilities).pluck()
-    const serviceIds = sqlite.prepare(kind.shownByServices).pluck()
 
     // Deleted entries keep their slug (the unique index covers them), so they are asked too.
     function checkSlug (input: VocabularyInput, selfId: string | null): void {
@@ -294,10 +312,7 @@ export function createVocabulariesRepository (db: Db, writer: Writer) {
           // The labels are part of the facilities' and services' search documents; slug and
           // description are not. Slug and labels are part of the facilities' representation.
           if ('labelDe' in changes || 'labelEn' in changes || 'slug' in changes) {
-            const affected = facilityIds.all({ id: current.id }) as string[]
-            writer.touchFacilities(context, affected)
-            // Services show them too: each gets a change of its own (feed entry).
-            writer.touchServices(context, serviceIds.all({ id: current.id }) as string[])
+            const affected = touchShowing(db, writer, context, kind.entityType, current.id)
             if ('labelDe' in changes || 'labelEn' in changes) reindexFacilities(db, affected)
           }
           return kind.find(current.id)!
@@ -335,9 +350,6 @@ export function createVocabulariesRepository (db: Db, writer: Writer) {
     inUse: (group) => group.facilityCount === 0 && group.serviceCount === 0
       ? null
       : `The target group '${group.slug}' is still linked by ${plural(group.facilityCount, 'facility', 'facilities')} (${group.facilities.map((f) => f.facility.slug).join(', ')}) and ${plural(group.serviceCount, 'service', 'services')}. Remove the links first.`,
-    indexedFacilities: `SELECT facility_id FROM facility_target_groups WHERE target_group_id = :id
-      UNION SELECT s.facility_id FROM service_target_groups l JOIN services s ON s.id = l.service_id WHERE l.target_group_id = :id`,
-    shownByServices: 'SELECT service_id FROM service_target_groups WHERE target_group_id = :id'
   })
 
   const categoryWrites = writes<Category>({
@@ -347,9 +359,7 @@ export function createVocabulariesRepository (db: Db, writer: Writer) {
     find: findCategory,
     inUse: (category) => category.serviceCount === 0
       ? null
-      : `The category '${category.slug}' is still used by ${plural(category.serviceCount, 'service', 'services')} of ${plural(category.facilityCount, 'facility', 'facilities')}. Move them to another category first.`,
-    indexedFacilities: 'SELECT DISTINCT facility_id FROM services WHERE category_id = :id',
-    shownByServices: 'SELECT id FROM services WHERE category_id = :id'
+      : `The category '${category.slug}' is still used by ${plural(category.serviceCount, 'service', 'services')} of ${plural(category.facilityCount, 'facility', 'facilities')}. Move them to another category first.`
   })
 
   return {
