@@ -3,7 +3,7 @@ import type { Contact } from '../schemas/contacts.ts'
 import type { Facility } from '../schemas/facilities.ts'
 import type { Organisation, OrganisationSite } from '../schemas/organisations.ts'
 import type { Service } from '../schemas/services.ts'
-import type { Category, TargetGroup } from '../schemas/vocabularies.ts'
+import type { VocabularyTerm } from '../schemas/vocabularies.ts'
 import { fold, queryTokens, transliterate } from '../lib/search-text.ts'
 import { uuidV5 } from '../lib/uuid.ts'
 
@@ -22,7 +22,18 @@ export const HSDS_VERSION = '3.0'
 // Ids of records that exist only in the HSDS view (taxonomies, addresses, phones, schedules,
 // attributes, service_at_location) are name-based UUIDs of the record they come from, so they
 // stay the same across requests and reseeds.
-const hsdsId = (...parts: string[]) => uuidV5(`hsds:${parts.join(':')}`)
+// Name-based, so the same parts always give the same id; kept, as HSDS answers are built again
+// after every write from the same parts (bounded for large directories).
+const hsdsIds = new Map<string, string>()
+const hsdsId = (...parts: string[]): string => {
+  const name = `hsds:${parts.join(':')}`
+  let id = hsdsIds.get(name)
+  if (id === undefined) {
+    if (hsdsIds.size >= 100_000) hsdsIds.clear()
+    hsdsIds.set(name, id = uuidV5(name))
+  }
+  return id
+}
 
 export const TARGET_GROUP_TAXONOMY_ID = hsdsId('taxonomy', 'target-groups')
 export const CATEGORY_TAXONOMY_ID = hsdsId('taxonomy', 'categories')
@@ -254,8 +265,9 @@ export interface HsdsRecords {
   // In the order lists should show them; filters and search keep this order.
   services: Service[]
   organisations: Organisation[]
-  targetGroups: TargetGroup[]
-  categories: Category[]
+  // Live vocabulary entries (their counts are not part of HSDS).
+  targetGroups: VocabularyTerm[]
+  categories: VocabularyTerm[]
   // Public contacts only: whatever is passed here is published.
   contacts: Contact[]
   // Sites of organisations (organisation id → sites), shown as locations of full organizations.
@@ -322,7 +334,7 @@ export function createHsdsDirectory (records: HsdsRecords): HsdsDirectory {
     }
   ]
   const taxonomyById = new Map(taxonomies.map((t) => [t.id, t]))
-  const term = (entry: TargetGroup | Category, taxonomy: HsdsTaxonomy): HsdsTaxonomyTerm => ({
+  const term = (entry: VocabularyTerm, taxonomy: HsdsTaxonomy): HsdsTaxonomyTerm => ({
     id: entry.id,
     code: entry.slug,
     name: entry.labelDe,
@@ -338,7 +350,7 @@ export function createHsdsDirectory (records: HsdsRecords): HsdsDirectory {
   ])
   // A link to an entry the vocabulary lists no longer (deleted meanwhile) still names it.
   const termOf = (entry: { id: string, slug: string, labelDe: string, labelEn: string }, taxonomy: HsdsTaxonomy) =>
-    terms.get(entry.id) ?? term({ ...entry, description: '' } as Category, taxonomy)
+    terms.get(entry.id) ?? term({ ...entry, description: '' }, taxonomy)
 
   // A facility whose operator no source names stands for itself as the organization of its
   // services (HSDS gives every service an organization); it has the facility's id and name only.

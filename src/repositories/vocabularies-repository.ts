@@ -7,7 +7,7 @@ import { InvalidRecordError, StillInUseError } from '../lib/problem.ts'
 import { newId } from '../lib/uuid.ts'
 import type { Tombstone } from '../schemas/common.ts'
 import type {
-  Category, CategoryInput, TargetGroup, TargetGroupDetail, TargetGroupInput, VocabularyListQuery
+  Category, CategoryInput, TargetGroup, TargetGroupDetail, TargetGroupInput, VocabularyListQuery, VocabularyTerm
 } from '../schemas/vocabularies.ts'
 import { reindexFacilities } from './search-index.ts'
 import { liveServiceCondition } from './services-repository.ts'
@@ -102,12 +102,7 @@ export function createVocabulariesRepository (db: Db, writer: Writer) {
 
   // Counted the same way GET /v1/facilities?targetGroup= and GET /v1/services?targetGroup= filter,
   // so the numbers match the totals a user gets when following them.
-  const selectTargetGroups = () => db.select({
-    id: targetGroups.id,
-    slug: targetGroups.slug,
-    labelDe: targetGroups.labelDe,
-    labelEn: targetGroups.labelEn,
-    description: targetGroups.description,
+  const targetGroupCounts = () => ({
     // The facilities linked directly or through a live service, found from the group's side (one
     // index search per link) instead of testing every facility against every group.
     facilityCount: sql<number>`${db.select({ n: sql`count(*)` }).from(facilities).where(and(
@@ -121,7 +116,15 @@ export function createVocabulariesRepository (db: Db, writer: Writer) {
       .innerJoin(services, eq(services.id, serviceTargetGroups.serviceId))
       .innerJoin(facilities, eq(facilities.id, services.facilityId))
       .innerJoin(categories, eq(categories.id, services.categoryId))
-      .where(and(eq(serviceTargetGroups.targetGroupId, targetGroups.id), liveServiceCondition()))}`,
+      .where(and(eq(serviceTargetGroups.targetGroupId, targetGroups.id), liveServiceCondition()))}`
+  })
+  const selectTargetGroups = () => db.select({
+    id: targetGroups.id,
+    slug: targetGroups.slug,
+    labelDe: targetGroups.labelDe,
+    labelEn: targetGroups.labelEn,
+    description: targetGroups.description,
+    ...targetGroupCounts(),
     createdAt: targetGroups.createdAt,
     updatedAt: targetGroups.updatedAt,
     deletedAt: targetGroups.deletedAt
@@ -129,16 +132,19 @@ export function createVocabulariesRepository (db: Db, writer: Writer) {
 
   // The enclosing category is live already, so the subqueries need not join categories again.
   const liveCategoryServices = () => and(eq(services.categoryId, categories.id), isNull(services.deletedAt), isNull(facilities.deletedAt))
+  const categoryCounts = () => ({
+    serviceCount: sql<number>`${db.select({ n: sql`count(*)` }).from(services)
+      .innerJoin(facilities, eq(facilities.id, services.facilityId)).where(liveCategoryServices())}`,
+    facilityCount: sql<number>`${db.select({ n: sql`count(distinct ${services.facilityId})` }).from(services)
+      .innerJoin(facilities, eq(facilities.id, services.facilityId)).where(liveCategoryServices())}`
+  })
   const selectCategories = () => db.select({
     id: categories.id,
     slug: categories.slug,
     labelDe: categories.labelDe,
     labelEn: categories.labelEn,
     description: categories.description,
-    serviceCount: sql<number>`${db.select({ n: sql`count(*)` }).from(services)
-      .innerJoin(facilities, eq(facilities.id, services.facilityId)).where(liveCategoryServices())}`,
-    facilityCount: sql<number>`${db.select({ n: sql`count(distinct ${services.facilityId})` }).from(services)
-      .innerJoin(facilities, eq(facilities.id, services.facilityId)).where(liveCategoryServices())}`,
+    ...categoryCounts(),
     createdAt: categories.createdAt,
     updatedAt: categories.updatedAt,
     deletedAt: categories.deletedAt
@@ -362,7 +368,22 @@ export function createVocabulariesRepository (db: Db, writer: Writer) {
       : `The category '${category.slug}' is still used by ${plural(category.serviceCount, 'service', 'services')} of ${plural(category.facilityCount, 'facility', 'facilities')}. Move them to another category first.`
   })
 
+  // What lists of a vocabulary show of other records: the counts of each entry. The response
+  // cache compares this after writes to facilities and services (reply.cacheRecheck), so a list
+  // is kept across edits that leave every count as it was. Prepared once: building the query
+  // costs more than running it.
+  const countsKey = (prepare: () => { all: () => { id: string, facilityCount: number, serviceCount: number }[] }) => {
+    let prepared: ReturnType<typeof prepare> | undefined
+    return (): string => {
+      prepared ??= prepare()
+      return prepared.all().map((r) => `${r.id}:${r.facilityCount}:${r.serviceCount}`).join(',')
+    }
+  }
+
   return {
+    targetGroupCountsKey: countsKey(() => db.select({ id: targetGroups.id, ...targetGroupCounts() }).from(targetGroups).orderBy(targetGroups.id).prepare()),
+    categoryCountsKey: countsKey(() => db.select({ id: categories.id, ...categoryCounts() }).from(categories).orderBy(categories.id).prepare()),
+
     listTargetGroups: targetGroupPages.list,
     iterateTargetGroups: targetGroupPages.iterate,
 
@@ -377,6 +398,12 @@ export function createVocabulariesRepository (db: Db, writer: Writer) {
       const rows = db.select({ id: targetGroups.id, description: targetGroups.description }).from(targetGroups)
         .where(isNull(targetGroups.deletedAt)).all()
       return new Map(rows.map((r) => [r.id, r.description]))
+    },
+
+    // The live entries of a vocabulary by slug, without counts (for HSDS taxonomy terms).
+    liveTerms (vocabulary: 'target_groups' | 'categories'): VocabularyTerm[] {
+      return cachedStatement(db, `SELECT id, slug, label_de AS labelDe, label_en AS labelEn, description FROM ${vocabulary}
+        WHERE deleted_at IS NULL ORDER BY slug, id`).all() as VocabularyTerm[]
     },
 
     listCategories: categoryPages.list,

@@ -18,9 +18,9 @@ const dataQualityRoutes: FastifyPluginAsyncTypebox = async (app) => {
     for (const batch of app.repos.facilities.iterate({ limit: 500, offset: 0 })) {
       for (const entry of batch) if (!('deleted' in entry)) facilities.push(entry)
     }
-    const agreements = app.repos.agreements.list({ limit: 500, offset: 0 }).items
+    // Entries of the list are whole agreements (with parties and events), as find gives them.
+    const agreements = [...app.repos.agreements.iterate({ limit: 500, offset: 0 })].flat()
       .filter((a): a is Exclude<typeof a, { deleted: true }> => !('deleted' in a && a.deleted === true))
-      .map((a) => app.repos.agreements.find(a.id!)!)
     // The report depends on the clock as well as the data (a verification becomes due): the
     // response cache keeps it until the next such moment, or the next write.
     const now = new Date(app.clock.now())

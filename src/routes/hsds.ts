@@ -90,8 +90,8 @@ function buildDirectory (app: FastifyInstance, options: { sites?: boolean }): Hs
     facilities: live(repos.facilities.iterate(ALL)),
     services: live(repos.services.iterate({})),
     organisations,
-    targetGroups: live(repos.vocabularies.iterateTargetGroups(ALL)),
-    categories: live(repos.vocabularies.iterateCategories(ALL)),
+    targetGroups: repos.vocabularies.liveTerms('target_groups'),
+    categories: repos.vocabularies.liveTerms('categories'),
     // Without a key: public contacts only.
     contacts: live(repos.contacts.iterate(ALL)),
     contactsRemovedAt: repos.contacts.publicRemovalsByFacility(),

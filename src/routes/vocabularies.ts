@@ -44,6 +44,9 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const { format, ...query } = request.query
+    // Of other records, a target group shows only how many facilities and services it has: the
+    // answer is kept across their writes while those counts stay the same (reply.cacheRecheck).
+    reply.cacheDependsOn('target_group:*').cacheRecheck(['facility', 'service', 'category'], () => app.repos.vocabularies.targetGroupCountsKey())
     if (request.format === 'ndjson') return sendNdjson(reply, app.repos.vocabularies.iterateTargetGroups(query))
     if (request.format === 'csv' || request.format === 'csv-excel') {
       return sendExport(reply, request.format, 'target-groups', targetGroupsCsv(collect(app.repos.vocabularies.iterateTargetGroups(query)), { excel: request.format === 'csv-excel' }))
@@ -181,6 +184,8 @@ const vocabulariesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const { format, ...query } = request.query
+    // As for target groups: kept across writes to facilities and services while the counts stay.
+    reply.cacheDependsOn('category:*').cacheRecheck(['facility', 'service'], () => app.repos.vocabularies.categoryCountsKey())
     if (request.format === 'ndjson') return sendNdjson(reply, app.repos.vocabularies.iterateCategories(query))
     if (request.format === 'csv' || request.format === 'csv-excel') {
       return sendExport(reply, request.format, 'categories', categoriesCsv(collect(app.repos.vocabularies.iterateCategories(query)), { excel: request.format === 'csv-excel' }))

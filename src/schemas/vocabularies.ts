@@ -154,6 +154,8 @@ export const CategorySchema = Type.Object({
   }]
 })
 export type Category = Static<typeof CategorySchema>
+// What an entry of either vocabulary is without its counts (HSDS taxonomy terms).
+export type VocabularyTerm = Pick<TargetGroup | Category, 'id' | 'slug' | 'labelDe' | 'labelEn' | 'description'>
 
 export const CategoryListItemSchema = listItemSchema(CategorySchema, 'CategoryListItem')
 

@@ -562,6 +562,58 @@ t.test('cached contacts, events, organisations and full feed pages outlive write
   t.ok((await getJson(app, '/v1/events')).body.items[0].participants.some((p: any) => p.name === 'Umbenannt (SQL)'))
 })
 
+// Lists of target groups and categories show of facilities and services only how many each
+// entry has: they are kept across writes that leave every count as it was. The oracle as above.
+t.test('cached vocabulary lists outlive writes that leave their counts as they were', async (t) => {
+  const app = await buildTestApp(t)
+  const { key } = createKey(app, ['directory:write'])
+  const write = writerFor(t, app, key)
+  const groups = ['/v1/target-groups', '/v1/target-groups?format=csv', '/v1/target-groups?format=ndjson']
+  const categories = ['/v1/categories', '/v1/categories?format=csv-excel', '/v1/categories?sort=-updatedAt&limit=3']
+  const lists = [...groups, ...categories]
+  const check = pagesOracle(t, app, lists)
+  for (const url of lists) await app.inject(url)
+  t.same(await check('no write'), lists)
+  const count = async (url: string, slug: string, member: 'facilityCount' | 'serviceCount') =>
+    (await getJson(app, url)).body.items.find((entry: any) => entry.slug === slug)[member] as number
+
+  await write('PATCH', '/v1/facilities/kreativhaus', { description: 'Neu beschrieben.' }, '/v1/facilities/kreativhaus')
+  t.same(await check('PATCH a facility\'s description'), lists, 'every list kept')
+  const before = { senioren: await count('/v1/target-groups', 'senioren', 'serviceCount'), begegnung: await count('/v1/categories', 'begegnung', 'serviceCount') }
+  // A service of the category begegnung for seniors and families: both kinds of counts change.
+  const service = await write('POST', '/v1/services', testServiceInput('kreativhaus'))
+  t.same(await check('POST a service'), [], 'every list built again')
+  t.equal(await count('/v1/target-groups', 'senioren', 'serviceCount'), before.senioren + 1)
+  t.equal(await count('/v1/categories', 'begegnung', 'serviceCount'), before.begegnung + 1)
+  await write('PATCH', `/v1/services/${service.id}`, { name: 'AAA Testangebot' }, `/v1/services/${service.id}`)
+  t.same(await check('a service renamed'), lists)
+  await write('PATCH', `/v1/services/${service.id}`, { category: 'beratung' }, `/v1/services/${service.id}`)
+  t.same(await check('a service moved to another category'), groups, 'the target groups kept, the categories built again')
+  await write('PATCH', `/v1/services/${service.id}`, { targetGroups: [] }, `/v1/services/${service.id}`)
+  t.same(await check('a service\'s target groups removed'), categories)
+  t.equal(await count('/v1/target-groups', 'senioren', 'serviceCount'), before.senioren)
+  await write('PATCH', '/v1/categories/selbsthilfe', { labelDe: 'Selbsthilfe (Test)' }, '/v1/categories/selbsthilfe')
+  t.same(await check('a category relabelled'), groups)
+  await write('PATCH', '/v1/target-groups/senioren', { labelDe: 'Ältere Menschen (Test)' }, '/v1/target-groups/senioren')
+  t.same(await check('a target group relabelled'), categories)
+  // A facility that names no target group yet, and one deleted with its services.
+  const facility = (await getJson(app, '/v1/facilities/sprengelhaus')).body
+  const named = facility.targetGroups.map((g: any) => ({ targetGroup: g.slug, originalWording: g.originalWording }))
+  const unnamed = (await getJson(app, '/v1/target-groups')).body.items.find((g: any) => !named.some((n: any) => n.targetGroup === g.slug) && g.facilityCount === 0)
+  t.ok(unnamed, 'a target group that no facility serves yet')
+  await write('PATCH', '/v1/facilities/sprengelhaus', { targetGroups: [...named, { targetGroup: unnamed.slug, originalWording: 'Testwortlaut' }] }, '/v1/facilities/sprengelhaus')
+  t.same(await check('a facility names another target group'), categories)
+  t.equal(await count('/v1/target-groups', unnamed.slug, 'facilityCount'), 1)
+  // (It has no target groups left.)
+  await write('DELETE', `/v1/services/${service.id}`, {}, `/v1/services/${service.id}`)
+  t.same(await check('a service deleted'), groups)
+  await write('DELETE', '/v1/facilities/familienzentrum-moabit-ost', {}, '/v1/facilities/familienzentrum-moabit-ost')
+  t.same(await check('a facility with services deleted'), [], 'its services no longer count')
+  // SQL outside the API's writes: nothing kept is vouched for.
+  app.db.$client.prepare("update service_target_groups set target_group_id = (select id from target_groups where slug = 'familien') where rowid = (select min(rowid) from service_target_groups)").run()
+  t.same(await check('SQL to service_target_groups'), [])
+})
+
 // RFC 9110 §9.3.2: HEAD sends the header fields a GET would. Both use the response cache, so a kept
 // answer gives both the same ETag and Last-Modified (a HEAD built afresh had the newest change's).
 t.test('HEAD answers with the headers of the GET, from the same cached answer', async (t) => {
