@@ -1,9 +1,10 @@
 import { STATUS_CODES } from 'node:http'
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify'
+import { isUtf8 } from 'node:buffer'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.ts'
 import { compilersFactory } from './lib/schema-compilers.ts'
-import { problemTypeFor } from './lib/problem.ts'
+import { HttpProblem, problemTypeFor } from './lib/problem.ts'
 import database from './plugins/database.ts'
 import problems from './plugins/problems.ts'
 import openapi from './plugins/openapi.ts'
@@ -46,6 +47,14 @@ const TIMEOUTS = { requestMs: 30_000, idleMs: 60_000 }
 // must not end up in the logs.
 const API_KEY_IN_TEXT = /mpd_[A-Za-z0-9]{10}_[A-Za-z0-9_-]+/g
 export const withoutKeys = (url: string): string => url.replace(API_KEY_IN_TEXT, 'mpd_[redacted]')
+// Query values may be personal data (a searched name, a cursor holding a contact's name): the
+// log keeps the path and the names of the parameters only.
+export const loggedUrl = (url: string): string => {
+  const query = url.indexOf('?')
+  if (query === -1) return withoutKeys(url)
+  const names = url.slice(query + 1).split('&').map((pair) => pair.split('=', 1)[0]!.slice(0, 40))
+  return withoutKeys(`${url.slice(0, query)}?${names.map((name) => `${name}=…`).join('&')}`)
+}
 
 export function loggerOptions (level: string): FastifyServerOptions['logger'] {
   return {
@@ -53,7 +62,7 @@ export function loggerOptions (level: string): FastifyServerOptions['logger'] {
     redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' },
     serializers: {
       // No client addresses or headers in logs: they are personal data and may hold secrets.
-      req: (req) => ({ method: req.method, url: withoutKeys(req.url), id: req.id }),
+      req: (req) => ({ method: req.method, url: loggedUrl(req.url), id: req.id }),
       res: (res) => ({ statusCode: res.statusCode })
     }
   }
@@ -74,7 +83,9 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     connectionTimeout: timeouts.idleMs,
     // Node checks the request timeout of open connections at this interval (30 s by default, so a
     // slow request could live for up to twice the timeout).
-    http: { headersTimeout: timeouts.requestMs, connectionsCheckingInterval: Math.max(50, Math.floor(timeouts.requestMs / 6)) },
+    // A request without Host is answered 400 as RFC 9112 §3.2 asks, but as problem+json by the
+    // hook below instead of Node's empty answer.
+    http: { headersTimeout: timeouts.requestMs, connectionsCheckingInterval: Math.max(50, Math.floor(timeouts.requestMs / 6)), requireHostHeader: false },
     // Errors of the HTTP parser and the request timeout, before any route runs: a problem+json
     // answer (408, 400, 431) where the socket can still take one, and the connection closed.
     clientErrorHandler: (error, socket) => {
@@ -107,20 +118,46 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(problems)
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      return done(new HttpProblem(400, 'An HTTP/1.1 request needs a Host header (RFC 9112 §3.2).', { type: '/problems/bad-request' }))
+    }
+    done()
+  })
+  // An Expect other than 100-continue (RFC 9110 §10.1.1): 417 as problem+json, not Node's empty one.
+  app.server.on('checkExpectation', (request, response) => {
+    const body = JSON.stringify({ type: '/problems/expectation-failed', title: STATUS_CODES[417], status: 417, detail: 'Only the expectation 100-continue is supported.' })
+    response.writeHead(417, { 'content-type': 'application/problem+json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body)
+    request.resume()
+  })
   // JSON bodies, and JSON Merge Patch bodies (RFC 7386), whose text must be characters a record
   // can keep (body-text.ts).
+  // JSON is UTF-8 (RFC 8259 §8.1): another charset, a content coding or bytes that are not UTF-8
+  // are refused rather than stored with U+FFFD in place of what could not be read.
   const parseJson = app.getDefaultJsonParser('error', 'error')
-  const parseBody: typeof parseJson = (request, body, done) => {
-    parseJson(request, body, (error, value) => {
+  const parseBody = (request: FastifyRequest, body: Buffer, done: (error: Error | null, value?: unknown) => void): void => {
+    const coding = request.headers['content-encoding']?.trim().toLowerCase()
+    if (coding !== undefined && coding !== '' && coding !== 'identity') {
+      return done(new HttpProblem(415, `The body has the content coding '${coding.slice(0, 40)}': send it without one (Content-Encoding is not supported on requests). Nothing was written.`, { type: '/problems/unsupported-media-type' }))
+    }
+    const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(request.headers['content-type'] ?? '')?.[1]?.toLowerCase()
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      return done(new HttpProblem(415, `The body is declared as charset=${charset.slice(0, 40)}: JSON bodies must be UTF-8. Nothing was written.`, { type: '/problems/unsupported-media-type' }))
+    }
+    if (!isUtf8(body)) {
+      return done(new HttpProblem(400, 'The body is not valid UTF-8. Nothing was written.', { type: '/problems/bad-request' }))
+    }
+    const text = body.toString('utf8')
+    parseJson(request, text, (error, value) => {
       if (error !== null) return done(error, undefined)
-      const problem = invalidBodyText(body as string, value)
+      const problem = invalidBodyText(text, value)
       if (problem !== null) return done(problem, undefined)
       done(null, value)
     })
   }
   app.removeContentTypeParser('application/json')
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseBody)
-  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, parseBody)
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parseBody)
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'buffer' }, parseBody)
   // Bodies are JSON only; anything else is 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain')
   await app.register(database, { path: options.databaseImage ?? options.config.DATABASE_PATH, seed: options.seed ?? true })

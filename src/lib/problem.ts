@@ -38,6 +38,7 @@ export const PROBLEM_TYPES = {
   'precondition-failed': { status: 412, title: 'Precondition Failed', description: '`If-None-Match` names the record as it is now (or `*`: it exists), so the write was not done.' },
   'stale-etag': { status: 412, title: 'Precondition Failed', description: 'The `If-Match` ETag is not the current one: the record changed since it was read. GET it again and reapply the change. Nothing was written.' },
   'payload-too-large': { status: 413, title: 'Payload Too Large', description: 'The body is larger than 1 MiB. Nothing was written.' },
+  'expectation-failed': { status: 417, title: 'Expectation Failed', description: 'The request has an `Expect` header other than `100-continue`. Nothing was read or written.' },
   'range-not-satisfiable': { status: 416, title: 'Range Not Satisfiable', description: 'The `Range` asked for lies outside the file (static files of the docs page only; API answers ignore Range).' },
   'unsupported-media-type': { status: 415, title: 'Unsupported Media Type', description: 'The body is not JSON: send `application/json` (or, for PATCH, `application/merge-patch+json`). Nothing was written.' },
   'unprocessable-content': { status: 422, title: 'Unprocessable Content', description: 'The request is well-formed but cannot be carried out.' },

@@ -105,7 +105,7 @@ export const FacilityListQuery = Type.Object({
   openAt: Type.Optional(Type.String({ format: 'date-time', description: 'Only facilities open at this instant (evaluated in Europe/Berlin, honouring Berlin public holidays). Facilities with unknown hours are never reported open.', examples: ['2026-03-11T10:00:00+01:00'] })),
   openNow: Type.Optional(Type.Boolean({ description: '`true`: only facilities open now (see `openAt`).' })),
   include: Type.Optional(Type.String({ pattern: `^(${FACILITY_INCLUDES.join('|')})(,(${FACILITY_INCLUDES.join('|')}))*$`, description: 'Embed related records: `services`, `contacts` (public ones; internal ones too for keys with `contacts:read-internal`), `targetGroups` (full vocabulary entries with descriptions); comma-separated.', examples: ['services,contacts'] })),
-  fields: Type.Optional(Type.String({ pattern: '^[a-zA-Z]+(,[a-zA-Z]+)*$', maxLength: 500, description: `Sparse fieldset: comma-separated top-level fields (\`id\` is always returned). One of: ${FACILITY_FIELDS.join(', ')}, distance, match, services, contacts.`, examples: ['id,slug,name,address'] })),
+  fields: Type.Optional(Type.String({ pattern: '^[a-zA-Z]+(,[a-zA-Z]+)*$', maxLength: 500, description: `Sparse fieldset: comma-separated top-level fields (\`id\` is always returned). One of: ${FACILITY_FIELDS.join(', ')}.`, examples: ['id,slug,name,address'] })),
   sort: Type.Optional(Vocabulary(FACILITY_SORTS, { description: 'Sort order; a leading `-` is descending. `id` is always the final tie-break, so the order is stable. Default: `relevance` with `q`, `distance` with `near`, `updatedAt` with `updatedSince`, else `name`.' })),
   ...SyncQuery,
   ...Pagination

@@ -290,9 +290,10 @@ t.test('PATCH /v1/contacts/{id} moving a contact needs the scope of both facilit
   t.equal(toNowhere.statusCode, 403, 'nor may it take the contact from every facility')
   t.equal(await etagOf(app, url, readKey(app)), etag, 'nothing was written')
   const ok = await app.inject({ method: 'PATCH', url, headers: { ...bearer(both), 'if-match': etag }, payload: { facility: 'shk-mitte' } })
-  t.equal(ok.statusCode, 200)
-  t.equal(ok.json().facility.slug, 'shk-mitte')
-  t.equal(ok.json().visibility, 'internal')
+  t.equal(ok.statusCode, 204, 'an internal contact: written, its fields not sent')
+  const moved = (await app.inject({ url, headers: bearer(readKey(app)) })).json()
+  t.equal(moved.facility.slug, 'shk-mitte')
+  t.equal(moved.visibility, 'internal')
   t.same((await historyOf(app, GAERTNER))[0].changes, { facility: { old: 'kreativhaus', new: 'shk-mitte' } })
   const back = await app.inject({ method: 'PATCH', url, headers: { ...bearer(shkOnly), 'if-match': String(ok.headers.etag) }, payload: { facility: 'kreativhaus' } })
   t.equal(back.statusCode, 403, 'nor that of the new one')
@@ -316,11 +317,18 @@ t.test('PATCH and DELETE of an internal contact: 404 for keys that may neither r
     t.equal(publicForeign.statusCode, 403, `${method}: a public contact the key may not write is 403`)
   }
   t.equal(await etagOf(app, url, readKey(app)), etag, 'nothing was written')
-  // Its own facility's key may write it without reading it: with If-Match: * or the ETag of its own writes.
+  // Its own facility's key may write it without reading it: with If-Match: * or the ETag of its own
+  // writes. The answer names the new version, never the fields (GET answers that key 404).
   const own = createKey(app, [`facility:${KREATIVHAUS}:write`]).key
+  t.equal((await app.inject({ url, headers: bearer(own) })).statusCode, 404, 'the key cannot read it')
   const patched = await app.inject({ method: 'PATCH', url, headers: { ...bearer(own), 'if-match': '*' }, payload: { phone: '030 123' } })
-  t.equal(patched.statusCode, 200)
-  t.equal(patched.json().phone, '030 123')
+  t.equal(patched.statusCode, 204)
+  t.equal(patched.body, '', 'no fields of the internal contact')
+  t.equal(patched.headers.etag, await etagOf(app, url, readKey(app)), 'the ETag of the new version')
+  t.equal((await app.inject({ url, headers: bearer(readKey(app)) })).json().phone, '030 123', 'written')
+  const unchanged = await app.inject({ method: 'PATCH', url, headers: { ...bearer(own), 'if-match': '*' }, payload: { visibility: 'internal' } })
+  t.equal(unchanged.statusCode, 204, 'also when nothing changes')
+  t.equal(unchanged.body, '')
   t.equal((await app.inject({ method: 'DELETE', url, headers: { ...bearer(own), 'if-match': etag } })).statusCode, 412)
   t.equal((await app.inject({ method: 'DELETE', url, headers: { ...bearer(own), 'if-match': String(patched.headers.etag) } })).statusCode, 204)
   const sieg = `/v1/contacts/${SIEG}`

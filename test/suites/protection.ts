@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap'
+import { encodeCursor } from '../../src/lib/cursor.ts'
 import { seedId } from '../../src/lib/uuid.ts'
 import { PROBLEM_JSON, bearer, buildTestApp, createKey, getJson, readOnlyApp, softDeleteFacility } from '../helper.ts'
 
@@ -193,11 +194,20 @@ t.test('Authorization headers never reach the logs', async (t) => {
   const { key } = createKey(app, ['directory:write'])
   await app.inject({ url: '/v1/facilities', headers: { ...bearer(key), 'x-forwarded-for': '203.0.113.9' } })
   await app.inject({ url: '/v1/facilities', headers: { authorization: 'Bearer mpd_unknownkey_secretsecretsecretsecretsecretsecretsecret1' } })
-  // A key pasted into a URL by mistake: the logged URL has it masked.
+  // A key pasted into a URL by mistake: the logged URL has no value of it.
   await app.inject({ url: `/v1/facilities?api_key=${key}` })
+  // Query values may be personal data: a searched name, a cursor (base64 of a contact's name).
+  const cursor = encodeCursor('name', ['Testperson Geheim', '00000000-0000-4000-8000-000000000001'])
+  await app.inject({ url: '/v1/contacts?q=D%C3%A4xl&limit=1' })
+  await app.inject({ url: `/v1/contacts?limit=1&cursor=${cursor}` })
+  await app.inject({ url: `/v1/facilities/x?${key}=1` })
   const log = lines.join('')
   t.ok(log.length > 0, 'requests were logged')
-  t.match(log, 'api_key=mpd_[redacted]', 'the URL is logged, the key masked')
+  t.match(log, '"url":"/v1/facilities?api_key=…"', 'the path and the parameter names are logged, not the values')
+  t.match(log, '"url":"/v1/contacts?q=…&limit=…"')
+  t.notMatch(log, 'D%C3%A4xl', 'no search text')
+  t.notMatch(log, cursor.slice(0, 12), 'no cursor')
+  t.match(log, 'mpd_[redacted]', 'a key as a parameter name is masked')
   t.notMatch(log, key.slice(4), 'no key material')
   t.notMatch(log, 'secretsecret')
   t.notMatch(log, '203.0.113.9', 'no client addresses')
@@ -259,4 +269,65 @@ t.test('a 429 before the body, and a 415 that does not read it, close the connec
     t.match(answer, /\r\nConnection: close\r\n/i)
     t.equal(answer.match(/HTTP\/1\.1 /g)?.length, 1, `${what}: one answer only`)
   }
+})
+
+// What app.inject cannot show (its URL parser resolves dot segments; Node answers a missing Host
+// and an unknown Expect itself): raw requests over a real socket.
+t.test('over a real socket: dot segments, a missing Host and an unknown Expect get problem+json', async (t) => {
+  const { createConnection } = await import('node:net')
+  const app = await buildTestApp(t)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as { port: number }
+  const raw = (text: string) => new Promise<{ status: number, type: string, body: string }>((resolve, reject) => {
+    const socket = createConnection(port, '127.0.0.1')
+    let out = ''
+    socket.on('data', (chunk) => { out += chunk })
+    socket.on('error', reject)
+    socket.on('close', () => {
+      const [head = '', body = ''] = out.split('\r\n\r\n')
+      resolve({ status: Number(head.split(' ')[1]), type: /content-type: ([^\r]*)/i.exec(head)?.[1] ?? '', body })
+    })
+    socket.end(text)
+  })
+  for (const path of ['/v1/facilities/%2E', '/v1/facilities/%2e%2e', '/v1/facilities/./kreativhaus', '/hsds/service_at_locations/%2E']) {
+    const res = await raw(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`)
+    t.equal(res.status, 404, `${path}: not another resource`)
+    t.equal(res.type, PROBLEM_JSON)
+  }
+  const expect = await raw('GET /v1/facilities HTTP/1.1\r\nHost: localhost\r\nExpect: foo\r\nConnection: close\r\n\r\n')
+  t.equal(expect.status, 417)
+  t.equal(expect.type, PROBLEM_JSON)
+  t.equal(JSON.parse(expect.body).type, '/problems/expectation-failed')
+  const noHost = await raw('GET /v1/facilities HTTP/1.1\r\nConnection: close\r\n\r\n')
+  t.equal(noHost.status, 400, 'RFC 9112 §3.2')
+  t.equal(noHost.type, PROBLEM_JSON)
+  t.match(JSON.parse(noHost.body).detail, /Host/)
+  const http10 = await raw('GET /health HTTP/1.0\r\n\r\n')
+  t.equal(http10.status, 200, 'HTTP/1.0 needs no Host')
+})
+
+t.test('JSON bodies are UTF-8 without a content coding: other charsets, codings and invalid bytes are refused', async (t) => {
+  const app = await buildTestApp(t)
+  const { key } = createKey(app, ['directory:write'])
+  const before = app.dataVersion().seq
+  const post = (payload: Buffer, headers: Record<string, string>) =>
+    app.inject({ method: 'POST', url: '/v1/target-groups', headers: { ...bearer(key), ...headers }, payload })
+  const latin1 = Buffer.from(JSON.stringify({ slug: 'test-sued', labelDe: 'Begegnungsstätte Süd', labelEn: 'South', description: 'Test.' }), 'latin1')
+  const cases: Array<[string, Buffer, Record<string, string>, number]> = [
+    ['charset=iso-8859-1', latin1, { 'content-type': 'application/json; charset=iso-8859-1' }, 415],
+    ['charset=utf-16', latin1, { 'content-type': 'application/json;charset="UTF-16"' }, 415],
+    ['bytes that are not UTF-8', latin1, { 'content-type': 'application/json' }, 400],
+    ['a lone 0xFF byte', Buffer.concat([Buffer.from('{"slug":"x'), Buffer.from([0xff]), Buffer.from('"}')]), { 'content-type': 'application/merge-patch+json' }, 400],
+    ['Content-Encoding: br on a plain body', Buffer.from('{}'), { 'content-type': 'application/json', 'content-encoding': 'br' }, 415],
+    ['Content-Encoding: gzip', Buffer.from([0x1f, 0x8b, 0x08, 0x00]), { 'content-type': 'application/json', 'content-encoding': 'gzip' }, 415]
+  ]
+  for (const [what, payload, headers, status] of cases) {
+    const res = await post(payload, headers)
+    t.equal(res.statusCode, status, what)
+    t.equal(res.headers['content-type'], PROBLEM_JSON, what)
+  }
+  t.equal(app.dataVersion().seq, before, 'nothing was written')
+  const utf8 = await post(Buffer.from(latin1.toString('latin1'), 'utf8'), { 'content-type': 'application/json; charset=utf-8', 'content-encoding': 'identity' })
+  t.equal(utf8.statusCode, 201, 'UTF-8, declared or not, with the identity coding')
+  t.equal(utf8.json().labelDe, 'Begegnungsstätte Süd')
 })
