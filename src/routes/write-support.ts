@@ -79,22 +79,26 @@ export function idempotentCreate (
   }
   const requestHash = createHash('sha256').update(JSON.stringify(request.body ?? null)).digest('hex')
   const path = request.url.split('?')[0]!
-  const previous = store.find(principal.keyId, key)
+  // The record and its stored response commit together: a crash cannot leave one without the
+  // other. The key is looked up inside the same (immediate) transaction, so a request with the same
+  // key from another process that committed first is replayed here, not created again (before,
+  // the insert of the key failed: 500).
+  const outcome = store.atomically(() => {
+    const previous = store.find(principal.keyId, key)
+    if (previous !== undefined) return { previous }
+    const result = create()
+    const body = JSON.stringify(result.body)
+    store.save(principal.keyId, key, request.method, path, requestHash, { status: result.status, headers: result.headers, body })
+    return { created: { status: result.status, headers: result.headers, body } }
+  })
+  const previous = outcome.previous
   if (previous !== undefined) {
     if (previous.requestHash !== requestHash || previous.method !== request.method || previous.path !== path) {
       throw new HttpProblem(422, 'This Idempotency-Key was already used for a different request.', { type: '/problems/idempotency-key-reused' })
     }
-    for (const [name, value] of Object.entries(previous.headers)) reply.header(name, value)
     reply.header('idempotent-replayed', 'true')
-    return reply.code(previous.status).type('application/json; charset=utf-8').send(previous.body)
   }
-  // The record and its stored response commit together: a crash cannot leave one without the other.
-  const { result, body } = store.atomically(() => {
-    const result = create()
-    const body = JSON.stringify(result.body)
-    store.save(principal.keyId, key, request.method, path, requestHash, { status: result.status, headers: result.headers, body })
-    return { result, body }
-  })
-  for (const [name, value] of Object.entries(result.headers)) reply.header(name, value)
-  return reply.code(result.status).type('application/json; charset=utf-8').send(body)
+  const answer = previous ?? outcome.created!
+  for (const [name, value] of Object.entries(answer.headers)) reply.header(name, value)
+  return reply.code(answer.status).type('application/json; charset=utf-8').send(answer.body)
 }
