@@ -40,6 +40,8 @@ export interface AppOptions {
   timeouts?: { requestMs: number, idleMs: number }
 }
 
+const UPPER_CASE_UUID = /^(?=.*[A-F])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/
+
 // A slow client (one byte every few seconds) must not hold a connection for ever.
 const TIMEOUTS = { requestMs: 30_000, idleMs: 60_000 }
 
@@ -121,6 +123,17 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', (request, _reply, done) => {
     if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
       return done(new HttpProblem(400, 'An HTTP/1.1 request needs a Host header (RFC 9112 §3.2).', { type: '/problems/bad-request' }))
+    }
+    done()
+  })
+  // UUIDs are case-insensitive on input (RFC 9562 §4): a path parameter written in capitals names
+  // the same record. Slugs are lower-case only, so nothing else is changed.
+  app.addHook('preValidation', (request, _reply, done) => {
+    const params = request.params as Record<string, unknown> | undefined
+    if (params !== undefined && params !== null) {
+      for (const [name, value] of Object.entries(params)) {
+        if (typeof value === 'string' && UPPER_CASE_UUID.test(value)) params[name] = value.toLowerCase()
+      }
     }
     done()
   })

@@ -8,7 +8,8 @@ export function fold (text: string): string {
 }
 
 export function transliterate (text: string): string {
-  return fold(text.toLowerCase().replace(/ä/g, 'ae').replace(/ö/g, 'oe').replace(/ü/g, 'ue'))
+  // Composed first: a decomposed ä (a + U+0308) is the same letter.
+  return fold(text.normalize('NFC').toLowerCase().replace(/ä/g, 'ae').replace(/ö/g, 'oe').replace(/ü/g, 'ue'))
 }
 
 // Extra spellings indexed beside the original text so both `Wattstrasse` and `Luetzow` match.

@@ -136,10 +136,26 @@ function matchesIfNoneMatch (header: string, etag: string): boolean {
   return header.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === etag)
 }
 
+// An HTTP-date (RFC 9110 §5.6.7): IMF-fixdate, or one of the obsolete forms (RFC 850, asctime,
+// whose time is GMT without saying so). Anything else in If-Modified-Since is ignored (§13.1.3):
+// Date.parse would read '3000' as the year 3000 and answer 304.
+const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)'
+const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)'
+const TIME = '\\d{2}:\\d{2}:\\d{2}'
+const IMF_FIXDATE = new RegExp(`^${DAY}, \\d{2} ${MONTH} \\d{4} ${TIME} GMT$`)
+const RFC850_DATE = new RegExp(`^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), \\d{2}-${MONTH}-\\d{2} ${TIME} GMT$`)
+const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} [ \\d]\\d ${TIME} \\d{4}$`)
+export function parseHttpDate (text: string): number {
+  const value = text.trim()
+  if (IMF_FIXDATE.test(value) || RFC850_DATE.test(value)) return Date.parse(value)
+  if (ASCTIME_DATE.test(value)) return Date.parse(`${value} GMT`)
+  return Number.NaN
+}
+
 function notModifiedSince (request: FastifyRequest, lastModified: string): boolean {
   const header = request.headers['if-modified-since']
   if (header === undefined || request.headers['if-none-match'] !== undefined) return false
-  const since = Date.parse(header)
+  const since = parseHttpDate(header)
   return !Number.isNaN(since) && Date.parse(lastModified) <= since
 }
 

@@ -17,6 +17,14 @@ t.test('GET /v1/facilities?q= finds facilities regardless of case, umlauts and Ã
   t.same(slugs((await getJson(app, q('kreativ'))).body)[0], 'kreativhaus')
 })
 
+t.test('GET /v1/facilities?q= finds text written with decomposed umlauts (NFD) as with composed ones', async (t) => {
+  const app = await buildTestApp(t)
+  insertTestFacility(app, { slug: 'test-nfd', name: 'Qwerst\u0061\u0308tte Su\u0308d (Test)' })
+  for (const text of ['qwerstaette', 'QwerstÃ¤tte', 'qwerstatte', 'Qwersta\u0308tte', 'qwerstaette sued']) {
+    t.same(slugs((await getJson(app, q(text))).body), ['test-nfd'], text)
+  }
+})
+
 t.test('GET /v1/facilities?q= ranks by relevance and says why each result matched', async (t) => {
   const app = await readOnlyApp(t)
   const { body } = await getJson(app, q('Familienzentrum'))

@@ -65,6 +65,14 @@ t.test('If-Modified-Since answers 304 until the data changes', async (t) => {
   t.equal(earlier.statusCode, 200)
   const garbage = await app.inject({ url: '/v1/facilities', headers: { 'if-modified-since': 'yesterday' } })
   t.equal(garbage.statusCode, 200, 'an unparsable date is ignored')
+  // Only HTTP-dates count (RFC 9110 §13.1.3); Date.parse would read these as far-future dates.
+  for (const notADate of ['3000', '2999-01-01', 'Sat, 01 Jan 2999 00:00:00 UTC', '9999999999999']) {
+    t.equal((await app.inject({ url: '/v1/facilities', headers: { 'if-modified-since': notADate } })).statusCode, 200, `'${notADate}' is not an HTTP-date`)
+  }
+  // The obsolete forms are HTTP-dates too (RFC 850; asctime, whose time is GMT).
+  for (const obsolete of ['Friday, 31-Dec-99 23:59:59 GMT', 'Fri Dec 31 23:59:59 2100']) {
+    t.equal((await app.inject({ url: '/v1/facilities', headers: { 'if-modified-since': obsolete } })).statusCode, obsolete.includes('2100') ? 304 : 200, obsolete)
+  }
   const both = await app.inject({ url: '/v1/facilities', headers: { 'if-modified-since': lastModified, 'if-none-match': '"x"' } })
   t.equal(both.statusCode, 200, 'If-None-Match takes precedence (RFC 9110)')
 })

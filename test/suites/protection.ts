@@ -331,3 +331,49 @@ t.test('JSON bodies are UTF-8 without a content coding: other charsets, codings 
   t.equal(utf8.statusCode, 201, 'UTF-8, declared or not, with the identity coding')
   t.equal(utf8.json().labelDe, 'Begegnungsstätte Süd')
 })
+
+t.test('names of spaces or invisible characters, bidirectional controls and slugs shaped like UUIDs are refused', async (t) => {
+  const app = await buildTestApp(t)
+  const { key } = createKey(app, ['directory:write'])
+  const before = app.dataVersion().seq
+  const entry = { slug: 'test-eintrag', labelDe: 'Testeintrag', labelEn: 'Test entry', description: 'Synthetic.' }
+  const kreativhaus = (await getJson(app, '/v1/facilities/kreativhaus')).body.id as string
+  const cases: Array<[string, object, RegExp]> = [
+    ['spaces', { ...entry, labelDe: '   ' }, /body\.labelDe must contain at least one letter or digit/],
+    ['no-break and em spaces', { ...entry, labelDe: '\u00a0\u2003' }, /letter or digit/],
+    ['a zero-width space', { ...entry, labelEn: '\u200b' }, /body\.labelEn must contain at least one letter or digit/],
+    ['a right-to-left override', { ...entry, labelDe: 'Test\u202eegnaro' }, /body\.labelDe contains the bidirectional control U\+202E/],
+    ['a first-strong isolate', { ...entry, description: 'a\u2068b' }, /U\+2068/],
+    ['a slug shaped like a UUID (the Kreativhaus\'s id)', { ...entry, slug: kreativhaus }, /body\.slug must be lower-case letters .* not shaped like a UUID/]
+  ]
+  for (const [what, payload, detail] of cases) {
+    const res = await app.inject({ method: 'POST', url: '/v1/target-groups', headers: bearer(key), payload })
+    t.equal(res.statusCode, 400, what)
+    t.match(res.json().detail, detail, what)
+  }
+  // The same rule where a merge patch makes the record: 422 for the merged record.
+  const patch = await app.inject({ method: 'PATCH', url: '/v1/facilities/kreativhaus', headers: { ...bearer(key), 'if-match': '*', 'content-type': 'application/merge-patch+json' }, payload: { name: ' \u200b ' } })
+  t.ok([400, 422].includes(patch.statusCode), 'a blank name by PATCH')
+  t.match(patch.json().detail, /name must contain at least one letter or digit/)
+  t.equal(app.dataVersion().seq, before, 'nothing was written')
+  const fine = await app.inject({ method: 'POST', url: '/v1/target-groups', headers: bearer(key), payload: { ...entry, labelDe: 'مرحبا ٣', labelEn: 'Test' } })
+  t.equal(fine.statusCode, 201, 'right-to-left text and other scripts are fine')
+})
+
+t.test('a UUID in a path is read case-insensitively (RFC 9562)', async (t) => {
+  const app = await readOnlyApp(t)
+  const id = seedId('facility', 'kreativhaus')
+  const service = (await getJson(app, '/v1/services?facility=kreativhaus&limit=1')).body.items[0].id as string
+  for (const [path, record, rest] of [['/v1/facilities/', id, ''], ['/v1/facilities/', id, '/services'], ['/hsds/services/', service, ''], ['/v1/services/', service, '']]) {
+    const url = `${path}${record!.toUpperCase()}${rest}`
+    const upper = await app.inject(url)
+    const lower = await app.inject(`${path}${record}${rest}`)
+    t.equal(upper.statusCode, lower.statusCode, url)
+    // (A page's links repeat the URL as it was asked.)
+    const { links: _upperLinks, ...upperBody } = upper.json()
+    const { links: _lowerLinks, ...lowerBody } = lower.json()
+    t.same(upperBody, lowerBody, `${url}: the same answer`)
+  }
+  t.equal((await app.inject(`/v1/facilities/${id.toUpperCase()}`)).statusCode, 200)
+  t.equal((await app.inject('/v1/facilities/KREATIVHAUS')).statusCode, 404, 'slugs stay lower-case')
+})
