@@ -7,7 +7,8 @@ import type { Event } from '../schemas/agreements.ts'
 // `;`, `,` and line breaks, folding at 75 octets without splitting a UTF-8 character, CRLF);
 // timezones-ical-library supplies the VTIMEZONE of each zone the events use, from current IANA
 // data. Start and end are written as Berlin wall-clock time with TZID, so that calendars show
-// 09:00 whatever the offset in the stored ISO string; DTSTAMP, CREATED and LAST-MODIFIED are UTC.
+// 09:00 whatever the offset in the stored ISO string (but a time the zone shows twice, in the hour
+// repeated when summer time ends, in UTC); DTSTAMP, CREATED and LAST-MODIFIED are UTC.
 // Unknown facts stay out: no DTEND without an end, no DESCRIPTION or LOCATION without text, and a
 // URL only when an absolute base address is given (iCalendar has no relative URIs).
 
@@ -46,13 +47,16 @@ export function eventsCalendar (events: Event[], options: CalendarOptions): stri
     timezone: { name: null, generator: vtimezone }
   })
   for (const event of events) {
+    // A wall-clock time that the zone shows twice (the hour repeated when summer time ends) names
+    // two instants, and RFC 5545 (§3.3.5) takes the first: such an event is written in UTC.
+    const inUtc = ambiguousWallClock(event.startsAt, event.timeZone) || (event.endsAt !== null && ambiguousWallClock(event.endsAt, event.timeZone))
     calendar.createEvent({
       id: eventUid(event.id),
-      timezone: event.timeZone,
+      timezone: inUtc ? null : event.timeZone,
       // TZDate reads its wall-clock fields in the event's zone; a plain Date would give
       // ical-generator the wall-clock time of the server's zone.
-      start: new TZDate(event.startsAt, event.timeZone),
-      end: event.endsAt === null ? null : new TZDate(event.endsAt, event.timeZone),
+      start: inUtc ? new Date(event.startsAt) : new TZDate(event.startsAt, event.timeZone),
+      end: event.endsAt === null ? null : inUtc ? new Date(event.endsAt) : new TZDate(event.endsAt, event.timeZone),
       stamp: new Date(event.updatedAt),
       sequence: options.revisions?.get(event.id) ?? 0,
       created: new Date(event.createdAt),
@@ -69,6 +73,19 @@ export function eventsCalendar (events: Event[], options: CalendarOptions): stri
   const firstComponent = text.indexOf('\r\nBEGIN:')
   const at = firstComponent === -1 ? text.lastIndexOf('END:VCALENDAR') : firstComponent + 2
   return `${text.slice(0, at)}X-WR-TIMEZONE:${CALENDAR_TIME_ZONE}\r\n${text.slice(at)}\r\n`
+}
+
+// Whether the instant's wall-clock time in the zone also belongs to another instant: the same
+// local time under the zone's other offset nearby (a few hours before or after) is that offset's.
+export function ambiguousWallClock (instant: string, timeZone: string): boolean {
+  const at = Date.parse(instant)
+  // Minutes of UTC minus local time at an instant, as Date#getTimezoneOffset.
+  const offsetAt = (ms: number) => new TZDate(ms, timeZone).getTimezoneOffset()
+  const own = offsetAt(at)
+  for (const other of new Set([offsetAt(at - 3 * 3_600_000), offsetAt(at + 3 * 3_600_000)])) {
+    if (other !== own && offsetAt(at + (other - own) * 60_000) === other) return true
+  }
+  return false
 }
 
 function vtimezone (timeZone: string): string {

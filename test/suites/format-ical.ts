@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import ICAL from 'ical.js'
 import type { Event } from '../../src/schemas/agreements.ts'
 import { seedId } from '../../src/lib/uuid.ts'
-import { CALENDAR_TIME_ZONE, ICAL_MEDIA_TYPE, eventUid, eventsCalendar } from '../../src/formats/ical.ts'
+import { CALENDAR_TIME_ZONE, ICAL_MEDIA_TYPE, ambiguousWallClock, eventUid, eventsCalendar } from '../../src/formats/ical.ts'
 import { getJson, readOnlyApp } from '../helper.ts'
 
 const EVENT_ID = seedId('event', 'voneinander-wissen-in-mitte-2020')
@@ -120,6 +120,30 @@ t.test('the wall-clock time comes from the instant and the zone, not from the of
 
   t.equal(local(o.startDate), '18:30', 'an instant written with a New York offset still shows Berlin time')
   t.equal(o.startDate.zone.tzid, 'Europe/Berlin')
+})
+
+t.test('a wall-clock time the zone shows twice (end of summer time) is written in UTC, any other with TZID', async (t) => {
+  const [real] = await realEvents(t)
+  if (real === undefined) throw new Error('no event')
+  // 25 October 2026: 03:00 summer time goes back to 02:00, so 02:30 happens twice.
+  const first = syntheticEvent(real, { slug: 'erste-0230', startsAt: '2026-10-25T02:30:00+02:00', endsAt: null })
+  const second = syntheticEvent(real, { slug: 'zweite-0230', startsAt: '2026-10-25T02:30:00+01:00', endsAt: '2026-10-25T04:00:00+01:00' })
+  const plain = syntheticEvent(real, { slug: 'danach', startsAt: '2026-10-25T04:30:00+01:00', endsAt: null })
+  const spring = syntheticEvent(real, { slug: 'fruehling', startsAt: '2026-03-29T03:30:00+02:00', endsAt: null })
+  t.equal(ambiguousWallClock(first.startsAt, CALENDAR_TIME_ZONE), true)
+  t.equal(ambiguousWallClock(second.startsAt, CALENDAR_TIME_ZONE), true)
+  t.equal(ambiguousWallClock(plain.startsAt, CALENDAR_TIME_ZONE), false)
+  t.equal(ambiguousWallClock(spring.startsAt, CALENDAR_TIME_ZONE), false, 'the hour skipped in spring leaves no time ambiguous')
+  t.equal(ambiguousWallClock('2020-03-11T09:00:00+01:00', CALENDAR_TIME_ZONE), false)
+  const text = eventsCalendar([first, second, plain, spring], { name: 'Test' })
+  const lines = contentLines(text)
+  t.ok(lines.includes('DTSTART:20261025T003000Z'), 'the first 02:30 in UTC')
+  t.ok(lines.includes('DTSTART:20261025T013000Z'), 'the second 02:30 in UTC')
+  t.ok(lines.includes('DTEND:20261025T030000Z'), 'with its end in UTC too')
+  t.ok(lines.includes('DTSTART;TZID=Europe/Berlin:20261025T043000'), 'an unambiguous time keeps its zone')
+  const { events } = parse(text)
+  t.same(events.map((e) => utc(e.startDate)), ['2026-10-25T00:30:00.000Z', '2026-10-25T01:30:00.000Z', '2026-10-25T03:30:00.000Z', '2026-03-29T01:30:00.000Z'],
+    'every event at its own instant')
 })
 
 t.test('escaping, line breaks, umlauts and folding at 75 octets', async (t) => {
