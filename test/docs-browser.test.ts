@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import t from 'tap'
 import { chromium } from 'playwright-core'
@@ -117,9 +117,9 @@ if (missing && process.env.CI) {
         // PNG alone took seconds).
         await page.locator('.opblock.is-open .live-responses-table, .opblock.is-open').first().scrollIntoViewIfNeeded({ timeout: 2000 }).catch(() => {})
         await page.screenshot({ path: SCREENSHOT })
-        t.comment(`screenshot: ${SCREENSHOT}`)
+        t.ok(statSync(SCREENSHOT).size > 0, `screenshot kept: ${SCREENSHOT}`)
       } catch (error) {
-        t.comment(`no screenshot: ${(error as Error).message}`)
+        t.fail(`no screenshot: ${(error as Error).message}`)
       }
     }
   })
