@@ -100,7 +100,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
         const body = JSON.stringify({
           ...problemTypeFor(status),
           status,
-          detail: status === 408 ? 'The request was not received in time.' : status === 431 ? 'The request headers are too large.' : 'The request is not valid HTTP.'
+          detail: status === 408 ? 'The request was not received in time.' : status === 431 ? 'The request line and headers are larger than 16 KiB (a URL or headers that long).' : 'The request is not valid HTTP.'
         })
         socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/problem+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
       }

@@ -47,7 +47,7 @@ export const PROBLEM_TYPES = {
   'if-match-required': { status: 428, title: 'Precondition Required', description: 'PATCH and DELETE need `If-Match` with the ETag of the record as it was read. Nothing was written.' },
   'precondition-required': { status: 428, title: 'Precondition Required', description: 'The request must be conditional.' },
   'too-many-requests': { status: 429, title: 'Too Many Requests', description: 'Too many requests from this client or key in the current window; `Retry-After` and the RateLimit headers say when to try again.' },
-  'request-header-fields-too-large': { status: 431, title: 'Request Header Fields Too Large', description: 'The request headers are larger than the server takes (16 KiB); the connection is closed.' },
+  'request-header-fields-too-large': { status: 431, title: 'Request Header Fields Too Large', description: 'The request line and headers together are larger than the server takes (16 KiB): too many or too large headers, or a URL that long. The connection is closed.' },
   'internal-server-error': { status: 500, title: 'Internal Server Error', description: 'An unexpected error; no internals are disclosed. It is logged with the request id.' },
   'service-unavailable': { status: 503, title: 'Service Unavailable', description: 'The service cannot answer now; retry after `Retry-After` seconds.' },
   'storage-full': { status: 503, title: 'Service Unavailable', description: 'The database storage is full. Nothing was written; reads keep working. Retry after `Retry-After` seconds.' },

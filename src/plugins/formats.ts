@@ -118,6 +118,12 @@ export default fp(async function formats (app: FastifyInstance) {
 
   // Every GET takes `format` and documents its formats and the 406 it can answer.
   app.addHook('onRoute', (route) => {
+    // Writes take no query parameters: one sent anyway (a filter meant for a GET, a typo) is 400
+    // as on reads, not silently ignored.
+    if (route.method !== 'GET' && route.method !== 'HEAD' && route.schema !== undefined && route.schema.hide !== true && route.schema.querystring === undefined) {
+      route.schema.querystring = { type: 'object', properties: {}, additionalProperties: false }
+      return
+    }
     if (route.method !== 'GET' || route.schema === undefined || route.schema.hide === true) return
     const formats = route.config?.formats ?? ['json']
     const format = {

@@ -49,7 +49,7 @@ export default fp(async function openapi (app: FastifyInstance) {
           'The partners of the Kooperationsvereinbarung of 27 June 2018 between Bezirksamt Mitte, JobCenter Berlin Mitte and the Nachbarschaftseinrichtungen in Berlin-Mitte: facilities, their services (offers), target groups, organisations, contacts, the agreement itself and its events.',
           '',
           'Every fact carries its public sources; what no source states is `null`. Field names are English, content is German.',
-          'Errors are `application/problem+json` (RFC 9457). Filters: repeating one parameter means OR, different parameters combine with AND.',
+          'Errors are `application/problem+json` (RFC 9457); each type is documented at `/problems/{slug}`. Besides the statuses each operation lists, any request can get, before it reaches an operation: `400` (not valid HTTP, or HTTP/1.1 without `Host`), `401` (a malformed or unknown key), `408` (the request did not arrive within 30 s), `417` (an `Expect` other than `100-continue`), `429` (rate limit) and `431` (request line and headers over 16 KiB, e.g. a URL that long). Filters: repeating one parameter means OR, different parameters combine with AND.',
           'Every GET answer has a strong `ETag` (send `If-None-Match` for `304`); answers of 1 KB and more come compressed (Brotli or gzip) when `Accept-Encoding` allows, with the ETag of that representation (`"…"` becomes `"….br"`; `If-Match` takes either).'
         ].join('\n'),
         license: { name: 'MIT', identifier: 'MIT' }

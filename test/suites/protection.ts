@@ -377,3 +377,22 @@ t.test('a UUID in a path is read case-insensitively (RFC 9562)', async (t) => {
   t.equal((await app.inject(`/v1/facilities/${id.toUpperCase()}`)).statusCode, 200)
   t.equal((await app.inject('/v1/facilities/KREATIVHAUS')).statusCode, 404, 'slugs stay lower-case')
 })
+
+t.test('writes take no query parameters: one sent anyway is 400, as on reads, and nothing is written', async (t) => {
+  const app = await buildTestApp(t)
+  const { key } = createKey(app, ['directory:write'])
+  const before = app.dataVersion().seq
+  const entry = { slug: 'test-query', labelDe: 'Test', labelEn: 'Test', description: 'Synthetic.' }
+  const writes = [
+    { method: 'POST' as const, url: '/v1/target-groups?bogus=1', payload: entry },
+    { method: 'PATCH' as const, url: '/v1/facilities/kreativhaus?dryRun=true', payload: { description: 'x' } },
+    { method: 'DELETE' as const, url: '/v1/facilities/familienzentrum-moabit-ost?force=1' }
+  ]
+  for (const write of writes) {
+    const res = await app.inject({ ...write, headers: { ...bearer(key), 'if-match': '*', ...(write.method === 'PATCH' ? { 'content-type': 'application/merge-patch+json' } : {}) } })
+    t.equal(res.statusCode, 400, `${write.method} ${write.url}`)
+    t.match(res.json().detail, /is not a known parameter/)
+  }
+  t.equal(app.dataVersion().seq, before, 'nothing was written')
+  t.equal((await app.inject({ method: 'POST', url: '/v1/target-groups', headers: bearer(key), payload: entry })).statusCode, 201, 'without the parameter')
+})
