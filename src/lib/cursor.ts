@@ -21,10 +21,10 @@ export function decodeCursor (cursor: string, sort: string, length: number): Cur
   }
   // Keys of the types a sort can give them: numbers (or null) for distance and relevance, text,
   // numbers or null for the others (a date and whether there is one), and the id last, which is
-  // always text.
+  // always text. Numbers are finite: JSON reads 1e999 as Infinity, which no key is.
   const numeric = NUMERIC_SORTS.has(sort)
   const wellFormed = Array.isArray(parsed) && parsed.length >= 2 && typeof parsed[0] === 'string' &&
-    (parsed[0] !== sort || (parsed.slice(1, -1).every((v) => v === null || typeof v === 'number' || (!numeric && typeof v === 'string')) && typeof parsed.at(-1) === 'string'))
+    (parsed[0] !== sort || (parsed.slice(1, -1).every((v) => v === null || (typeof v === 'number' && Number.isFinite(v)) || (!numeric && typeof v === 'string')) && typeof parsed.at(-1) === 'string'))
   if (!wellFormed || !Array.isArray(parsed) || (parsed[0] === sort && parsed.length !== length + 1)) {
     throw new HttpProblem(400, 'The cursor is not valid. Use the `next` link of a previous page.', {
       type: '/problems/invalid-cursor', errors: [{ field: 'query.cursor', message: 'is not a cursor issued by this API' }]

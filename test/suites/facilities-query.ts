@@ -160,6 +160,11 @@ t.test('GET /v1/facilities cursor pages are stable while records change', async 
   const otherSort = await getJson(app, `/v1/facilities?sort=-updatedAt&cursor=${first.links.next.split('cursor=')[1]}`)
   t.equal(otherSort.res.statusCode, 400)
   t.match(otherSort.body.detail, /sort=name/)
+  // JSON reads 1e999 as Infinity: no sort key is that.
+  const infinite = Buffer.from('["distance",1e999,"00000000-0000-4000-8000-000000000001"]').toString('base64url')
+  const notFinite = await getJson(app, `/v1/facilities?near=52.52,13.40&cursor=${infinite}`)
+  t.equal(notFinite.res.statusCode, 400, 'a cursor with a number that is not finite')
+  t.equal(notFinite.body.type, '/problems/invalid-cursor')
 })
 
 t.test('GET /v1/facilities?updatedSince= lists changes with tombstones for deletes', async (t) => {
