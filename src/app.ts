@@ -29,7 +29,7 @@ import auth from './plugins/auth.ts'
 import { invalidBodyText } from './lib/body-text.ts'
 
 export interface AppOptions {
-  config: Pick<Config, 'DATABASE_PATH' | 'LOG_LEVEL'> & Partial<Pick<Config, 'RATE_LIMIT_MAX' | 'CORS_WRITE_ORIGINS' | 'TRUST_PROXY'>>
+  config: Pick<Config, 'DATABASE_PATH' | 'LOG_LEVEL'> & Partial<Pick<Config, 'RATE_LIMIT_MAX' | 'CORS_WRITE_ORIGINS' | 'TRUST_PROXY' | 'DATABASE_SYNCHRONOUS'>>
   // Seed an empty database with the real directory (true except in tests that build their own data).
   seed?: boolean
   // An in-memory copy of this serialized database instead of DATABASE_PATH (tests).
@@ -173,7 +173,11 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'buffer' }, parseBody)
   // Bodies are JSON only; anything else is 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain')
-  await app.register(database, { path: options.databaseImage ?? options.config.DATABASE_PATH, seed: options.seed ?? true })
+  await app.register(database, {
+    path: options.databaseImage ?? options.config.DATABASE_PATH,
+    seed: options.seed ?? true,
+    synchronous: options.config.DATABASE_SYNCHRONOUS ?? 'normal'
+  })
   await app.register(repositories)
   // The order of the onRequest hooks: 304s for anonymous revalidations that are still current
   // (http-cache.ts, with the stored CORS headers; without a rate limit also the stored answers

@@ -11,7 +11,8 @@ export const ConfigSchema = Type.Object({
   LOG_LEVEL: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info' }) as unknown as TUnsafe<typeof LOG_LEVELS[number]>,
   RATE_LIMIT_MAX: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 600 }),
   CORS_WRITE_ORIGINS: Type.String({ default: '', pattern: '^(https?://[^\\s,]+(,https?://[^\\s,]+)*)?$' }),
-  TRUST_PROXY: Type.String({ default: '', pattern: '^([0-9A-Za-z.:/]+(,[0-9A-Za-z.:/]+)*)?$' })
+  TRUST_PROXY: Type.String({ default: '', pattern: '^([0-9A-Za-z.:/]+(,[0-9A-Za-z.:/]+)*)?$' }),
+  DATABASE_SYNCHRONOUS: Type.Union([Type.Literal('normal'), Type.Literal('full')], { default: 'normal' }) as unknown as TUnsafe<'normal' | 'full'>
 })
 
 export type Config = Static<typeof ConfigSchema>
@@ -64,6 +65,7 @@ function describe (name: keyof Config): string {
     case 'LOG_LEVEL': return `expected one of ${LOG_LEVELS.join(', ')}`
     case 'RATE_LIMIT_MAX': return 'expected requests per minute per client, 0 to switch the limit off'
     case 'CORS_WRITE_ORIGINS': return 'expected comma-separated origins like https://app.example.org'
+    case 'DATABASE_SYNCHRONOUS': return 'expected normal (an acknowledged write survives a crash of the process) or full (also a power loss or a crash of the system)'
     case 'TRUST_PROXY': return 'expected comma-separated proxy addresses or subnets like 127.0.0.1,10.0.0.0/8 (or loopback)'
   }
 }

@@ -11,13 +11,16 @@ export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Data
 export const MIGRATIONS_FOLDER = projectPath('migrations')
 
 // A path opens (or creates) that file; a Buffer from `serialize()` opens an in-memory copy.
-export function openDatabase (path: string | Buffer): Db {
+// WAL lets readers continue while a write commits. With synchronous NORMAL (the default) a commit
+// is in the WAL file before the answer, so it survives a crash of the process (kill -9), but the
+// WAL is synced to the disk only at checkpoints: a power loss or a crash of the system can lose
+// the last commits before it, never corrupting the file. FULL syncs the WAL at every commit
+// (DATABASE_SYNCHRONOUS=full): durable against those too, each write a disk sync slower.
+export function openDatabase (path: string | Buffer, options: { synchronous?: 'normal' | 'full' } = {}): Db {
   if (typeof path === 'string' && path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true })
   const sqlite = new Database(path)
-  // WAL lets readers continue while a write commits; NORMAL sync is durable in WAL mode
-  // except for the last transactions on power loss, never corrupting.
   sqlite.pragma('journal_mode = WAL')
-  sqlite.pragma('synchronous = NORMAL')
+  sqlite.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
   sqlite.pragma('foreign_keys = ON')
   // Another process (npm run backup, apikey, db:seed) holds the write lock only briefly; a
   // blocked write waits at most a second (better-sqlite3 is synchronous: the server waits with

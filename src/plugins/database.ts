@@ -14,6 +14,7 @@ declare module 'fastify' {
 export interface DatabaseOptions {
   path: string | Buffer
   seed: boolean
+  synchronous?: 'normal' | 'full'
 }
 
 // Opens the embedded SQLite file, applies pending migrations and seeds an empty database, so the
@@ -22,7 +23,7 @@ export interface DatabaseOptions {
 // has no read-only mode, as every write would fail and migrations could not run.
 export default fp(async function database (app: FastifyInstance, options: DatabaseOptions) {
   assertWritableLocation(options.path)
-  const db = openDatabase(options.path)
+  const db = openDatabase(options.path, { synchronous: options.synchronous ?? 'normal' })
   migrateDatabase(db)
   if (options.seed) {
     const seeded = seedIfEmpty(db)

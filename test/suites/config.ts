@@ -2,12 +2,22 @@ import t from 'tap'
 import { ConfigError, loadConfig } from '../../src/config.ts'
 
 t.test('defaults', async (t) => {
-  t.same(loadConfig({}), { PORT: 3000, HOST: '127.0.0.1', DATABASE_PATH: 'data/partner-directory.db', LOG_LEVEL: 'info', RATE_LIMIT_MAX: 600, CORS_WRITE_ORIGINS: '', TRUST_PROXY: '' })
+  t.same(loadConfig({}), { PORT: 3000, HOST: '127.0.0.1', DATABASE_PATH: 'data/partner-directory.db', LOG_LEVEL: 'info', RATE_LIMIT_MAX: 600, CORS_WRITE_ORIGINS: '', TRUST_PROXY: '', DATABASE_SYNCHRONOUS: 'normal' })
 })
 
 t.test('values from the environment', async (t) => {
-  t.same(loadConfig({ PORT: '8080', HOST: '0.0.0.0', DATABASE_PATH: '/tmp/x.db', LOG_LEVEL: 'debug', RATE_LIMIT_MAX: '0', CORS_WRITE_ORIGINS: 'https://a.example.org,http://localhost:5173', TRUST_PROXY: '127.0.0.1,10.0.0.0/8' }),
-    { PORT: 8080, HOST: '0.0.0.0', DATABASE_PATH: '/tmp/x.db', LOG_LEVEL: 'debug', RATE_LIMIT_MAX: 0, CORS_WRITE_ORIGINS: 'https://a.example.org,http://localhost:5173', TRUST_PROXY: '127.0.0.1,10.0.0.0/8' })
+  t.same(loadConfig({ PORT: '8080', HOST: '0.0.0.0', DATABASE_PATH: '/tmp/x.db', LOG_LEVEL: 'debug', RATE_LIMIT_MAX: '0', CORS_WRITE_ORIGINS: 'https://a.example.org,http://localhost:5173', TRUST_PROXY: '127.0.0.1,10.0.0.0/8', DATABASE_SYNCHRONOUS: 'full' }),
+    { PORT: 8080, HOST: '0.0.0.0', DATABASE_PATH: '/tmp/x.db', LOG_LEVEL: 'debug', RATE_LIMIT_MAX: 0, CORS_WRITE_ORIGINS: 'https://a.example.org,http://localhost:5173', TRUST_PROXY: '127.0.0.1,10.0.0.0/8', DATABASE_SYNCHRONOUS: 'full' })
+  t.throws(() => loadConfig({ DATABASE_SYNCHRONOUS: 'off' }), /DATABASE_SYNCHRONOUS="off" is invalid: expected normal .* or full/)
+})
+
+t.test('DATABASE_SYNCHRONOUS sets SQLite\'s synchronous mode of the server\'s connection', async (t) => {
+  const { buildApp } = await import('../../src/app.ts')
+  for (const [setting, pragma] of [['normal', 1], ['full', 2]] as const) {
+    const app = await buildApp({ config: { DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', DATABASE_SYNCHRONOUS: setting }, seed: false })
+    t.equal(app.db.$client.pragma('synchronous', { simple: true }), pragma, setting)
+    await app.close()
+  }
 })
 
 t.test('a bad value stops the start with a message naming the setting', async (t) => {
