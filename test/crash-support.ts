@@ -32,30 +32,74 @@ export const ENTITY_TABLES: Record<string, string> = {
 
 export const DELETED = 'deleted'
 
-// The fields the crash test writes, as one comparable string (or DELETED).
-export const serviceState = (s: { description: string | null, scheduleNote: string | null, feeNote: string | null, status: string }) =>
-  JSON.stringify([s.description, s.scheduleNote, s.feeNote, s.status])
-export const facilityState = (f: { description: string | null, phone: string | null, openingHoursNote: string | null }) =>
-  JSON.stringify([f.description, f.phone, f.openingHoursNote])
+// The kinds of record the crash test writes (named by their entity type) and their collections.
+export type Kind = 'service' | 'facility' | 'target_group' | 'organisation' | 'contact' | 'event'
 
-export function storedState (db: Database.Database, kind: 'service' | 'facility', id: string): string | undefined {
-  if (kind === 'service') {
-    const row = db.prepare('SELECT description, schedule_note AS scheduleNote, fee_note AS feeNote, status, deleted_at AS deletedAt FROM services WHERE id = ?').get(id) as
-      { description: string | null, scheduleNote: string | null, feeNote: string | null, status: string, deletedAt: string | null } | undefined
-    if (row === undefined) return undefined
-    return row.deletedAt === null ? serviceState(row) : DELETED
-  }
-  const row = db.prepare('SELECT description, phone, opening_hours_note AS openingHoursNote, deleted_at AS deletedAt FROM facilities WHERE id = ?').get(id) as
-    { description: string | null, phone: string | null, openingHoursNote: string | null, deletedAt: string | null } | undefined
-  if (row === undefined) return undefined
-  return row.deletedAt === null ? facilityState(row) : DELETED
+export const KIND_PATHS: Record<Kind, string> = {
+  service: '/v1/services',
+  facility: '/v1/facilities',
+  target_group: '/v1/target-groups',
+  organisation: '/v1/organisations',
+  contact: '/v1/contacts',
+  event: '/v1/events'
 }
 
-// Ids of the records a create in flight at the kill may have left: services by their (unique)
-// name, facilities by slug.
-export function idsCreatedAs (db: Database.Database, kind: 'service' | 'facility', name: string): string[] {
-  const sql = kind === 'service' ? 'SELECT id FROM services WHERE name = ?' : 'SELECT id FROM facilities WHERE slug = ?'
-  return db.prepare(sql).pluck().all(name) as string[]
+// The fields the crash test writes of each kind (flat, as in the API but openingHours.note and
+// location.name as openingHoursNote and locationName), and the same read from the table.
+const STATE_FIELDS: Record<Kind, string[]> = {
+  service: ['description', 'scheduleNote', 'feeNote', 'status'],
+  facility: ['description', 'phone', 'openingHoursNote'],
+  target_group: ['labelDe', 'description'],
+  organisation: ['description', 'phone'],
+  contact: ['role', 'phone', 'email'],
+  event: ['title', 'description', 'locationName']
+}
+const STATE_SQL: Record<Kind, string> = {
+  service: 'SELECT description, schedule_note AS scheduleNote, fee_note AS feeNote, status, deleted_at AS deletedAt FROM services WHERE id = ?',
+  facility: 'SELECT description, phone, opening_hours_note AS openingHoursNote, deleted_at AS deletedAt FROM facilities WHERE id = ?',
+  target_group: 'SELECT label_de AS labelDe, description, deleted_at AS deletedAt FROM target_groups WHERE id = ?',
+  organisation: 'SELECT description, phone, deleted_at AS deletedAt FROM organisations WHERE id = ?',
+  contact: 'SELECT role, phone, email, deleted_at AS deletedAt FROM contacts WHERE id = ?',
+  event: 'SELECT title, description, location_name AS locationName, deleted_at AS deletedAt FROM events WHERE id = ?'
+}
+
+// The fields the crash test writes, as one comparable string (or DELETED).
+export const recordState = (kind: Kind, fields: Record<string, unknown>): string =>
+  JSON.stringify(STATE_FIELDS[kind].map((name) => fields[name] ?? null))
+
+// The state of a record as the API serves it (an item, or a line of format=ndjson).
+export function servedState (kind: Kind, item: Record<string, any>): string {
+  if (item.deleted === true) return DELETED
+  return recordState(kind, { ...item, openingHoursNote: item.openingHours?.note, locationName: item.location?.name })
+}
+
+export function storedState (db: Database.Database, kind: Kind, id: string): string | undefined {
+  const row = db.prepare(STATE_SQL[kind]).get(id) as Record<string, unknown> & { deletedAt: string | null } | undefined
+  if (row === undefined) return undefined
+  return row.deletedAt === null ? recordState(kind, row) : DELETED
+}
+
+// Ids of the records a create in flight at the kill may have left: services and contacts by
+// their (unique) name, the others by slug.
+export function idsCreatedAs (db: Database.Database, kind: Kind, name: string): string[] {
+  const column = kind === 'service' || kind === 'contact' ? 'name' : 'slug'
+  return db.prepare(`SELECT id FROM ${ENTITY_TABLES[kind]} WHERE ${column} = ?`).pluck().all(name) as string[]
+}
+
+// What the writes through the API left of one record: its history entries (the number and the
+// last action) and the action of its last change in the feed. A write commits all three with
+// the record or none of them.
+export interface Trail {
+  history: number
+  lastHistory: string | undefined
+  lastChange: string | undefined
+}
+
+export function writeTrail (db: Database.Database, kind: Kind, id: string): Trail {
+  const history = db.prepare('SELECT count(*) AS count, (SELECT action FROM history WHERE entity_type = @kind AND entity_id = @id ORDER BY seq DESC LIMIT 1) AS last FROM history WHERE entity_type = @kind AND entity_id = @id')
+    .get({ kind, id }) as { count: number, last: string | null }
+  const lastChange = db.prepare('SELECT action FROM changes WHERE entity_type = ? AND entity_id = ? ORDER BY seq DESC LIMIT 1').pluck().get(kind, id) as string | undefined
+  return { history: history.count, lastHistory: history.last ?? undefined, lastChange }
 }
 
 export interface FeedFacts {
@@ -128,9 +172,9 @@ export function invariantViolations (db: Database.Database): { problems: string[
   const createdByKey = new Set<string>()
   for (const row of stored) {
     const id = (JSON.parse(row.body) as { id?: string }).id
-    const type = row.path === '/v1/services' ? 'service' : row.path === '/v1/facilities' ? 'facility' : undefined
+    const type = (Object.keys(KIND_PATHS) as Kind[]).find((kind) => KIND_PATHS[kind] === row.path)
     if (id === undefined || type === undefined) {
-      problems.push(`stored response of ${row.key} for ${row.path} names no service or facility`)
+      problems.push(`stored response of ${row.key} for ${row.path} names no record of a kind the crash test writes`)
       continue
     }
     createdByKey.add(`${type}/${id}`)
