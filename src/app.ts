@@ -154,7 +154,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
       return done(new HttpProblem(415, `The body has the content coding '${coding.slice(0, 40)}': send it without one (Content-Encoding is not supported on requests). Nothing was written.`, { type: '/problems/unsupported-media-type' }))
     }
     const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(request.headers['content-type'] ?? '')?.[1]?.toLowerCase()
-    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    // (US-ASCII is a subset of UTF-8.)
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii') {
       return done(new HttpProblem(415, `The body is declared as charset=${charset.slice(0, 40)}: JSON bodies must be UTF-8. Nothing was written.`, { type: '/problems/unsupported-media-type' }))
     }
     if (!isUtf8(body)) {

@@ -5,15 +5,16 @@ import { HttpProblem } from './problem.ts'
 // for the others), and lone UTF-16 surrogates (no character at all: stored as UTF-8 they would
 // turn into U+FFFD, so the record read back would differ from the one written). JSON.parse
 // refuses raw C0 characters, so they come in as escapes (\u…, \b, \f); DEL and C1 may also come
-// raw. Bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) are
-// refused too: invisible, they make a name display as other text than it is (spoofing in every
-// app that shows it). A body with none of these is not walked.
-const SUSPECT = /\\u|\\[bf]|[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/
+// raw. Bidirectional embeddings and overrides (U+202A–U+202E) are refused too: invisible, they
+// make a name display as other text than it is (spoofing in every app that shows it). The
+// isolates (U+2066–U+2069), which W3C recommends for embedding right-to-left text, are allowed.
+// A body with none of these is not walked.
+const SUSPECT = /\\u|\\[bf]|[\u007f-\u009f\u202a-\u202e]/
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
 
-const BIDI_CONTROL = /[\u202a-\u202e\u2066-\u2069]/
+const BIDI_CONTROL = /[\u202a-\u202e]/
 const codePoint = (c: string) => `U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`
 
 function flaw (text: string): string | null {

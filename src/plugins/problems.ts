@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import type { Db } from '../db/client.ts'
 import { HttpProblem, hasProblemType, InvalidQueryError, InvalidRecordError, PROBLEM_TYPES, StillInUseError, problemTypeFor, storageProblem, type FieldError, type ProblemDetails } from '../lib/problem.ts'
 import { classifySqliteError, type StorageCondition, type StorageFault } from '../lib/sqlite-errors.ts'
-import { PATTERN_MESSAGES } from '../schemas/common.ts'
+import { NOT_MESSAGE, PATTERN_MESSAGES } from '../schemas/common.ts'
 
 // The methods a path may have (OPTIONS answers every path: CORS).
 const METHODS = ['GET', 'HEAD', 'POST', 'PATCH', 'PUT', 'DELETE']
@@ -28,6 +28,7 @@ function fieldErrors (context: string | undefined, errors: AjvError[]): { errors
     let message = error.message ?? 'is invalid'
     if (error.keyword === 'additionalProperties') message = 'is not a known parameter'
     if (error.keyword === 'pattern') message = PATTERN_MESSAGES[String(error.params.pattern)] ?? message
+    if (error.keyword === 'not') message = NOT_MESSAGE
     if (error.keyword === 'enum' || error.keyword === 'const') message = `must be one of the allowed values${Array.isArray(error.params.allowedValues) ? `: ${error.params.allowedValues.join(', ')}` : ''}`
     const key = `${field}\u0000${message}`
     if (seen.has(key)) continue

@@ -152,6 +152,11 @@ const contactsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const before = writableOf(current) as unknown as Record<string, unknown>
       const merged = withNulls(before, applyMergePatch(before, request.body) as Record<string, unknown>)
       validateRecord(ContactInputSchema, merged)
+      // Making an internal contact public publishes what the key may not read (what other keys
+      // wrote into it): only keys that may read internal contacts do that.
+      if (current.visibility === 'internal' && merged.visibility === 'public') {
+        requireScope(request, (p) => canReadInternalContacts(p) || canWriteDirectory(p), 'make an internal contact public (needs contacts:read-internal or directory:write)')
+      }
       return merged as unknown as ContactInput
     }, authorise(request))
     if (updated === undefined) throw notFound('contact', request.params.id)

@@ -16,8 +16,11 @@ export const ref = <T extends TSchema>(schema: T): TUnsafe<Static<T>> => {
 export const Id = Type.String({ format: 'uuid', description: 'Stable UUID of the record.', examples: ['9e2a3b8c-1d4f-5a6b-8c7d-0e1f2a3b4c5d'] })
 // Never shaped like a UUID: paths take a UUID or a slug, and a UUID is looked up as an id first,
 // so a record with such a slug could not be reached by it.
-export const SLUG_PATTERN = '^(?![0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$)[a-z0-9]+(?:-[a-z0-9]+)*$'
-export const Slug = Type.String({ pattern: SLUG_PATTERN, maxLength: 80, description: 'Readable, stable key (lower-case letters, digits and single hyphens; never shaped like a UUID). The slug of a deleted record stays reserved for it (its tombstone keeps it).' })
+// (Without a lookahead, which regular expression engines such as RE2 lack: the UUID shape is a
+// `not`.)
+export const SLUG_PATTERN = '^[a-z0-9]+(?:-[a-z0-9]+)*$'
+export const UUID_SHAPE = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+export const Slug = Type.String({ pattern: SLUG_PATTERN, not: { pattern: UUID_SHAPE }, maxLength: 80, description: 'Readable, stable key (lower-case letters, digits and single hyphens; never shaped like a UUID). The slug of a deleted record stays reserved for it (its tombstone keeps it).' })
 export const Timestamp = Type.String({ format: 'date-time', description: 'ISO 8601 timestamp (UTC).', examples: ['2026-11-21T09:00:00.000Z'] })
 
 // The path parameter of a record, with an example slug of that kind of record, so that the
@@ -183,8 +186,10 @@ export const InputText = (maxLength: number, description?: string) =>
 // What these patterns mean, for error messages instead of the regular expression.
 export const PATTERN_MESSAGES: Record<string, string> = {
   [TEXT_PATTERN]: 'must contain at least one letter or digit',
-  [SLUG_PATTERN]: 'must be lower-case letters and digits in groups joined by single hyphens, and not shaped like a UUID'
+  [SLUG_PATTERN]: 'must be lower-case letters and digits in groups joined by single hyphens'
 }
+// The only `not` of the schemas: a slug shaped like a UUID.
+export const NOT_MESSAGE = 'must not be shaped like a UUID (a slug never is)'
 
 export const SourceInputSchema = Type.Object({
   url: Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 }),

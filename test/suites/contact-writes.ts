@@ -329,6 +329,11 @@ t.test('PATCH and DELETE of an internal contact: 404 for keys that may neither r
   const unchanged = await app.inject({ method: 'PATCH', url, headers: { ...bearer(own), 'if-match': '*' }, payload: { visibility: 'internal' } })
   t.equal(unchanged.statusCode, 204, 'also when nothing changes')
   t.equal(unchanged.body, '')
+  // Nor may it publish the contact (and with it what other keys wrote into it).
+  const published = await app.inject({ method: 'PATCH', url, headers: { ...bearer(own), 'if-match': '*' }, payload: { visibility: 'public' } })
+  t.equal(published.statusCode, 403, 'making it public needs contacts:read-internal or directory:write')
+  t.match(published.json().detail, /make an internal contact public/)
+  t.equal((await app.inject({ url, headers: bearer(own) })).statusCode, 404, 'still hidden from that key')
   t.equal((await app.inject({ method: 'DELETE', url, headers: { ...bearer(own), 'if-match': etag } })).statusCode, 412)
   t.equal((await app.inject({ method: 'DELETE', url, headers: { ...bearer(own), 'if-match': String(patched.headers.etag) } })).statusCode, 204)
   const sieg = `/v1/contacts/${SIEG}`
