@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import t from 'tap'
 import fc from 'fast-check'
 import { parse as parseCsv } from 'csv-parse/sync'
@@ -364,8 +365,23 @@ const acceptArb = fc.option(fc.constantFrom('application/json', '*/*', 'text/htm
 type Auth = 'none' | 'write' | 'internal' | 'admin' | 'revoked' | 'garbage'
 type IfMatch = 'none' | 'current' | 'star' | 'stale' | 'garbage'
 
+// Headers of caching, compression, CORS and content coding, valid and not: each request carries a
+// few of them (the cache, the content negotiation and the CORS plugin must take any of them).
+const HEADER_VALUES: Record<string, string[]> = {
+  'accept-encoding': ['gzip', 'br', 'gzip, deflate, br', 'br;q=0', '*', 'identity;q=0, *;q=0', 'x-gzip', 'gzip;q=abc', ',,', 'compress'],
+  'if-none-match': ['*', '"0123456789abcdef"', 'W/"abc"', '"a", "b"', 'abc', '""'],
+  'if-modified-since': ['Sun, 06 Nov 1994 08:49:37 GMT', 'Fri, 31 Dec 2100 23:59:59 GMT', '3000', 'yesterday', ''],
+  'cache-control': ['no-cache', 'max-age=0', 'no-store', 'garbage'],
+  origin: ['https://example.org', 'null', 'http://localhost:5173', 'not a url'],
+  'content-encoding': ['gzip', 'br', 'identity', 'bogus']
+}
+const extraHeadersArb: fc.Arbitrary<Record<string, string>> = fc.subarray(Object.keys(HEADER_VALUES), { maxLength: 3 })
+  .chain((names) => fc.tuple(...names.map((name) => fc.oneof(fc.constantFrom(...HEADER_VALUES[name]!), headerString)))
+    .map((values) => Object.fromEntries(names.map((name, i) => [name, values[i]!]))))
+
 interface Plan {
   op: Operation
+  extraHeaders: Record<string, string>
   path: string
   query: string
   auth: Auth
@@ -399,6 +415,8 @@ function planArb (op: Operation, pools: Pools, clean: boolean): fc.Arbitrary<Pla
       : isWrite ? fc.constantFrom<IfMatch>('current', 'current', 'current', 'none', 'star', 'stale', 'garbage') : fc.constant<IfMatch>('none'),
     ifMatchGarbage: headerString,
     idempotencyKey: isWrite ? fc.option(fc.oneof(headerString, fc.uuid().map(String), fc.constant('fixed-key')), { freq: 3 }) : fc.constant(null),
+    // Clean requests carry none, so that their success paths stay reachable.
+    extraHeaders: clean ? fc.constant({}) : fc.oneof({ weight: 1, arbitrary: fc.constant({}) }, { weight: 1, arbitrary: extraHeadersArb }),
     body: op.method === 'POST' || op.method === 'PATCH' ? bodyArb(op) : fc.option(fc.constant<BodyChoice>({ payload: '{}', contentType: 'application/json', label: 'body on ' + op.method }), { freq: 10 })
   })
 }
@@ -484,7 +502,24 @@ export function fuzz (defaultSeed: number, defaultRuns: number, part: number): v
       findings.set(key, { kind, status: res.statusCode, cause, request: request.slice(0, 400), detail: detail.slice(0, 300), operations: new Set([op.operationId]), count: 1 })
     }
 
-    const check = (op: Operation, res: LightMyRequestResponse, request: string, url: string) => {
+    // A compressed answer (Accept-Encoding) is checked as its client reads it: decoded.
+    const decoded = (op: Operation, res: LightMyRequestResponse, request: string): LightMyRequestResponse => {
+      const coding = res.headers['content-encoding']
+      if (coding === undefined) return res
+      let raw: Buffer
+      try {
+        if (coding === 'br') raw = brotliDecompressSync(res.rawPayload)
+        else if (coding === 'gzip') raw = gunzipSync(res.rawPayload)
+        else throw new Error(`unknown content coding ${String(coding)}`)
+      } catch (err) {
+        report('undecodable content coding', op, res, request, String(err))
+        return res
+      }
+      return Object.create(res, { body: { value: raw.toString('utf8') }, rawPayload: { value: raw } }) as LightMyRequestResponse
+    }
+
+    const check = (op: Operation, sent: LightMyRequestResponse, request: string, url: string) => {
+      const res = decoded(op, sent, request)
       const status = res.statusCode
       if (status < 300) succeeded.add(op.operationId)
       statusCount.set(status, (statusCount.get(status) ?? 0) + 1)
@@ -554,6 +589,7 @@ export function fuzz (defaultSeed: number, defaultRuns: number, part: number): v
       else if (plan.ifMatch === 'stale') headers['if-match'] = '"0123456789abcdef"'
       else if (plan.ifMatch === 'garbage') headers['if-match'] = plan.ifMatchGarbage
       if (plan.idempotencyKey !== null) headers['idempotency-key'] = plan.idempotencyKey
+      Object.assign(headers, plan.extraHeaders)
       const options: InjectOptions = { method: op.method as InjectOptions['method'], url: plan.path + plan.query, headers }
       if (plan.body?.payload !== undefined) options.payload = plan.body.payload
       if (plan.body?.contentType !== undefined) headers['content-type'] = plan.body.contentType
