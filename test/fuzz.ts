@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs'
+import { Agent, request as httpRequest } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import t from 'tap'
 import fc from 'fast-check'
@@ -428,13 +430,48 @@ interface Finding { kind: string, status: number, cause: string, request: string
 // tap todo only while it is being fixed.
 const KNOWN_BUGS: Array<{ match: (f: Finding) => boolean, todo: string }> = []
 
-export function fuzz (defaultSeed: number, defaultRuns: number, part: number): void {
+// Over a real socket (node:http, the server listening on 127.0.0.1): what app.inject leaves out —
+// Node's HTTP parser, connection handling, the raw path as sent. Requests the client itself
+// refuses to send (characters no HTTP request line or header may carry) are counted apart;
+// bodies over 64 KiB are left to the inject parts (the server answers 413 or 401 and closes the
+// connection before reading them, which the client may see as a reset).
+const SOCKET_BODY_LIMIT = 64 * 1024
+interface SocketAnswer { statusCode: number, headers: Record<string, string | string[] | undefined>, rawPayload: Buffer, body: string }
+function sendOverSocket (port: number, agent: Agent, options: InjectOptions): Promise<SocketAnswer> {
+  // A body is framed by its Content-Length: node:http sends the body of a GET or DELETE without
+  // one (no chunked encoding either), which the server would read as the start of the next request.
+  const payload = options.payload as string | undefined
+  const headers = { ...(options.headers as Record<string, string>), ...(payload === undefined ? {} : { 'content-length': String(Buffer.byteLength(payload)) }) }
+  return new Promise((resolve, reject) => {
+    const request = httpRequest({ host: '127.0.0.1', port, agent, method: options.method, path: String(options.url), headers }, (response) => {
+      const chunks: Buffer[] = []
+      response.on('data', (chunk: Buffer) => chunks.push(chunk))
+      response.on('error', reject)
+      response.on('end', () => {
+        const rawPayload = Buffer.concat(chunks)
+        resolve({ statusCode: response.statusCode ?? 0, headers: response.headers, rawPayload, body: rawPayload.toString('utf8') })
+      })
+    })
+    request.on('error', reject)
+    request.end(payload)
+  })
+}
+
+export function fuzz (defaultSeed: number, defaultRuns: number, part: number, transport: 'inject' | 'socket' = 'inject'): void {
   // FUZZ_SEED=n runs the parts with the seeds n, n + 1, …
   const SEED = process.env.FUZZ_SEED === undefined ? defaultSeed : Number(process.env.FUZZ_SEED) + part
   const RUNS = Number(process.env.FUZZ_RUNS ?? defaultRuns)
-  t.test(`fuzz (seed ${SEED}): every operation answers every request within its documented contract`, async (t) => {
+  t.test(`fuzz (seed ${SEED}${transport === 'socket' ? ', over a real socket' : ''}): every operation answers every request within its documented contract`, async (t) => {
     t.comment(`fast-check seed ${SEED}, ${RUNS} runs (set FUZZ_SEED / FUZZ_RUNS to change)`)
     const app = await buildTestApp(t, { rateLimitMax: 0 })
+    let port = 0
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+    if (transport === 'socket') {
+      await app.listen({ port: 0, host: '127.0.0.1' })
+      port = (app.server.address() as AddressInfo).port
+      t.teardown(() => agent.destroy())
+    }
+    let unsendable = 0
     const keys: Record<Exclude<Auth, 'none' | 'garbage'>, string> = {
       write: createKey(app, ['directory:write'], 'Fuzz write').key,
       internal: createKey(app, ['contacts:read-internal'], 'Fuzz internal').key,
@@ -543,8 +580,10 @@ export function fuzz (defaultSeed: number, defaultRuns: number, part: number): v
         }
       }
       if (op.responses[String(status)] === undefined && status !== 304) {
-      // 401 (a bad Authorization header is rejected on every route) and 429 are generic: noted, not failed.
-        if (status === 401 || status === 429) undocumentedGeneric.add(`${op.operationId} ${status}`)
+      // 401 (a bad Authorization header is rejected on every route) and 429 are generic: noted, not
+      // failed; so are 408 and 431, which Node's HTTP server gives before any route (a request line
+      // and headers over 16 KiB). The document's description lists them for every operation.
+        if (status === 401 || status === 429 || status === 408 || status === 431) undocumentedGeneric.add(`${op.operationId} ${status}`)
         else report('undocumented status', op, res, request, res.body)
       }
       if (status >= 200 && status < 300 && status !== 204) {
@@ -594,6 +633,26 @@ export function fuzz (defaultSeed: number, defaultRuns: number, part: number): v
       if (plan.body?.payload !== undefined) options.payload = plan.body.payload
       if (plan.body?.contentType !== undefined) headers['content-type'] = plan.body.contentType
       let res: LightMyRequestResponse
+      if (transport === 'socket') {
+        if (typeof options.payload === 'string' && Buffer.byteLength(options.payload) > SOCKET_BODY_LIMIT) {
+          unsendable++
+          return
+        }
+        try {
+          res = await sendOverSocket(port, agent, options) as unknown as LightMyRequestResponse
+        } catch (err) {
+          // node:http refuses invalid characters in the path or a header before sending anything.
+          if (['ERR_UNESCAPED_CHARACTERS', 'ERR_INVALID_CHAR', 'ERR_INVALID_HTTP_TOKEN', 'ERR_HTTP_INVALID_HEADER_VALUE'].includes((err as NodeJS.ErrnoException).code ?? '')) {
+            unsendable++
+            return
+          }
+          findings.set(`transport ${String(err)}`, { kind: 'transport error', status: 0, cause: '', request: describe(options, plan.body?.label ?? ''), detail: String(err), operations: new Set([op.operationId]), count: 1 })
+          return
+        }
+        requests++
+        check(op, res, describe(options, plan.body?.label ?? ''), String(options.url))
+        return
+      }
       try {
         res = await app.inject(options)
       } catch (err) {
@@ -612,12 +671,12 @@ export function fuzz (defaultSeed: number, defaultRuns: number, part: number): v
     await fc.assert(fc.asyncProperty(plans, async (plan) => { await send(plan) }), { numRuns: RUNS, seed: SEED, endOnFailure: true })
     const seconds = (Date.now() - started) / 1000
 
-    t.comment(`${requests} generated requests (and ${lookups} ETag look-ups) in ${seconds.toFixed(1)} s, ${validated} 2xx bodies validated against their declarations`)
+    t.comment(`${requests} generated requests${transport === 'socket' ? ` over a real socket (${unsendable} more that node:http refuses to send or with a body over 64 KiB)` : ''} (and ${lookups} ETag look-ups) in ${seconds.toFixed(1)} s, ${validated} 2xx bodies validated against their declarations`)
     t.comment(`statuses: ${[...statusCount].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`).join(', ')}`)
-    t.comment(`undocumented generic statuses (401/429, not failed): ${[...undocumentedGeneric].sort().join(', ') || 'none'}`)
+    t.comment(`undocumented generic statuses (401/408/429/431, not failed): ${[...undocumentedGeneric].sort().join(', ') || 'none'}`)
     t.comment(`operations never answered with 2xx: ${operations.map((op) => op.operationId).filter((id) => !succeeded.has(id)).join(', ') || 'none'}`)
     t.comment(`2xx bodies validated per operation: ${operations.map((op) => `${op.operationId} ${validatedOf.get(op.operationId) ?? 0}`).join(', ')}`)
-    t.ok(requests >= RUNS, `at least ${RUNS} generated requests`)
+    t.ok(requests >= (transport === 'socket' ? RUNS * 0.6 : RUNS), `at least ${transport === 'socket' ? `${RUNS * 0.6} (60 % of the)` : RUNS} generated requests sent`)
     // Every read reaches its success path with a body checked against its declaration (the
     // writes' success paths depend on the state earlier runs left; their suites test them).
     for (const op of operations) if (op.method === 'GET') t.ok((validatedOf.get(op.operationId) ?? 0) > 0, `${op.operationId}: a 2xx body validated`)
