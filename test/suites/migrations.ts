@@ -524,3 +524,36 @@ t.test('0008: services of facilities deleted before are deleted at their facilit
   const feed = db.$client.prepare('select entity_type, entity_id, action from changes where seq > ? order by entity_id').all(before) as { entity_type: string, entity_id: string, action: string }[]
   t.same(feed, services.map((id) => ({ entity_type: 'service', entity_id: id, action: 'delete' })), 'a feed delete for each')
 })
+
+// Migration 0009: a search index built before decomposed umlauts (NFD) were folded into the
+// ae/oe/ue spellings is emptied, and the start-up check builds it again from the records.
+t.test('migration 0009 rebuilds a search index that lacks the ae spelling of a decomposed ä', async (t) => {
+  const { insertTestFacility } = await import('../helper.ts')
+  const dir = mkdtempSync(join(tmpdir(), 'mpd-migrate-0009-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'directory.db')
+  const config = { DATABASE_PATH: file, LOG_LEVEL: 'silent' as const }
+  const search = async (app: Awaited<ReturnType<typeof buildApp>>, q: string) =>
+    (await app.inject(`/v1/facilities?q=${encodeURIComponent(q)}`)).json().items.map((f: { slug: string }) => f.slug)
+
+  const before = await buildApp({ config, seed: false })
+  const id = insertTestFacility(before, { slug: 'test-nfd', name: 'Qwersta\u0308tte (Test)' })
+  // The index as the code before 0009 wrote it: the umlaut folded to a, no ae spelling.
+  before.db.$client.prepare('update facility_search set variants = ? where facility_id = ?').run('qwerstatte (test) qwerstatte (test)', id)
+  t.same(await search(before, 'qwerstaette'), [], 'the old index does not find the ae spelling')
+  t.same(await search(before, 'qwerstatte'), ['test-nfd'])
+  await before.close()
+
+  // As if 0009 had not run yet: its row in drizzle's journal table goes, so the next start applies it.
+  const journal = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, 'meta/_journal.json'), 'utf8')) as { entries: { tag: string, when: number }[] }
+  const entry = journal.entries.find((e) => e.tag.startsWith('0009_'))!
+  const db = openDatabase(file)
+  t.equal(db.$client.prepare('delete from __drizzle_migrations where created_at = ?').run(entry.when).changes, 1, '0009 was applied once')
+  db.$client.close()
+
+  const after = await buildApp({ config, seed: false })
+  t.teardown(() => after.close())
+  t.same(await search(after, 'qwerstaette'), ['test-nfd'], 'after 0009 and the start-up check: found by the ae spelling')
+  t.same(await search(after, 'qwerstatte'), ['test-nfd'])
+  t.equal(after.db.$client.prepare('select count(*) from facility_search_docsize').pluck().get(), 1, 'one document per live facility')
+})
