@@ -11,6 +11,8 @@ declare module 'fastify' {
   }
 }
 
+const START_UP_BUSY_TIMEOUT_MS = 30_000
+
 export interface DatabaseOptions {
   path: string | Buffer
   seed: boolean
@@ -24,12 +26,21 @@ export interface DatabaseOptions {
 export default fp(async function database (app: FastifyInstance, options: DatabaseOptions) {
   assertWritableLocation(options.path)
   const db = openDatabase(options.path, { synchronous: options.synchronous ?? 'normal' })
-  migrateDatabase(db)
-  if (options.seed) {
-    const seeded = seedIfEmpty(db)
-    if (seeded) app.log.info({ counts: seeded }, 'seeded empty database')
+  // Migrations, the first seed and a rebuild of the search index may hold the write lock for
+  // seconds on a large database: another process starting on the same file at the same moment
+  // waits for them (up to 30 s) instead of failing after the second that requests wait.
+  const requestTimeout = db.$client.pragma('busy_timeout', { simple: true }) as number
+  db.$client.pragma(`busy_timeout = ${START_UP_BUSY_TIMEOUT_MS}`)
+  try {
+    migrateDatabase(db)
+    if (options.seed) {
+      const seeded = seedIfEmpty(db)
+      if (seeded) app.log.info({ counts: seeded }, 'seeded empty database')
+    }
+    ensureSearchIndex(db)
+  } finally {
+    db.$client.pragma(`busy_timeout = ${requestTimeout}`)
   }
-  ensureSearchIndex(db)
   app.decorate('db', db)
   app.addHook('onClose', async () => {
     db.$client.close()

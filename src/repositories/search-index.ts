@@ -80,7 +80,10 @@ export function ensureSearchIndex (db: Db): void {
   // FTS5 keeps one row per document in its docsize shadow table: counting those is a plain b-tree
   // count (~1 ms at 100,000 facilities), counting the FTS table reads every document (~120 ms),
   // which every start-up would pay.
-  const indexed = sqlite.prepare('select count(*) from facility_search_docsize').pluck().get() as number
-  const live = sqlite.prepare('select count(*) from facilities where deleted_at is null').pluck().get() as number
-  if (indexed !== live) reindexFacilities(db)
+  const stale = () => (sqlite.prepare('select count(*) from facility_search_docsize').pluck().get() as number) !==
+    (sqlite.prepare('select count(*) from facilities where deleted_at is null').pluck().get() as number)
+  if (!stale()) return
+  // Counted again under the write lock: of two processes starting on the same file, the second
+  // finds the index built by the first instead of building it again.
+  sqlite.transaction(() => { if (stale()) reindexFacilities(db) }).immediate()
 }

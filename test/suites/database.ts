@@ -135,6 +135,40 @@ t.test('start-up rebuilds a search index that does not hold every live facility 
   t.ok(found.items.some((f: { slug: string }) => f.slug === 'kreativhaus'), 'search finds it')
 })
 
+// Another process (a second instance starting at the same moment, a backup) holds the write lock
+// while this one starts and must rebuild its search index: the start waits instead of failing
+// after the one second that requests wait.
+t.test('start-up waits for another process\'s write lock (longer than a request would) before it rebuilds the search index', async (t) => {
+  const { spawn } = await import('node:child_process')
+  const { buildApp } = await import('../../src/app.ts')
+  const path = tempDbPath(t)
+  const db = openDatabase(path)
+  migrateDatabase(db)
+  seedDatabase(db)
+  db.$client.prepare('delete from facility_search').run()
+  db.$client.close()
+  // A process that holds the write lock for 1.5 s.
+  const holder = spawn(process.execPath, ['-e', `
+    const Database = require('better-sqlite3')
+    const db = new Database(process.argv[1])
+    db.exec('BEGIN IMMEDIATE')
+    console.log('locked')
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500)
+    db.exec('COMMIT')
+    db.close()`, path], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: '' } })
+  t.teardown(() => { holder.kill('SIGKILL') })
+  await new Promise<void>((resolve, reject) => {
+    holder.stdout!.on('data', (chunk: Buffer) => { if (chunk.toString().includes('locked')) resolve() })
+    holder.once('exit', (code) => reject(new Error(`the lock holder exited (${String(code)}) before it held the lock`)))
+  })
+  const started = Date.now()
+  const app = await buildApp({ config: { DATABASE_PATH: path, LOG_LEVEL: 'silent', RATE_LIMIT_MAX: 0 }, logger: false })
+  t.teardown(() => app.close())
+  t.ok(Date.now() - started >= 1000, `it waited for the lock (${Date.now() - started} ms)`)
+  t.ok((app.db.$client.prepare('select count(*) from facility_search').pluck().get() as number) > 0, 'the index was built')
+  t.equal(app.db.$client.pragma('busy_timeout', { simple: true }), 1000, 'requests wait one second again')
+})
+
 t.test('db:seed setting a vocabulary label back gives the facilities and services that show it a change (feed entries)', async (t) => {
   const db = openDatabase(':memory:')
   t.teardown(() => db.$client.close())
