@@ -36,8 +36,6 @@ export default fp(async function openapi (app: FastifyInstance) {
     if (responses === undefined) return
     if (responses['201'] !== undefined) responses['201'] = withHeaders(responses['201'], CREATED_HEADERS)
     if (responses['200'] !== undefined) responses['200'] = withHeaders(responses['200'], { ETag: WRITTEN_ETAG })
-    // (A PATCH's 204: written, the record not sent; its ETag is still the next If-Match.)
-    if (route.method === 'PATCH' && responses['204'] !== undefined) responses['204'] = withHeaders(responses['204'], { ETag: WRITTEN_ETAG })
     if (responses['429'] !== undefined) responses['429'] = withHeaders(responses['429'], { 'Retry-After': RETRY_AFTER, ...RATE_LIMIT_HEADERS })
   })
 

@@ -128,14 +128,14 @@ const contactsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['contacts'],
       operationId: 'updateContact',
       summary: 'Change a contact (JSON Merge Patch)',
-      description: 'A JSON Merge Patch (RFC 7386): send only the members to change, `null` clears one. Needs `If-Match` with the ETag you read (missing: 428, stale: 412 — nothing is written) and a key with `directory:write`, or `facility:<id>:write` for the contact\'s facility — before and after the change, so moving a contact to another facility needs the scope of both. An internal contact that the key may neither read nor write answers 404; one that it may write but not read (its facility\'s key) answers 204 without its fields.',
+      description: 'A JSON Merge Patch (RFC 7386): send only the members to change, `null` clears one. Needs `If-Match` with the ETag you read (missing: 428, stale: 412 — nothing is written) and a key with `directory:write`, or `facility:<id>:write` for the contact\'s facility — before and after the change, so moving a contact to another facility needs the scope of both. An internal contact that the key may neither read nor write answers 404; one that it may write but not read (its facility\'s key) answers 204 without its fields or an ETag, so that key sends `If-Match: *`; making it public needs `contacts:read-internal` or `directory:write`.',
       security: BEARER_AUTH,
       headers: ConditionalHeaders,
       params: ContactParams,
       body: ContactPatchSchema,
       response: {
         200: ref(ContactSchema),
-        204: { type: 'null', description: 'Changed; the contact is internal and the key may write it (its facility\'s key) but not read it, so its fields are not sent. The `ETag` header names the new version for the next `If-Match`.' },
+        204: { type: 'null', description: 'Changed; the contact is internal and the key may write it (its facility\'s key) but not read it, so neither its fields nor an ETag are sent (an ETag is a hash of the record: with it, guesses of what other keys wrote could be checked offline). Such a key writes with `If-Match: *`.' },
         400: problemResponses[400],
         404: problemResponses[404],
         ...writeProblemResponses,
@@ -161,9 +161,10 @@ const contactsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }, authorise(request))
     if (updated === undefined) throw notFound('contact', request.params.id)
     // A facility's key writes the internal contacts of its facility without reading them (GET
-    // answers it 404): the answer names the new version, not the fields.
+    // answers it 404): the answer has neither the fields nor an ETag (a hash of the record, with
+    // which guesses of the fields could be checked offline).
     if (updated.visibility === 'internal' && !canReadInternalContacts(principal) && !canWriteDirectory(principal)) {
-      return reply.code(204).header('etag', entityTag(updated)).send(null)
+      return reply.code(204).send(null)
     }
     return sendItem(reply, updated)
   })
