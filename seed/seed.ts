@@ -113,6 +113,8 @@ export function seedDatabase (db: Db, data: SeedData = loadSeedData(), now = new
     return true
   }
 
+  // Immediate: the write lock is taken (waiting for another process as long as the busy timeout
+  // allows) before the first read, which a deferred transaction could not turn into a write.
   db.transaction(() => {
     const categoryIds = new Map(data.categories.map((c) => [c.slug, seedId('category', c.slug)]))
     for (const c of data.categories) {
@@ -335,7 +337,7 @@ export function seedDatabase (db: Db, data: SeedData = loadSeedData(), now = new
       counts.updated += withdrawn.changes
     }
     if (counts.inserted + counts.updated > 0) reindexFacilities(db)
-  })
+  }, { behavior: 'immediate' })
 
   function touch (table: SQLiteTable & { id: any }, id: string): void {
     db.update(table).set({ updatedAt: now } as never).where(eq(table.id, id)).run()

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
-import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
+import { readMigrationFiles } from 'drizzle-orm/migrator'
 import { projectPath } from '../lib/paths.ts'
 import * as schema from './schema.ts'
 
@@ -176,8 +176,22 @@ function generationOf (sqlite: Database.Database): { generation: () => number, e
   return of
 }
 
-export function migrateDatabase (db: Db): void {
-  migrate(db, { migrationsFolder: MIGRATIONS_FOLDER })
+// drizzle-kit's migrations, applied as drizzle's migrator does (the same journal table, hashes and
+// order), but what is applied already is read under the write lock: drizzle reads it before its
+// BEGIN, so a second process starting at the same moment waited for the first and then ran the
+// same migrations again ('table already exists', or a data migration twice).
+export function migrateDatabase (db: Db, migrationsFolder = MIGRATIONS_FOLDER): void {
+  const sqlite = db.$client
+  const migrations = readMigrationFiles({ migrationsFolder })
+  sqlite.exec('CREATE TABLE IF NOT EXISTS "__drizzle_migrations" (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)')
+  sqlite.transaction(() => {
+    const last = sqlite.prepare('SELECT created_at FROM "__drizzle_migrations" ORDER BY created_at DESC LIMIT 1').pluck().get() as number | string | undefined
+    for (const migration of migrations) {
+      if (last !== undefined && Number(last) >= migration.folderMillis) continue
+      for (const statement of migration.sql) sqlite.exec(statement)
+      sqlite.prepare('INSERT INTO "__drizzle_migrations" ("hash", "created_at") VALUES (?, ?)').run(migration.hash, migration.folderMillis)
+    }
+  }).immediate()
 }
 
 const EARTH_RADIUS_M = 6_371_008.8

@@ -9,7 +9,7 @@ import {
 } from '../schemas/contacts.ts'
 import { applyMergePatch, withNulls } from '../lib/merge-patch.ts'
 import { canReadInternalContacts, canWriteDirectory, canWriteFacility, type Principal } from '../lib/api-keys.ts'
-import { notFound } from '../lib/problem.ts'
+import { HttpProblem, notFound } from '../lib/problem.ts'
 import { facilityWrite, requirePrincipal, requireScope } from '../plugins/auth.ts'
 import { writableOf, type AuthoriseContact, type ContactAccess } from '../repositories/contacts-repository.ts'
 import type { EntityRef } from '../repositories/shared.ts'
@@ -39,6 +39,16 @@ const authorise = (request: FastifyRequest): AuthoriseContact => (facility) => {
 function revealOrNotFound (request: FastifyRequest, principal: Principal, current: Contact, id: string): void {
   if (current.visibility === 'internal' && !canReadInternalContacts(principal) && !canWriteContactOf(principal, current.facility)) {
     throw notFound('contact', id)
+  }
+}
+
+// A key that may write an internal contact but not read it (its facility's key) writes it blind:
+// only with If-Match: * and without If-None-Match. An ETag in either would answer whether a
+// guessed version of the record (and so of fields other keys wrote) is the current one.
+function requireBlindConditions (request: FastifyRequest, principal: Principal, current: Contact): void {
+  if (current.visibility !== 'internal' || canReadInternalContacts(principal) || canWriteDirectory(principal)) return
+  if (request.headers['if-match']?.trim() !== '*' || request.headers['if-none-match'] !== undefined) {
+    throw new HttpProblem(412, 'This key writes this contact without reading it: send If-Match: * and no If-None-Match. Nothing was written.', { type: '/problems/precondition-failed' })
   }
 }
 
@@ -128,7 +138,7 @@ const contactsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['contacts'],
       operationId: 'updateContact',
       summary: 'Change a contact (JSON Merge Patch)',
-      description: 'A JSON Merge Patch (RFC 7386): send only the members to change, `null` clears one. Needs `If-Match` with the ETag you read (missing: 428, stale: 412 — nothing is written) and a key with `directory:write`, or `facility:<id>:write` for the contact\'s facility — before and after the change, so moving a contact to another facility needs the scope of both. An internal contact that the key may neither read nor write answers 404; one that it may write but not read (its facility\'s key) answers 204 without its fields or an ETag, so that key sends `If-Match: *`; making it public needs `contacts:read-internal` or `directory:write`.',
+      description: 'A JSON Merge Patch (RFC 7386): send only the members to change, `null` clears one. Needs `If-Match` with the ETag you read (missing: 428, stale: 412 — nothing is written) and a key with `directory:write`, or `facility:<id>:write` for the contact\'s facility — before and after the change, so moving a contact to another facility needs the scope of both. An internal contact that the key may neither read nor write answers 404; one that it may write but not read (its facility\'s key) answers 204 without its fields or an ETag: that key writes it with `If-Match: *` and no `If-None-Match` (any ETag is 412, which would otherwise confirm a guessed version); making it public needs `contacts:read-internal` or `directory:write`.',
       security: BEARER_AUTH,
       headers: ConditionalHeaders,
       params: ContactParams,
@@ -148,6 +158,7 @@ const contactsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const updated = app.repos.contacts.update(request.params.id, principal.keyId, (current) => {
       revealOrNotFound(request, principal, current, request.params.id)
       authorise(request)(current.facility)
+      requireBlindConditions(request, principal, current)
       checkIfMatch(request, current)
       const before = writableOf(current) as unknown as Record<string, unknown>
       const merged = withNulls(before, applyMergePatch(before, request.body) as Record<string, unknown>)
@@ -175,7 +186,7 @@ const contactsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['contacts'],
       operationId: 'deleteContact',
       summary: 'Delete a contact',
-      description: 'A soft delete: the contact leaves every list, and appears as a tombstone with `updatedSince` and as a delete in the change feed. Needs `If-Match` and a key with `directory:write`, or `facility:<id>:write` for the contact\'s facility. An internal contact that the key may neither read nor write answers 404.',
+      description: 'A soft delete: the contact leaves every list, and appears as a tombstone with `updatedSince` and as a delete in the change feed. Needs `If-Match` and a key with `directory:write`, or `facility:<id>:write` for the contact\'s facility. An internal contact that the key may neither read nor write answers 404; one that it may write but not read (its facility\'s key) is deleted with `If-Match: *` only (any ETag is 412).',
       security: BEARER_AUTH,
       headers: ConditionalHeaders,
       params: ContactParams,
@@ -193,6 +204,7 @@ const contactsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const deleted = app.repos.contacts.softDelete(request.params.id, principal.keyId, (current) => {
       revealOrNotFound(request, principal, current, request.params.id)
       authorise(request)(current.facility)
+      requireBlindConditions(request, principal, current)
       checkIfMatch(request, current)
     })
     if (deleted === undefined) throw notFound('contact', request.params.id)

@@ -283,13 +283,14 @@ t.test('PATCH /v1/contacts/{id} moving a contact needs the scope of both facilit
   const both = createKey(app, [`facility:${KREATIVHAUS}:write`, `facility:${SHK}:write`]).key
   const url = `/v1/contacts/${GAERTNER}`
   const etag = await etagOf(app, url, readKey(app))
-  const denied = await app.inject({ method: 'PATCH', url, headers: { ...bearer(kreativhausOnly), 'if-match': etag }, payload: { facility: 'shk-mitte' } })
+  // (Facility keys write this internal contact blind: with If-Match: *.)
+  const denied = await app.inject({ method: 'PATCH', url, headers: { ...bearer(kreativhausOnly), 'if-match': '*' }, payload: { facility: 'shk-mitte' } })
   t.equal(denied.statusCode, 403, 'the scope of the old facility is not enough')
   t.match(denied.json().detail, /shk-mitte/)
-  const toNowhere = await app.inject({ method: 'PATCH', url, headers: { ...bearer(kreativhausOnly), 'if-match': etag }, payload: { facility: null } })
+  const toNowhere = await app.inject({ method: 'PATCH', url, headers: { ...bearer(kreativhausOnly), 'if-match': '*' }, payload: { facility: null } })
   t.equal(toNowhere.statusCode, 403, 'nor may it take the contact from every facility')
   t.equal(await etagOf(app, url, readKey(app)), etag, 'nothing was written')
-  const ok = await app.inject({ method: 'PATCH', url, headers: { ...bearer(both), 'if-match': etag }, payload: { facility: 'shk-mitte' } })
+  const ok = await app.inject({ method: 'PATCH', url, headers: { ...bearer(both), 'if-match': '*' }, payload: { facility: 'shk-mitte' } })
   t.equal(ok.statusCode, 204, 'an internal contact: written, its fields not sent')
   const moved = (await app.inject({ url, headers: bearer(readKey(app)) })).json()
   t.equal(moved.facility.slug, 'shk-mitte')
@@ -329,6 +330,17 @@ t.test('PATCH and DELETE of an internal contact: 404 for keys that may neither r
   const unchanged = await app.inject({ method: 'PATCH', url, headers: { ...bearer(own), 'if-match': '*' }, payload: { visibility: 'internal' } })
   t.equal(unchanged.statusCode, 204, 'also when nothing changes')
   t.equal(unchanged.body, '')
+  // Nor may it test guesses: an ETag in If-Match (even in a list with the right one) or in
+  // If-None-Match is refused whether it is the current one or not.
+  const current = await etagOf(app, url, readKey(app))
+  for (const [ifMatch, ifNoneMatch] of [[current, undefined], [`"guess", ${current}`, undefined], ['*', '"guess"'], ['*', current]] as const) {
+    const probe = await app.inject({ method: 'PATCH', url, headers: { ...bearer(own), 'if-match': ifMatch, ...(ifNoneMatch === undefined ? {} : { 'if-none-match': ifNoneMatch }) }, payload: { visibility: 'internal' } })
+    t.equal(probe.statusCode, 412, `If-Match ${ifMatch}${ifNoneMatch === undefined ? '' : `, If-None-Match ${ifNoneMatch}`}: 412 whatever the ETag`)
+    t.match(probe.json().detail, /send If-Match: \* and no If-None-Match/)
+  }
+  const deleteProbe = await app.inject({ method: 'DELETE', url, headers: { ...bearer(own), 'if-match': current } })
+  t.equal(deleteProbe.statusCode, 412, 'DELETE too')
+  t.equal(await etagOf(app, url, readKey(app)), current, 'nothing was written')
   // Nor may it publish the contact (and with it what other keys wrote into it).
   const published = await app.inject({ method: 'PATCH', url, headers: { ...bearer(own), 'if-match': '*' }, payload: { visibility: 'public' } })
   t.equal(published.statusCode, 403, 'making it public needs contacts:read-internal or directory:write')
