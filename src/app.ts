@@ -27,6 +27,7 @@ import problemRoutes from './routes/problems.ts'
 import hsdsRoutes from './routes/hsds.ts'
 import auth from './plugins/auth.ts'
 import { invalidBodyText } from './lib/body-text.ts'
+import { UUID_PATTERN } from './lib/uuid.ts'
 
 export interface AppOptions {
   config: Pick<Config, 'DATABASE_PATH' | 'LOG_LEVEL'> & Partial<Pick<Config, 'RATE_LIMIT_MAX' | 'CORS_WRITE_ORIGINS' | 'TRUST_PROXY' | 'DATABASE_SYNCHRONOUS'>>
@@ -40,7 +41,10 @@ export interface AppOptions {
   timeouts?: { requestMs: number, idleMs: number }
 }
 
-const UPPER_CASE_UUID = /^(?=.*[A-F])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/
+const ANY_CASE_UUID = new RegExp(UUID_PATTERN, 'i')
+
+// A problem+json body for answers written before any route (Node's parser, Expect).
+const rawProblem = (status: number, detail: string): string => JSON.stringify({ ...problemTypeFor(status), status, detail })
 
 // A slow client (one byte every few seconds) must not hold a connection for ever.
 const TIMEOUTS = { requestMs: 30_000, idleMs: 60_000 }
@@ -97,11 +101,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
       // As Node does: nothing is written once an answer has begun.
       const answering = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true
       if (socket.writable && !answering) {
-        const body = JSON.stringify({
-          ...problemTypeFor(status),
-          status,
-          detail: status === 408 ? 'The request was not received in time.' : status === 431 ? 'The request line and headers are larger than 16 KiB (a URL or headers that long).' : 'The request is not valid HTTP.'
-        })
+        const body = rawProblem(status, status === 408 ? 'The request was not received in time.' : status === 431 ? 'The request line and headers are larger than 16 KiB (a URL or headers that long).' : 'The request is not valid HTTP.')
         socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/problem+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
       }
       socket.destroy(error)
@@ -132,21 +132,21 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     const params = request.params as Record<string, unknown> | undefined
     if (params !== undefined && params !== null) {
       for (const [name, value] of Object.entries(params)) {
-        if (typeof value === 'string' && UPPER_CASE_UUID.test(value)) params[name] = value.toLowerCase()
+        if (typeof value === 'string' && ANY_CASE_UUID.test(value)) params[name] = value.toLowerCase()
       }
     }
     done()
   })
   // An Expect other than 100-continue (RFC 9110 §10.1.1): 417 as problem+json, not Node's empty one.
   app.server.on('checkExpectation', (request, response) => {
-    const body = JSON.stringify({ type: '/problems/expectation-failed', title: STATUS_CODES[417], status: 417, detail: 'Only the expectation 100-continue is supported.' })
+    const body = rawProblem(417, 'Only the expectation 100-continue is supported.')
     response.writeHead(417, { 'content-type': 'application/problem+json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body)
     request.resume()
   })
   // JSON bodies, and JSON Merge Patch bodies (RFC 7386), whose text must be characters a record
-  // can keep (body-text.ts).
-  // JSON is UTF-8 (RFC 8259 §8.1): another charset, a content coding or bytes that are not UTF-8
-  // are refused rather than stored with U+FFFD in place of what could not be read.
+  // can keep (body-text.ts). JSON is UTF-8 (RFC 8259 §8.1): another charset, a content coding or
+  // bytes that are not UTF-8 are refused rather than stored with U+FFFD in place of what could
+  // not be read.
   const parseJson = app.getDefaultJsonParser('error', 'error')
   const parseBody = (request: FastifyRequest, body: Buffer, done: (error: Error | null, value?: unknown) => void): void => {
     const coding = request.headers['content-encoding']?.trim().toLowerCase()

@@ -3,7 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import { prepareDatabase, startServer, type ServerProcess } from './server-process.ts'
+import { prepareDatabase, startServer, straceAttached, type ServerProcess } from './server-process.ts'
 import {
   DELETED, KIND_PATHS, idsCreatedAs, invariantViolations, mulberry32, servedState, storedState, writeTrail,
   type FeedFacts, type Kind
@@ -706,15 +706,7 @@ async function attachStrace (syscall: Syscall, when: number, log: string): Promi
     '-p', String(server!.child.pid)
   ], { stdio: ['ignore', 'ignore', 'pipe'] })
   helpers.add(strace)
-  let output = ''
-  const attached = await new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), 5000)
-    strace.stderr!.on('data', (chunk: Buffer) => {
-      output += chunk.toString()
-      if (/attached/.test(output)) { clearTimeout(timer); resolve(true) }
-    })
-    strace.once('exit', () => { clearTimeout(timer); resolve(false) })
-  })
+  const { attached, output } = await straceAttached(strace)
   if (attached) return strace
   await stopHelper(strace)
   return output.trim() || 'no output'

@@ -4,7 +4,7 @@ import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, 
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { PROJECT_ROOT } from '../src/lib/paths.ts'
-import { prepareDatabase, serverBundle, startServer, type ServerProcess } from './server-process.ts'
+import { prepareDatabase, serverBundle, startServer, straceAttached, type ServerProcess } from './server-process.ts'
 
 // Storage faults with the real server (the `npm start` bundle) on a real file system:
 //
@@ -302,15 +302,7 @@ t.test('full disk, then storage turning read-only, while the server runs', async
       strace.kill('SIGTERM')
       await exited
     }
-    let straceOutput = ''
-    const attached = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), 5000)
-      strace.stderr!.on('data', (chunk: Buffer) => {
-        straceOutput += chunk.toString()
-        if (/attached/.test(straceOutput)) { clearTimeout(timer); resolve(true) }
-      })
-      strace.once('exit', () => { clearTimeout(timer); resolve(false) })
-    })
+    const { attached, output: straceOutput } = await straceAttached(strace)
     if (!attached) {
       await stopStrace()
       skipped(t, `strace could not attach to the server: ${straceOutput.trim()}`)

@@ -153,3 +153,18 @@ export function prepareDatabase (scopes: string[] = ['directory:write']): { dir:
   db.$client.close()
   return { dir, file, key, internalKey, cleanup: () => rmSync(dir, { recursive: true, force: true }) }
 }
+
+// Resolves once strace (spawned with stderr piped) has attached to its process, with what it
+// printed; not attached after the timeout or when it exits first (no ptrace rights, no process).
+export async function straceAttached (strace: ChildProcess, timeoutMs = 5000): Promise<{ attached: boolean, output: string }> {
+  let output = ''
+  const attached = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs)
+    strace.stderr!.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+      if (/attached/.test(output)) { clearTimeout(timer); resolve(true) }
+    })
+    strace.once('exit', () => { clearTimeout(timer); resolve(false) })
+  })
+  return { attached, output }
+}

@@ -74,6 +74,7 @@ const BY_STATUS: Record<number, ProblemSlug> = {
   413: 'payload-too-large',
   415: 'unsupported-media-type',
   416: 'range-not-satisfiable',
+  417: 'expectation-failed',
   422: 'unprocessable-content',
   428: 'precondition-required',
   429: 'too-many-requests',

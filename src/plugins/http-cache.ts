@@ -98,9 +98,10 @@ interface Representation {
 }
 
 export interface ResponseCache {
-  // The first onRequest hook after the Host check (app.ts), before CORS, authentication and rate limiting: answers anonymous
-  // conditional GETs that are still current with 304, so revalidation costs (and counts) nothing;
-  // without a rate limit (answerFirst) also replays stored answers to anonymous GETs.
+  // The first onRequest hook after the Host check (app.ts), before CORS, authentication and rate
+  // limiting: answers anonymous conditional GETs that are still current with 304, so revalidation
+  // costs (and counts) nothing; without a rate limit (answerFirst) also replays stored answers to
+  // anonymous GETs.
   first: (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void
   // onRequest, after rate limiting: answers anonymous GETs from the serialised response of the
   // same URL at the same data version, before the other onRequest hooks run.
@@ -401,7 +402,8 @@ export default fp(async function httpCache (app: FastifyInstance, options: HttpC
       bytes = 0
     }
   })
-  // The first onRequest hook after the Host check (app.ts registers this plugin before CORS and authentication).
+  // The first onRequest hook after the Host check (app.ts registers this plugin before CORS and
+  // authentication).
   app.addHook('onRequest', app.responseCache.first)
 
   app.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: Error | null, payload?: unknown) => void) => {

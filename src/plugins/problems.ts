@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import type { Db } from '../db/client.ts'
 import { HttpProblem, hasProblemType, InvalidQueryError, InvalidRecordError, PROBLEM_TYPES, StillInUseError, problemTypeFor, storageProblem, type FieldError, type ProblemDetails } from '../lib/problem.ts'
 import { classifySqliteError, type StorageCondition, type StorageFault } from '../lib/sqlite-errors.ts'
-import { NOT_MESSAGE, PATTERN_MESSAGES } from '../schemas/common.ts'
+import { keywordMessage } from '../schemas/common.ts'
 
 // The methods a path may have (OPTIONS answers every path: CORS).
 const METHODS = ['GET', 'HEAD', 'POST', 'PATCH', 'PUT', 'DELETE']
@@ -25,10 +25,8 @@ function fieldErrors (context: string | undefined, errors: AjvError[]): { errors
     if (error.keyword === 'required') path = [path, String(error.params.missingProperty)].filter(Boolean).join('.')
     if (error.keyword === 'additionalProperties') path = [path, String(error.params.additionalProperty)].filter(Boolean).join('.')
     const field = path === '' ? prefix : `${prefix}.${path}`
-    let message = error.message ?? 'is invalid'
+    let message = keywordMessage(error.keyword, error.params, error.message ?? 'is invalid')
     if (error.keyword === 'additionalProperties') message = 'is not a known parameter'
-    if (error.keyword === 'pattern') message = PATTERN_MESSAGES[String(error.params.pattern)] ?? message
-    if (error.keyword === 'not') message = NOT_MESSAGE
     if (error.keyword === 'enum' || error.keyword === 'const') message = `must be one of the allowed values${Array.isArray(error.params.allowedValues) ? `: ${error.params.allowedValues.join(', ')}` : ''}`
     const key = `${field}\u0000${message}`
     if (seen.has(key)) continue

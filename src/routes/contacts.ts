@@ -42,11 +42,14 @@ function revealOrNotFound (request: FastifyRequest, principal: Principal, curren
   }
 }
 
+// Reads internal contacts: their lists and items (contacts:read-internal), their history and what a
+// write answers (also directory:write, which writes every contact).
+const readsInternal = (p: Principal): boolean => canReadInternalContacts(p) || canWriteDirectory(p)
 // A key that may write an internal contact but not read it (its facility's key) writes it blind:
 // only with If-Match: * and without If-None-Match. An ETag in either would answer whether a
 // guessed version of the record (and so of fields other keys wrote) is the current one.
 function requireBlindConditions (request: FastifyRequest, principal: Principal, current: Contact): void {
-  if (current.visibility !== 'internal' || canReadInternalContacts(principal) || canWriteDirectory(principal)) return
+  if (current.visibility !== 'internal' || readsInternal(principal)) return
   if (request.headers['if-match']?.trim() !== '*' || request.headers['if-none-match'] !== undefined) {
     throw new HttpProblem(412, 'This key writes this contact without reading it: send If-Match: * and no If-None-Match. Nothing was written.', { type: '/problems/precondition-failed' })
   }
@@ -166,7 +169,7 @@ const contactsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // Making an internal contact public publishes what the key may not read (what other keys
       // wrote into it): only keys that may read internal contacts do that.
       if (current.visibility === 'internal' && merged.visibility === 'public') {
-        requireScope(request, (p) => canReadInternalContacts(p) || canWriteDirectory(p), 'make an internal contact public (needs contacts:read-internal or directory:write)')
+        requireScope(request, readsInternal, 'make an internal contact public (needs contacts:read-internal or directory:write)')
       }
       return merged as unknown as ContactInput
     }, authorise(request))
@@ -174,7 +177,7 @@ const contactsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     // A facility's key writes the internal contacts of its facility without reading them (GET
     // answers it 404): the answer has neither the fields nor an ETag (a hash of the record, with
     // which guesses of the fields could be checked offline).
-    if (updated.visibility === 'internal' && !canReadInternalContacts(principal) && !canWriteDirectory(principal)) {
+    if (updated.visibility === 'internal' && !readsInternal(principal)) {
       return reply.code(204).send(null)
     }
     return sendItem(reply, updated)
@@ -229,7 +232,7 @@ const contactsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request) => {
-    requireScope(request, (p) => canReadInternalContacts(p) || canWriteDirectory(p), 'read the history of contacts (needs contacts:read-internal or directory:write)')
+    requireScope(request, readsInternal, 'read the history of contacts (needs contacts:read-internal or directory:write)')
     const id = app.repos.contacts.resolveAnyId(request.params.id)
     if (id === undefined) throw notFound('contact', request.params.id)
     return { id, items: app.repos.history.of('contact', id) }

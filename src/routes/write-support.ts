@@ -7,7 +7,7 @@ import { strongEtag } from '../plugins/http-cache.ts'
 import { identityEtag } from '../lib/content-coding.ts'
 import type { Principal } from '../lib/api-keys.ts'
 import type { IdempotencyStore } from '../repositories/idempotency-repository.ts'
-import { NOT_MESSAGE, PATTERN_MESSAGES } from '../schemas/common.ts'
+import { keywordMessage } from '../schemas/common.ts'
 
 // The ETag of one record: a hash of its JSON representation. Item GETs send it, and writes
 // compare If-Match with it inside their transaction, so both always agree.
@@ -51,10 +51,7 @@ export function validateRecord (schema: TSchema, value: unknown, prefix = 'body'
   const errors: FieldError[] = []
   for (const error of Value.Errors(schema, value)) {
     const field = [prefix, ...error.instancePath.split('/').filter(Boolean)].join('.')
-    const message = error.keyword === 'pattern'
-      ? PATTERN_MESSAGES[String((error.params as { pattern?: unknown }).pattern)] ?? error.message
-      : error.keyword === 'not' ? NOT_MESSAGE : error.message
-    if (!errors.some((e) => e.field === field)) errors.push({ field, message })
+    if (!errors.some((e) => e.field === field)) errors.push({ field, message: keywordMessage(error.keyword, error.params, error.message) })
     if (errors.length >= 20) break
   }
   throw unprocessable(errors)

@@ -1,4 +1,5 @@
 import { Type, type Static, type TObject, type TOptional, type TSchema, type TUnsafe } from 'typebox'
+import { UUID_PATTERN } from '../lib/uuid.ts'
 
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
 
@@ -19,8 +20,7 @@ export const Id = Type.String({ format: 'uuid', description: 'Stable UUID of the
 // (Without a lookahead, which regular expression engines such as RE2 lack: the UUID shape is a
 // `not`.)
 export const SLUG_PATTERN = '^[a-z0-9]+(?:-[a-z0-9]+)*$'
-export const UUID_SHAPE = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-export const Slug = Type.String({ pattern: SLUG_PATTERN, not: { pattern: UUID_SHAPE }, maxLength: 80, description: 'Readable, stable key (lower-case letters, digits and single hyphens; never shaped like a UUID). The slug of a deleted record stays reserved for it (its tombstone keeps it).' })
+export const Slug = Type.String({ pattern: SLUG_PATTERN, not: { pattern: UUID_PATTERN }, maxLength: 80, description: 'Readable, stable key (lower-case letters, digits and single hyphens; never shaped like a UUID). The slug of a deleted record stays reserved for it (its tombstone keeps it).' })
 export const Timestamp = Type.String({ format: 'date-time', description: 'ISO 8601 timestamp (UTC).', examples: ['2026-11-21T09:00:00.000Z'] })
 
 // The path parameter of a record, with an example slug of that kind of record, so that the
@@ -184,12 +184,19 @@ export const InputText = (maxLength: number, description?: string) =>
   Type.String({ minLength: 1, maxLength, pattern: TEXT_PATTERN, ...(description ? { description: `${description} At least one letter or digit.` } : {}) })
 
 // What these patterns mean, for error messages instead of the regular expression.
-export const PATTERN_MESSAGES: Record<string, string> = {
+const PATTERN_MESSAGES: Record<string, string> = {
   [TEXT_PATTERN]: 'must contain at least one letter or digit',
   [SLUG_PATTERN]: 'must be lower-case letters and digits in groups joined by single hyphens'
 }
-// The only `not` of the schemas: a slug shaped like a UUID.
-export const NOT_MESSAGE = 'must not be shaped like a UUID (a slug never is)'
+
+// The message of a failed schema keyword (Ajv's and TypeBox's errors name the keyword and its
+// params alike) where the directory's own wording is clearer than the validator's.
+export function keywordMessage (keyword: string, params: unknown, fallback: string): string {
+  if (keyword === 'pattern') return PATTERN_MESSAGES[String((params as { pattern?: unknown }).pattern)] ?? fallback
+  // The only `not` of the schemas: a slug shaped like a UUID.
+  if (keyword === 'not') return 'must not be shaped like a UUID (a slug never is)'
+  return fallback
+}
 
 export const SourceInputSchema = Type.Object({
   url: Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 }),
